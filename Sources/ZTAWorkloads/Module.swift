@@ -1,0 +1,1 @@
+// Placeholder so the module builds; real code lands with its issue.
