@@ -6,7 +6,6 @@ import PackageDescription
 /// ZTAWorkloads (synthetic data) sits beside ZTAEngine for tests, benchmarks and `ztas generate`.
 let optimized: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
-    .unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release)),
 ]
 
 let package = Package(
