@@ -10,7 +10,7 @@ let optimized: [SwiftSetting] = [
 
 let package = Package(
     name: "ztas",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "ztas", targets: ["ztas"]),
         .library(name: "ZTAEngine", targets: ["ZTAEngine"]),

@@ -1,0 +1,82 @@
+public import ZTAFormat
+
+extension ColumnChunk {
+    /// The rows at `indices`, in that order, for every filled column. String columns keep their
+    /// dictionary (only codes move), so this costs one pass per filled column.
+    public func gather(_ indices: [Int32]) -> ColumnChunk {
+        func g<T>(_ a: [T]) -> [T] {
+            if a.isEmpty { return [] }
+            return a.withUnsafeBufferPointer { src in
+                indices.map { src[Int($0)] }
+            }
+        }
+        var out = ColumnChunk(count: indices.count)
+        out.ts = g(ts)
+        out.type = g(type)
+        out.visitor = g(visitor)
+        out.session = g(session)
+        out.value = g(value)
+        out.timeOnPage = g(timeOnPage)
+        out.x = g(x)
+        out.y = g(y)
+        out.scrollDepth = g(scrollDepth)
+        out.importId = g(importId)
+        for k in 0..<strings.count {
+            if let s = strings[k] { out.strings[k] = StringColumnData(codes: g(s.codes), dictionary: s.dictionary) }
+        }
+        return out
+    }
+
+    /// Row indices ordered by `ts` (stable).
+    public func timestampOrder() -> [Int32] {
+        var idx = (0..<Int32(count)).map { $0 }
+        ts.withUnsafeBufferPointer { t in
+            var sorted = true
+            var i = 1
+            while i < t.count { if t[i] < t[i - 1] { sorted = false; break }; i += 1 }
+            if !sorted { idx.sort { t[Int($0)] < t[Int($1)] || (t[Int($0)] == t[Int($1)] && $0 < $1) } }
+        }
+        return idx
+    }
+
+    /// Splits rows by partition (site, UTC month), each part sorted by `ts`.
+    /// Requires `ts` and the `site` column.
+    public func splitByPartition() -> [(PartitionKey, ColumnChunk)] {
+        guard count > 0, let site = string(.site) else { return [] }
+        // Partition id per row from (site code, month index): months are computed per row
+        // arithmetically, site names resolved once per dictionary entry.
+        var keyOf: [PartitionKey: Int] = [:]
+        var keys: [PartitionKey] = []
+        var part = [Int32](repeating: 0, count: count)
+        var lastSite: UInt32 = .max, lastMonthStart: Int64 = 1, lastMonthEnd: Int64 = 0, lastPart: Int32 = -1
+        for i in 0..<count {
+            let sc = site.codes[i], t = ts[i]
+            if sc != lastSite || t < lastMonthStart || t >= lastMonthEnd {
+                let key = PartitionKey(site: site.dictionary.values[Int(sc)], ts: t)
+                let p: Int
+                if let e = keyOf[key] { p = e } else { p = keys.count; keyOf[key] = p; keys.append(key) }
+                (lastMonthStart, lastMonthEnd) = key.range
+                lastSite = sc
+                lastPart = Int32(p)
+            }
+            part[i] = lastPart
+        }
+        var buckets = [[Int32]](repeating: [], count: keys.count)
+        for i in 0..<count { buckets[Int(part[i])].append(Int32(i)) }
+        var out: [(PartitionKey, ColumnChunk)] = []
+        for (p, key) in keys.enumerated() {
+            let rows = buckets[p]
+            let sortedRows = ts.withUnsafeBufferPointer { t -> [Int32] in
+                var r = rows
+                var sorted = true
+                var i = 1
+                while i < r.count { if t[Int(r[i])] < t[Int(r[i - 1])] { sorted = false; break }; i += 1 }
+                if !sorted { r.sort { t[Int($0)] < t[Int($1)] || (t[Int($0)] == t[Int($1)] && $0 < $1) } }
+                return r
+            }
+            out.append((key, gather(sortedRows)))
+        }
+        out.sort { $0.0 < $1.0 }
+        return out
+    }
+}

@@ -1,0 +1,542 @@
+import Foundation
+public import ZTAFormat
+
+/// Tunables of the store.
+public struct StoreOptions: Sendable {
+    /// Flush the memtable to segments when it holds this many rows.
+    public var flushRows = 1_000_000
+    /// … or when its first row is this old (ms).
+    public var flushAgeMs: Int64 = 5 * 60 * 1000
+    /// Rows per segment block.
+    public var blockRows = 65_536
+    public init() {}
+}
+
+/// An open segment: its manifest entry, its mapping and a reader over it.
+final class SegmentHandle: @unchecked Sendable {
+    let meta: SegmentMeta
+    let file: MappedFile
+    let reader: SegmentReader
+
+    init(meta: SegmentMeta, directory: String) throws {
+        self.meta = meta
+        let path = directory + "/" + meta.relativePath
+        file = try MappedFile(path: path)
+        do {
+            reader = try SegmentReader(bytes: file.bytes, file: path)
+        } catch let e as FormatError {
+            throw StorageError(e)
+        }
+    }
+}
+
+/// What to delete.
+public enum DeletionCriterion: Sendable {
+    /// Every event of the site.
+    case all
+    /// The events written by one import.
+    case importId(UInt32)
+    /// Events with `ts` before the cut-off (ms), for retention.
+    case olderThan(Int64)
+}
+
+/// The columnar, time-partitioned event store of one data directory.
+///
+/// Writes: `append` frames events into the WAL, group-commits (one fsync for every writer
+/// waiting), then adds them to the memtable, where queries see them at once. `flush` turns the
+/// memtable into immutable segments and advances the manifest; bulk imports write segments
+/// directly. Every change of the set of segments is one atomic manifest replacement.
+public final class EventStore: EventSource, @unchecked Sendable {
+    public let directory: String
+    public let options: StoreOptions
+    private let dirLock: DirectoryLock
+
+    // Guarded by `stateLock`: what readers snapshot.
+    private let stateLock = NSLock()
+    private var manifest: Manifest
+    private var segments: [UInt64: SegmentHandle] = [:]
+    private var memtable = Memtable()
+    private var frozen: [Memtable] = []
+    private var closed = false
+
+    // Serialises WAL writes + memtable inserts, and WAL rotation.
+    private let commitLock = NSLock()
+    private var wal: WALFile
+    private var failure: StorageError?
+
+    // Serialises every manifest change (flush, import commit, deletion, compaction).
+    private let maintenanceLock = NSLock()
+
+    // Group commit queue.
+    private let queue = NSCondition()
+    private var pending: [(bytes: [UInt8], records: [EventRecord])] = []
+    private var nextTicket: UInt64 = 1
+    private var durableTicket: UInt64 = 0
+    private var leaderActive = false
+    private var failedThrough: (UInt64, StorageError)?
+
+    var walDirectory: String { directory + "/wal" }
+
+    /// Opens (creating if needed) the data directory, replays the WAL, and takes the lock.
+    public static func open(directory: String, options: StoreOptions = StoreOptions()) throws -> EventStore {
+        try FileSystem.makeDirectories(directory + "/wal")
+        try FileSystem.makeDirectories(directory + "/events")
+        let lock = try DirectoryLock(directory: directory)
+        return try EventStore(directory: directory, options: options, lock: lock)
+    }
+
+    private init(directory: String, options: StoreOptions, lock: DirectoryLock) throws {
+        self.directory = directory
+        self.options = options
+        self.dirLock = lock
+        let manifestPath = directory + "/" + Manifest.fileName
+        var m: Manifest
+        if FileSystem.exists(manifestPath) {
+            m = try Manifest.decode(try FileSystem.readAll(manifestPath), file: manifestPath)
+        } else {
+            m = Manifest()
+            try FileSystem.writeAtomically(manifestPath, m.encode())
+        }
+        var handles: [UInt64: SegmentHandle] = [:]
+        for meta in m.segments {
+            handles[meta.id] = try SegmentHandle(meta: meta, directory: directory)
+        }
+        try EventStore.removeOrphans(directory: directory, manifest: m)
+        // Replay every WAL generation not yet flushed, oldest first.
+        let walDir = directory + "/wal"
+        let generations = try FileSystem.list(walDir).compactMap(WALFile.parseName).sorted()
+        let walStart = m.walStart
+        let live = generations.filter { $0 >= walStart }
+        let replay = Memtable()
+        for (i, seq) in live.enumerated() {
+            let path = walDir + "/" + WALFile.name(seq)
+            let file = try MappedFile(path: path)
+            let scan = try WALRecord.scan(file.bytes, file: path)
+            if scan.tornAt != nil && i != live.count - 1 {
+                throw StorageError(.corrupt, "WAL file ends in a partial record but is not the newest", file: path, offset: scan.tornAt)
+            }
+            for (offset, payload) in scan.payloads {
+                let records: [EventRecord]
+                do {
+                    records = try payload.withUnsafeBytes { try WALRecord.decodeEvents($0) }
+                } catch let e as WALRecord.BadPayload {
+                    throw StorageError(.corrupt, "WAL record is malformed: \(e.reason)", file: path, offset: offset)
+                }
+                replay.append(records, now: EventStore.nowMs())
+            }
+        }
+        for seq in generations where seq < walStart {
+            FileSystem.remove(walDir + "/" + WALFile.name(seq))
+        }
+        let newWAL = try WALFile(directory: walDir, seq: max(generations.last ?? 0, walStart - 1) + 1)
+        manifest = m
+        segments = handles
+        memtable = replay
+        wal = newWAL
+    }
+
+    /// Deletes what a crash can leave behind: temp files and segment files the manifest does not list.
+    static func removeOrphans(directory: String, manifest: Manifest) throws {
+        let live = Set(manifest.segments.map(\.relativePath))
+        let events = directory + "/events"
+        for site in try FileSystem.list(events) {
+            let siteDir = events + "/" + site
+            guard FileSystem.isDirectory(siteDir) else { continue }
+            for month in try FileSystem.list(siteDir) {
+                let monthDir = siteDir + "/" + month
+                guard FileSystem.isDirectory(monthDir) else { continue }
+                for name in try FileSystem.list(monthDir) {
+                    let rel = "events/\(site)/\(month)/\(name)"
+                    if !live.contains(rel) { FileSystem.remove(directory + "/" + rel) }
+                }
+                FileSystem.removeEmptyDirectory(monthDir)
+            }
+            FileSystem.removeEmptyDirectory(siteDir)
+        }
+        FileSystem.remove(directory + "/" + Manifest.fileName + ".tmp")
+    }
+
+    static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    // MARK: - Durable writes
+
+    /// Appends events durably: returns once their WAL record is fsync'd (group commit) and they are
+    /// visible to queries. Throws if the write could not be made durable; nothing is acknowledged then.
+    public func append(_ records: [EventRecord]) throws {
+        if records.isEmpty { return }
+        var framed: [UInt8] = []
+        WALRecord.frame(WALRecord.encodeEvents(records), into: &framed)
+        queue.lock()
+        let ticket = nextTicket
+        nextTicket += 1
+        pending.append((framed, records))
+        while durableTicket < ticket {
+            if let (through, err) = failedThrough, ticket <= through {
+                queue.unlock()
+                throw err
+            }
+            if !leaderActive {
+                leaderActive = true
+                let batch = pending
+                pending = []
+                let last = nextTicket - 1
+                queue.unlock()
+                var err: StorageError?
+                do { try commit(batch) } catch let e as StorageError { err = e } catch {
+                    err = StorageError(.io, "\(error)")
+                }
+                queue.lock()
+                leaderActive = false
+                if let err { failedThrough = (last, err) } else { durableTicket = last }
+                queue.broadcast()
+            } else {
+                queue.wait()
+            }
+        }
+        queue.unlock()
+        try flushIfNeeded()
+    }
+
+    /// Writes one group to the WAL, fsyncs, then makes it visible.
+    private func commit(_ batch: [(bytes: [UInt8], records: [EventRecord])]) throws {
+        commitLock.lock()
+        defer { commitLock.unlock() }
+        if let failure { throw failure }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(batch.reduce(0) { $0 + $1.bytes.count })
+        for b in batch { bytes.append(contentsOf: b.bytes) }
+        do {
+            try wal.appendDurably(bytes)
+        } catch let e as StorageError {
+            // After a failed fsync the file's state is unknown: refuse further writes.
+            failure = e
+            throw e
+        }
+        let now = EventStore.nowMs()
+        stateLock.lock()
+        for b in batch { memtable.append(b.records, now: now) }
+        stateLock.unlock()
+    }
+
+    /// Flushes when the memtable is over its size or age threshold.
+    public func flushIfNeeded() throws {
+        stateLock.lock()
+        let rows = memtable.rows
+        let first = memtable.firstAppendAt
+        stateLock.unlock()
+        if rows >= options.flushRows || (first.map { EventStore.nowMs() - $0 >= options.flushAgeMs } ?? false) {
+            try flush()
+        }
+    }
+
+    /// Turns the current memtable into segments: freeze it and start a new WAL generation,
+    /// write one segment per partition, commit them in the manifest, then drop old WAL files.
+    public func flush() throws {
+        maintenanceLock.lock()
+        defer { maintenanceLock.unlock() }
+        commitLock.lock()
+        stateLock.lock()
+        if memtable.isEmpty {
+            stateLock.unlock()
+            commitLock.unlock()
+            return
+        }
+        let table = memtable
+        memtable = Memtable()
+        frozen.append(table)
+        stateLock.unlock()
+        let newWAL: WALFile
+        do {
+            newWAL = try WALFile(directory: walDirectory, seq: wal.seq + 1)
+        } catch {
+            stateLock.lock()
+            frozen.removeAll { $0 === table }
+            memtable = table
+            stateLock.unlock()
+            commitLock.unlock()
+            throw error
+        }
+        wal.close()
+        wal = newWAL
+        commitLock.unlock()
+
+        var parts: [(PartitionKey, ColumnChunk)] = []
+        for (key, p) in table.partitions {
+            let chunks = p.chunks()
+            var whole = chunks[0]
+            for c in chunks.dropFirst() { whole = whole.concatenated(with: c) }
+            parts.append((key, whole.gather(whole.timestampOrder())))
+        }
+        try commitSegments(parts, walStart: newWAL.seq, removing: [], releasing: table)
+        for seq in (try? FileSystem.list(walDirectory).compactMap(WALFile.parseName)) ?? [] where seq < newWAL.seq {
+            FileSystem.remove(walDirectory + "/" + WALFile.name(seq))
+        }
+    }
+
+    /// Writes each chunk (one partition, sorted by ts) as a new segment file, then commits them and
+    /// the removal of `removing` in one manifest swap. Caller holds `maintenanceLock`.
+    private func commitSegments(_ parts: [(PartitionKey, ColumnChunk)], walStart: UInt64?,
+                                removing: [SegmentMeta], releasing table: Memtable?) throws {
+        var added: [SegmentHandle] = []
+        do {
+            for (key, chunk) in parts where chunk.count > 0 {
+                stateLock.lock()
+                let id = manifest.nextSegmentId
+                manifest.nextSegmentId += 1
+                stateLock.unlock()
+                let bytes: [UInt8]
+                do {
+                    bytes = try SegmentWriter.encode(chunk, site: key.site, blockRows: options.blockRows)
+                } catch let e as FormatError { throw StorageError(e) }
+                var lo = UInt32.max, hi = UInt32.min
+                for v in chunk.importId { lo = min(lo, v); hi = max(hi, v) }
+                let meta = SegmentMeta(id: id, partition: key, rows: chunk.count, minTs: chunk.ts.first!, maxTs: chunk.ts.last!,
+                                       bytes: bytes.count, minImport: lo, maxImport: hi)
+                let path = directory + "/" + meta.relativePath
+                try FileSystem.makeDirectories(FileSystem.directoryName(path))
+                try FileSystem.writeAtomically(path, bytes)
+                added.append(try SegmentHandle(meta: meta, directory: directory))
+            }
+            stateLock.lock()
+            var next = manifest
+            stateLock.unlock()
+            let removed = Set(removing.map(\.id))
+            next.segments.removeAll { removed.contains($0.id) }
+            next.segments.append(contentsOf: added.map(\.meta))
+            if let walStart { next.walStart = walStart }
+            try FileSystem.writeAtomically(directory + "/" + Manifest.fileName, next.encode())
+            stateLock.lock()
+            let nextSeg = manifest.nextSegmentId
+            manifest = next
+            manifest.nextSegmentId = max(nextSeg, next.nextSegmentId)
+            for m in removing { segments[m.id] = nil }
+            for h in added { segments[h.meta.id] = h }
+            if let table { frozen.removeAll { $0 === table } }
+            stateLock.unlock()
+        } catch {
+            for h in added { FileSystem.remove(directory + "/" + h.meta.relativePath) }
+            throw error
+        }
+        // Readers that still hold a removed segment keep its mapping; the name goes now.
+        for m in removing { FileSystem.remove(directory + "/" + m.relativePath) }
+    }
+
+    // MARK: - Bulk import
+
+    /// Reserves a new import id (persisted at once, so ids are never reused).
+    public func allocateImportId() throws -> UInt32 {
+        maintenanceLock.lock()
+        defer { maintenanceLock.unlock() }
+        stateLock.lock()
+        var next = manifest
+        stateLock.unlock()
+        let id = next.nextImportId
+        next.nextImportId += 1
+        try FileSystem.writeAtomically(directory + "/" + Manifest.fileName, next.encode())
+        stateLock.lock()
+        manifest.nextImportId = next.nextImportId
+        stateLock.unlock()
+        return id
+    }
+
+    /// Writes a batch of rows (any sites, any order, every column filled) straight to segments,
+    /// bypassing the WAL; the batch becomes visible atomically with one manifest swap.
+    public func importBatch(_ chunk: ColumnChunk) throws {
+        if chunk.count == 0 { return }
+        let parts = chunk.splitByPartition()
+        maintenanceLock.lock()
+        defer { maintenanceLock.unlock() }
+        try commitSegments(parts, walStart: nil, removing: [], releasing: nil)
+    }
+
+    // MARK: - Deletion
+
+    /// Deletes a site's events matching `criterion` by rewriting the affected segments and swapping
+    /// the manifest (crash-safe like a flush). Returns the number of events removed.
+    @discardableResult
+    public func delete(site: String, _ criterion: DeletionCriterion) throws -> Int {
+        try flush()
+        maintenanceLock.lock()
+        defer { maintenanceLock.unlock() }
+        stateLock.lock()
+        let affected = segments.values.filter { h in
+            guard h.meta.partition.site == site else { return false }
+            switch criterion {
+            case .all: return true
+            case .importId(let id): return h.meta.minImport <= id && id <= h.meta.maxImport
+            case .olderThan(let cut): return h.meta.minTs < cut
+            }
+        }
+        stateLock.unlock()
+        if affected.isEmpty { return 0 }
+        var parts: [(PartitionKey, ColumnChunk)] = []
+        var replaced: [SegmentMeta] = []
+        var removedRows = 0
+        for h in affected {
+            let whole = try readAll(h)
+            var keep: [Int32] = []
+            keep.reserveCapacity(whole.count)
+            for i in 0..<whole.count {
+                let drop: Bool
+                switch criterion {
+                case .all: drop = true
+                case .importId(let id): drop = whole.importId[i] == id
+                case .olderThan(let cut): drop = whole.ts[i] < cut
+                }
+                if !drop { keep.append(Int32(i)) }
+            }
+            removedRows += whole.count - keep.count
+            if keep.count == whole.count { continue }
+            replaced.append(h.meta)
+            if !keep.isEmpty { parts.append((h.meta.partition, whole.gather(keep))) }
+        }
+        if replaced.isEmpty { return 0 }
+        try commitSegments(parts, walStart: nil, removing: replaced, releasing: nil)
+        return removedRows
+    }
+
+    /// Decodes every block of a segment into one chunk with all columns.
+    func readAll(_ h: SegmentHandle) throws -> ColumnChunk {
+        do {
+            var whole: ColumnChunk?
+            for b in 0..<h.reader.blockCount {
+                let c = try h.reader.decodeBlock(b, columns: .all)
+                whole = whole.map { $0.concatenated(with: c) } ?? c
+            }
+            return whole ?? ColumnChunk(count: 0)
+        } catch let e as FormatError { throw StorageError(e) }
+    }
+
+    // MARK: - Compaction
+
+    /// Partitions with more than one segment, and their segment counts.
+    public func compactionCandidates(site: String? = nil, minSegments: Int = 2) -> [(PartitionKey, Int)] {
+        stateLock.lock()
+        defer { stateLock.unlock() }
+        var count: [PartitionKey: Int] = [:]
+        for h in segments.values where site == nil || h.meta.partition.site == site { count[h.meta.partition, default: 0] += 1 }
+        return count.filter { $0.value >= minSegments }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+
+    /// Merges every segment of one partition into one (re-sorted, fresh dictionaries and
+    /// statistics), committed by one manifest swap: after a crash either the old set or the new
+    /// segment is live, never both. Returns (segments before, bytes before, bytes after).
+    @discardableResult
+    public func compact(_ key: PartitionKey) throws -> (segments: Int, bytesBefore: Int, bytesAfter: Int) {
+        maintenanceLock.lock()
+        defer { maintenanceLock.unlock() }
+        stateLock.lock()
+        let members = segments.values.filter { $0.meta.partition == key }.sorted { $0.meta.id < $1.meta.id }
+        stateLock.unlock()
+        if members.count < 2 { return (members.count, members.reduce(0) { $0 + $1.meta.bytes }, members.reduce(0) { $0 + $1.meta.bytes }) }
+        var whole = try readAll(members[0])
+        for h in members.dropFirst() { whole = whole.concatenated(with: try readAll(h)) }
+        let sorted = whole.gather(whole.timestampOrder())
+        try commitSegments([(key, sorted)], walStart: nil, removing: members.map(\.meta), releasing: nil)
+        let after = snapshotSegments().filter { $0.meta.partition == key }.reduce(0) { $0 + $1.meta.bytes }
+        return (members.count, members.reduce(0) { $0 + $1.meta.bytes }, after)
+    }
+
+    // MARK: - Reading
+
+    private func snapshotSegments() -> [SegmentHandle] {
+        stateLock.lock()
+        defer { stateLock.unlock() }
+        return Array(segments.values)
+    }
+
+    /// The live segments' manifest entries.
+    public var segmentList: [SegmentMeta] {
+        stateLock.lock()
+        defer { stateLock.unlock() }
+        return manifest.segments
+    }
+
+    /// Rows held in memory (not yet in segments).
+    public var memtableRows: Int {
+        stateLock.lock()
+        defer { stateLock.unlock() }
+        return memtable.rows + frozen.reduce(0) { $0 + $1.rows }
+    }
+
+    /// Every site with stored events.
+    public func sites() -> [String] {
+        stateLock.lock()
+        defer { stateLock.unlock() }
+        var s = Set(manifest.segments.map(\.partition.site))
+        for t in frozen + [memtable] { for k in t.partitions.keys { s.insert(k.site) } }
+        return s.sorted()
+    }
+
+    public func scanPlan(_ request: ScanRequest) throws -> ScanPlan {
+        var stats = ScanStats()
+        stateLock.lock()
+        let segs = segments.values.filter { $0.meta.partition.site == request.site }
+        var memChunks: [ColumnChunk] = []
+        var memPartitions = Set<PartitionKey>()
+        for t in frozen + [memtable] {
+            for (key, p) in t.partitions where key.site == request.site {
+                let (lo, hi) = key.range
+                memPartitions.insert(key)
+                if hi <= request.from || lo >= request.to || p.maxTs < request.from || p.minTs >= request.to { continue }
+                memChunks.append(contentsOf: p.chunks())
+            }
+        }
+        stateLock.unlock()
+
+        var partitions = Set<PartitionKey>(memPartitions)
+        var keptPartitions = Set<PartitionKey>()
+        var tasks: [ChunkTask] = []
+        for h in segs.sorted(by: { ($0.meta.minTs, $0.meta.id) < ($1.meta.minTs, $1.meta.id) }) {
+            partitions.insert(h.meta.partition)
+            stats.segmentsTotal += 1
+            stats.blocksTotal += h.reader.blockCount
+            let (plo, phi) = h.meta.partition.range
+            if phi <= request.from || plo >= request.to { continue }
+            keptPartitions.insert(h.meta.partition)
+            if h.meta.maxTs < request.from || h.meta.minTs >= request.to { continue }
+            stats.segmentsKept += 1
+            let reader = h.reader
+            for b in 0..<reader.blockCount {
+                let bs = reader.blockStats(b)
+                let lo = bs.min(.ts), hi = bs.max(.ts)
+                if hi < request.from || lo >= request.to { continue }
+                if let f = request.blockFilter {
+                    let ctx = BlockPruneContext(stats: bs) { c in try? reader.dictionary(c) }
+                    if !f(ctx) { continue }
+                }
+                stats.blocksKept += 1
+                stats.rowsKept += bs.rowCount
+                let columns = request.columns
+                tasks.append(ChunkTask(rowCount: bs.rowCount, minTs: lo, maxTs: hi) { [h] in
+                    do { return try h.reader.decodeBlock(b, columns: columns) } catch let e as FormatError { throw StorageError(e) }
+                })
+            }
+        }
+        for key in memPartitions {
+            let (lo, hi) = key.range
+            if !(hi <= request.from || lo >= request.to) { keptPartitions.insert(key) }
+        }
+        for c in memChunks where c.count > 0 {
+            stats.memtableRows += c.count
+            stats.rowsKept += c.count
+            let lo = c.ts.min()!, hi = c.ts.max()!
+            tasks.append(ChunkTask(rowCount: c.count, minTs: lo, maxTs: hi) { c })
+        }
+        stats.partitionsTotal = partitions.count
+        stats.partitionsKept = keptPartitions.count
+        tasks.sort { $0.minTs < $1.minTs }
+        return ScanPlan(tasks: tasks, stats: stats)
+    }
+
+    /// Flushes the memtable and releases the directory.
+    public func close() throws {
+        try flush()
+        commitLock.lock()
+        wal.close()
+        commitLock.unlock()
+        stateLock.lock()
+        closed = true
+        stateLock.unlock()
+    }
+}
