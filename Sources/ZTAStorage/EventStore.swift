@@ -49,7 +49,9 @@ public enum DeletionCriterion: Sendable {
 public final class EventStore: EventSource, @unchecked Sendable {
     public let directory: String
     public let options: StoreOptions
-    private let dirLock: DirectoryLock
+    private let dirLock: DirectoryLock?
+    /// A read-only store sees the directory as of its open (segments + WAL) and never writes.
+    public let isReadOnly: Bool
 
     // Guarded by `stateLock`: what readers snapshot.
     private let stateLock = NSLock()
@@ -61,7 +63,7 @@ public final class EventStore: EventSource, @unchecked Sendable {
 
     // Serialises WAL writes + memtable inserts, and WAL rotation.
     private let commitLock = NSLock()
-    private var wal: WALFile
+    private var wal: WALFile?
     private var failure: StorageError?
 
     // Serialises every manifest change (flush, import commit, deletion, compaction).
@@ -85,10 +87,21 @@ public final class EventStore: EventSource, @unchecked Sendable {
         return try EventStore(directory: directory, options: options, lock: lock)
     }
 
-    private init(directory: String, options: StoreOptions, lock: DirectoryLock) throws {
+    /// Opens a data directory for reading only, without its lock: queries from another process
+    /// (the CLI while a server runs) see the segments and WAL as they are at this moment.
+    public static func openReadOnly(directory: String) throws -> EventStore {
+        guard FileSystem.exists(directory + "/" + Manifest.fileName) else {
+            throw StorageError(.invalid, "no ztas data directory at \(directory)", file: directory)
+        }
+        return try EventStore(directory: directory, options: StoreOptions(), lock: nil)
+    }
+
+    private init(directory: String, options: StoreOptions, lock: DirectoryLock?) throws {
         self.directory = directory
         self.options = options
         self.dirLock = lock
+        self.isReadOnly = lock == nil
+        let readOnly = lock == nil
         let manifestPath = directory + "/" + Manifest.fileName
         var m: Manifest
         if FileSystem.exists(manifestPath) {
@@ -101,7 +114,7 @@ public final class EventStore: EventSource, @unchecked Sendable {
         for meta in m.segments {
             handles[meta.id] = try SegmentHandle(meta: meta, directory: directory)
         }
-        try EventStore.removeOrphans(directory: directory, manifest: m)
+        if !readOnly { try EventStore.removeOrphans(directory: directory, manifest: m) }
         // Replay every WAL generation not yet flushed, oldest first.
         let walDir = directory + "/wal"
         let generations = try FileSystem.list(walDir).compactMap(WALFile.parseName).sorted()
@@ -112,7 +125,7 @@ public final class EventStore: EventSource, @unchecked Sendable {
             let path = walDir + "/" + WALFile.name(seq)
             let file = try MappedFile(path: path)
             let scan = try WALRecord.scan(file.bytes, file: path)
-            if scan.tornAt != nil && i != live.count - 1 {
+            if scan.tornAt != nil && i != live.count - 1 && !readOnly {
                 throw StorageError(.corrupt, "WAL file ends in a partial record but is not the newest", file: path, offset: scan.tornAt)
             }
             for (offset, payload) in scan.payloads {
@@ -125,10 +138,12 @@ public final class EventStore: EventSource, @unchecked Sendable {
                 replay.append(records, now: EventStore.nowMs())
             }
         }
-        for seq in generations where seq < walStart {
-            FileSystem.remove(walDir + "/" + WALFile.name(seq))
+        if !readOnly {
+            for seq in generations where seq < walStart {
+                FileSystem.remove(walDir + "/" + WALFile.name(seq))
+            }
         }
-        let newWAL = try WALFile(directory: walDir, seq: max(generations.last ?? 0, walStart - 1) + 1)
+        let newWAL = readOnly ? nil : try WALFile(directory: walDir, seq: max(generations.last ?? 0, walStart - 1) + 1)
         manifest = m
         segments = handles
         memtable = replay
@@ -202,6 +217,7 @@ public final class EventStore: EventSource, @unchecked Sendable {
         commitLock.lock()
         defer { commitLock.unlock() }
         if let failure { throw failure }
+        guard let wal else { throw StorageError(.invalid, "the store is open read-only") }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(batch.reduce(0) { $0 + $1.bytes.count })
         for b in batch { bytes.append(contentsOf: b.bytes) }
@@ -232,6 +248,7 @@ public final class EventStore: EventSource, @unchecked Sendable {
     /// Turns the current memtable into segments: freeze it and start a new WAL generation,
     /// write one segment per partition, commit them in the manifest, then drop old WAL files.
     public func flush() throws {
+        if isReadOnly { return }
         maintenanceLock.lock()
         defer { maintenanceLock.unlock() }
         commitLock.lock()
@@ -247,7 +264,7 @@ public final class EventStore: EventSource, @unchecked Sendable {
         stateLock.unlock()
         let newWAL: WALFile
         do {
-            newWAL = try WALFile(directory: walDirectory, seq: wal.seq + 1)
+            newWAL = try WALFile(directory: walDirectory, seq: wal!.seq + 1)
         } catch {
             stateLock.lock()
             frozen.removeAll { $0 === table }
@@ -256,7 +273,7 @@ public final class EventStore: EventSource, @unchecked Sendable {
             commitLock.unlock()
             throw error
         }
-        wal.close()
+        wal?.close()
         wal = newWAL
         commitLock.unlock()
 
@@ -277,6 +294,7 @@ public final class EventStore: EventSource, @unchecked Sendable {
     /// the removal of `removing` in one manifest swap. Caller holds `maintenanceLock`.
     private func commitSegments(_ parts: [(PartitionKey, ColumnChunk)], walStart: UInt64?,
                                 removing: [SegmentMeta], releasing table: Memtable?) throws {
+        if isReadOnly { throw StorageError(.invalid, "the store is open read-only") }
         var added: [SegmentHandle] = []
         do {
             for (key, chunk) in parts where chunk.count > 0 {
@@ -325,6 +343,7 @@ public final class EventStore: EventSource, @unchecked Sendable {
 
     /// Reserves a new import id (persisted at once, so ids are never reused).
     public func allocateImportId() throws -> UInt32 {
+        if isReadOnly { throw StorageError(.invalid, "the store is open read-only") }
         maintenanceLock.lock()
         defer { maintenanceLock.unlock() }
         stateLock.lock()
@@ -341,9 +360,18 @@ public final class EventStore: EventSource, @unchecked Sendable {
 
     /// Writes a batch of rows (any sites, any order, every column filled) straight to segments,
     /// bypassing the WAL; the batch becomes visible atomically with one manifest swap.
-    public func importBatch(_ chunk: ColumnChunk) throws {
-        if chunk.count == 0 { return }
-        let parts = chunk.splitByPartition()
+    public func importBatch(_ chunks: [ColumnChunk]) throws {
+        var byPartition: [PartitionKey: [ColumnChunk]] = [:]
+        for c in chunks where c.count > 0 {
+            for (key, part) in c.splitByPartition() { byPartition[key, default: []].append(part) }
+        }
+        if byPartition.isEmpty { return }
+        let parts = byPartition.sorted { $0.key < $1.key }.map { key, pieces -> (PartitionKey, ColumnChunk) in
+            if pieces.count == 1 { return (key, pieces[0]) }
+            var whole = pieces[0]
+            for p in pieces.dropFirst() { whole = whole.concatenated(with: p) }
+            return (key, whole.gather(whole.timestampOrder()))
+        }
         maintenanceLock.lock()
         defer { maintenanceLock.unlock() }
         try commitSegments(parts, walStart: nil, removing: [], releasing: nil)
@@ -533,7 +561,7 @@ public final class EventStore: EventSource, @unchecked Sendable {
     public func close() throws {
         try flush()
         commitLock.lock()
-        wal.close()
+        wal?.close()
         commitLock.unlock()
         stateLock.lock()
         closed = true

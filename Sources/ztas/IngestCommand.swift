@@ -1,0 +1,74 @@
+import ArgumentParser
+import Foundation
+import ZTAEngine
+import ZTAFormat
+
+/// Durable trickle ingest through the WAL: what `/api/track` does, from NDJSON. Prints one
+/// `ack <lines>` line on stdout after each batch is fsync'd, which crash tests and benchmarks read.
+struct IngestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest",
+        abstract: "Append NDJSON events through the write-ahead log (durable, acknowledged per batch).")
+
+    @OptionGroup var data: DataOption
+    @Option(help: "Events per acknowledged batch.") var batch = 100
+    @Option(help: "Concurrent writers (group commit merges their fsyncs).") var writers = 1
+    @Flag(help: "Print an `ack` line after every batch.") var acks = false
+    @Argument(help: "NDJSON file or - for standard input.") var file: String
+
+    func run() throws {
+        let db = try Database(path: data.path)
+        let input = try ImportInput(path: file)
+        let parser = NDJSONParser(siteRestriction: nil, importId: 0)
+        var records: [EventRecord] = []
+        var errors: [ImportLineError] = []
+        while let block = try input.nextBlock() {
+            var b = ColumnChunkBuilder()
+            _ = parser.parse(block.bytes, firstLine: block.firstLine, into: &b, errors: &errors)
+            let chunk = b.build()
+            for i in 0..<chunk.count {
+                var r = chunk.record(at: i)
+                r.importId = 0
+                records.append(r)
+            }
+        }
+        let batches = stride(from: 0, to: records.count, by: max(1, batch)).map { Array(records[$0..<min($0 + max(1, batch), records.count)]) }
+        let start = monotonicSeconds()
+        let next = Counter()
+        let ackLock = NSLock()
+        let nWriters = max(1, writers)
+        var failure: Error?
+        DispatchQueue.concurrentPerform(iterations: nWriters) { _ in
+            while let i = next.take(limit: batches.count) {
+                do {
+                    try db.ingest(batches[i])
+                } catch {
+                    ackLock.lock(); failure = error; ackLock.unlock()
+                    return
+                }
+                if acks {
+                    ackLock.lock()
+                    writeStdout("ack \(i) \(batches[i].count)\n")
+                    ackLock.unlock()
+                }
+            }
+        }
+        if let failure { throw failure }
+        let secs = monotonicSeconds() - start
+        try db.close()
+        writeStdout("{\"events\":\(records.count),\"rejected\":\(errors.count),\"batches\":\(batches.count),\"writers\":\(nWriters),\"seconds\":\(secs),\"eventsPerSecond\":\(Int(Double(records.count) / max(secs, 1e-9)))}\n")
+    }
+}
+
+/// A shared work index handed out to writer threads.
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func take(limit: Int) -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard value < limit else { return nil }
+        value += 1
+        return value - 1
+    }
+}

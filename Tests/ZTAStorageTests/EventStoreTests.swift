@@ -1,0 +1,185 @@
+import Foundation
+import XCTest
+import ZTAFormat
+@testable import ZTAStorage
+
+final class EventStoreTests: XCTestCase {
+    var dir = ""
+
+    override func setUp() { dir = makeTempDirectory("store") }
+    override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
+
+    /// All rows of a site in [from, to) through the public scan path, as records sorted canonically.
+    private func scanRecords(_ store: EventStore, site: String, from: Int64 = .min, to: Int64 = .max) throws -> [EventRecord] {
+        let plan = try store.scanPlan(ScanRequest(site: site, from: from, to: to, columns: .all))
+        var out: [EventRecord] = []
+        for t in plan.tasks {
+            let c = try t.load()
+            for i in 0..<c.count where c.ts[i] >= from && c.ts[i] < to {
+                var r = c.record(at: i)
+                r.site = site
+                out.append(r)
+            }
+        }
+        return canonical(out)
+    }
+
+    private func canonical(_ rs: [EventRecord]) -> [EventRecord] {
+        rs.sorted { ($0.ts, $0.visitor, $0.value) < ($1.ts, $1.visitor, $1.value) }
+    }
+
+    private func expected(_ rs: [EventRecord], site: String) -> [EventRecord] {
+        canonical(rs.filter { $0.site == site })
+    }
+
+    func testAppendIsVisibleAtOnceAndSurvivesReopenWithoutFlush() throws {
+        var rng = SplitMix64(seed: 10)
+        let events = randomEvents(500, rng: &rng)
+        do {
+            let store = try EventStore.open(directory: dir)
+            for batch in stride(from: 0, to: events.count, by: 50) {
+                try store.append(Array(events[batch..<min(batch + 50, events.count)]))
+            }
+            XCTAssertEqual(try scanRecords(store, site: "site_a"), expected(events, site: "site_a"))
+            XCTAssertEqual(store.segmentList.count, 0, "nothing flushed yet")
+            // Dropped without close: only the WAL holds the events (like a crash after the acks).
+        }
+        let reopened = try EventStore.open(directory: dir)
+        XCTAssertEqual(reopened.memtableRows, 500)
+        XCTAssertEqual(try scanRecords(reopened, site: "site_a"), expected(events, site: "site_a"))
+        XCTAssertEqual(try scanRecords(reopened, site: "site_b"), expected(events, site: "site_b"))
+    }
+
+    func testFlushWritesSegmentsPerPartitionAndTruncatesWAL() throws {
+        var rng = SplitMix64(seed: 11)
+        let events = randomEvents(3000, rng: &rng)
+        let store = try EventStore.open(directory: dir)
+        try store.append(events)
+        try store.flush()
+        XCTAssertEqual(store.memtableRows, 0)
+        let parts = Set(events.map { PartitionKey(site: $0.site, ts: $0.ts) })
+        XCTAssertEqual(Set(store.segmentList.map(\.partition)), parts)
+        XCTAssertEqual(store.segmentList.reduce(0) { $0 + $1.rows }, 3000)
+        let wal = try FileSystem.list(dir + "/wal")
+        XCTAssertEqual(wal.count, 1, "only the fresh generation remains: \(wal)")
+        XCTAssertEqual(try FileSystem.fileSize(dir + "/wal/" + wal[0]), 0)
+        XCTAssertEqual(try scanRecords(store, site: "site_a"), expected(events, site: "site_a"))
+        try store.close()
+        let reopened = try EventStore.open(directory: dir)
+        XCTAssertEqual(reopened.memtableRows, 0)
+        XCTAssertEqual(try scanRecords(reopened, site: "site_b"), expected(events, site: "site_b"))
+        XCTAssertTrue(EventStore.verify(directory: dir).isClean)
+    }
+
+    func testTimeRangeScanPrunesPartitionsAndSegments() throws {
+        var rng = SplitMix64(seed: 12)
+        let events = randomEvents(4000, rng: &rng)
+        let store = try EventStore.open(directory: dir)
+        try store.append(events)
+        try store.flush()
+        let from: Int64 = 1_769_904_000_000 + 86_400_000 * 3 // 2026-02-04
+        let to = from + 86_400_000 * 2
+        XCTAssertEqual(try scanRecords(store, site: "site_a", from: from, to: to),
+                       expected(events.filter { $0.ts >= from && $0.ts < to }, site: "site_a"))
+        let plan = try store.scanPlan(ScanRequest(site: "site_a", from: from, to: to, columns: [.ts]))
+        XCTAssertEqual(plan.stats.partitionsKept, 1)
+        XCTAssertEqual(plan.stats.segmentsKept, 1)
+        XCTAssertLessThan(plan.stats.segmentsKept, plan.stats.segmentsTotal)
+    }
+
+    func testImportBatchDeleteImportAndRetention() throws {
+        var rng = SplitMix64(seed: 13)
+        let store = try EventStore.open(directory: dir)
+        let tracked = randomEvents(1000, rng: &rng)
+        try store.append(tracked)
+        let id1 = try store.allocateImportId()
+        let id2 = try store.allocateImportId()
+        XCTAssertNotEqual(id1, id2)
+        let imp1 = randomEvents(2000, rng: &rng, importId: id1)
+        let imp2 = randomEvents(1500, rng: &rng, importId: id2)
+        try store.importBatch([ColumnChunk.from(records: imp1)])
+        try store.importBatch([ColumnChunk.from(records: imp2)])
+        let all = tracked + imp1 + imp2
+        XCTAssertEqual(try scanRecords(store, site: "site_a"), expected(all, site: "site_a"))
+        let removed = try store.delete(site: "site_a", .importId(id1))
+        XCTAssertEqual(removed, imp1.filter { $0.site == "site_a" }.count)
+        let afterImport = all.filter { !($0.site == "site_a" && $0.importId == id1) }
+        XCTAssertEqual(try scanRecords(store, site: "site_a"), expected(afterImport, site: "site_a"))
+        XCTAssertEqual(try scanRecords(store, site: "site_b"), expected(afterImport, site: "site_b"), "other site untouched")
+        let cut: Int64 = 1_769_904_000_000
+        let removedOld = try store.delete(site: "site_b", .olderThan(cut))
+        XCTAssertEqual(removedOld, afterImport.filter { $0.site == "site_b" && $0.ts < cut }.count)
+        let afterRetention = afterImport.filter { !($0.site == "site_b" && $0.ts < cut) }
+        try store.close()
+        let reopened = try EventStore.open(directory: dir)
+        XCTAssertEqual(try scanRecords(reopened, site: "site_b"), expected(afterRetention, site: "site_b"))
+        XCTAssertEqual(try reopened.allocateImportId(), id2 + 1, "import ids are never reused")
+        XCTAssertEqual(try reopened.delete(site: "site_a", .all), afterRetention.filter { $0.site == "site_a" }.count)
+        XCTAssertEqual(try scanRecords(reopened, site: "site_a"), [])
+        XCTAssertTrue(EventStore.verify(directory: dir).isClean)
+    }
+
+    func testCompactionMergesSegmentsAndKeepsEveryRow() throws {
+        var rng = SplitMix64(seed: 14)
+        let store = try EventStore.open(directory: dir)
+        var all: [EventRecord] = []
+        for _ in 0..<6 {
+            let b = randomEvents(700, rng: &rng, sites: ["site_a"])
+            try store.append(b)
+            try store.flush()
+            all += b
+        }
+        let before = store.segmentList.count
+        let candidates = store.compactionCandidates()
+        XCTAssertFalse(candidates.isEmpty)
+        for (key, _) in candidates { try store.compact(key) }
+        XCTAssertEqual(store.segmentList.count, Set(all.map { PartitionKey(site: $0.site, ts: $0.ts) }).count)
+        XCTAssertLessThan(store.segmentList.count, before)
+        XCTAssertEqual(try scanRecords(store, site: "site_a"), expected(all, site: "site_a"))
+        XCTAssertTrue(EventStore.verify(directory: dir).isClean)
+    }
+
+    func testSecondOpenIsRefusedWithClearError() throws {
+        let store = try EventStore.open(directory: dir)
+        XCTAssertThrowsError(try EventStore.open(directory: dir)) { e in
+            let err = e as? StorageError
+            XCTAssertEqual(err?.code, .locked)
+            XCTAssertTrue(err?.message.contains("in use") ?? false)
+        }
+        try store.close()
+    }
+
+    func testConcurrentWritersAreAllAcknowledgedOnce() throws {
+        let store = try EventStore.open(directory: dir)
+        let writers = 8, batches = 20
+        DispatchQueue.concurrentPerform(iterations: writers) { w in
+            var rng = SplitMix64(seed: UInt64(100 + w))
+            for b in 0..<batches {
+                var evs = randomEvents(10, rng: &rng, sites: ["site_a"])
+                for i in evs.indices { evs[i].value = Double(w * 100_000 + b * 100 + i) }
+                try! store.append(evs)
+            }
+        }
+        let rows = try scanRecords(store, site: "site_a")
+        XCTAssertEqual(rows.count, writers * batches * 10)
+        XCTAssertEqual(Set(rows.map(\.value)).count, rows.count)
+    }
+
+    func testDamagedSegmentIsReportedByOpenAndVerify() throws {
+        var rng = SplitMix64(seed: 15)
+        do {
+            let store = try EventStore.open(directory: dir)
+            try store.append(randomEvents(2000, rng: &rng, sites: ["site_a"]))
+            try store.close()
+        }
+        let seg = try XCTUnwrap(EventStore.verify(directory: dir).isClean ? (try? Manifest.decode(FileSystem.readAll(dir + "/MANIFEST"), file: ""))?.segments.first : nil)
+        let path = dir + "/" + seg.relativePath
+        var bytes = try FileSystem.readAll(path)
+        bytes[bytes.count / 2] ^= 0xFF
+        try FileSystem.writeAtomically(path, bytes)
+        let report = EventStore.verify(directory: dir)
+        XCTAssertFalse(report.isClean)
+        XCTAssertEqual(report.problems.first?.file, path)
+        XCTAssertNotNil(report.problems.first?.offset)
+    }
+}
