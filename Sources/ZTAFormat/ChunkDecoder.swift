@@ -1,0 +1,97 @@
+/// Decodes a column chunk payload (after LZ4) into the column's own width.
+///
+/// `T` is the unsigned integer of the column's width (UInt8, UInt32 or UInt64); callers bind
+/// signed and Double arrays to it. Every read is bounds-checked against the payload, and every
+/// length is checked against the row count, so a malformed payload throws instead of trapping.
+enum ChunkDecoder {
+    static func decode<T: FixedWidthInteger & UnsignedInteger>(
+        _ payload: UnsafeRawBufferPointer, encoding: ChunkEncoding, count n: Int, flip: UInt64,
+        into out: UnsafeMutablePointer<T>, nested: Bool = false
+    ) throws {
+        var r = ByteReader(payload)
+        try decode(&r, encoding: encoding, count: n, flip: flip, into: out, nested: nested)
+        if r.remaining != 0 {
+            throw FormatError(.corrupt, "\(r.remaining) trailing bytes after \(encoding.name) payload", offset: r.position)
+        }
+    }
+
+    static func decode<T: FixedWidthInteger & UnsignedInteger>(
+        _ r: inout ByteReader, encoding: ChunkEncoding, count n: Int, flip: UInt64,
+        into out: UnsafeMutablePointer<T>, nested: Bool
+    ) throws {
+        switch encoding {
+        case .constant:
+            let v = try r.u64("constant")
+            out.update(repeating: T(truncatingIfNeeded: v ^ flip), count: n)
+        case .plain:
+            let width = MemoryLayout<T>.size
+            let src = try r.bytes(n * width, "plain values")
+            if n > 0 {
+                UnsafeMutableRawPointer(out).copyMemory(from: src.baseAddress!, byteCount: n * width)
+                #if _endian(big)
+                for i in 0..<n { out[i] = T(littleEndian: out[i]) }
+                #endif
+            }
+        case .frameOfReference:
+            let base = try r.u64("frame base")
+            try BitPacking.read(&r, count: n, base: base ^ flip, into: out)
+        case .delta:
+            guard n >= 2 else { throw FormatError(.corrupt, "delta encoding of \(n) values", offset: r.position) }
+            let first = try r.u64("delta first value")
+            let minDelta = try r.u64("delta minimum")
+            out[0] = T(truncatingIfNeeded: first ^ flip)
+            try BitPacking.read(&r, count: n - 1, base: minDelta, into: out + 1)
+            // Prefix sum in T's wrapping arithmetic equals the UInt64 one modulo T's width.
+            var acc = out[0]
+            for i in 1..<n {
+                acc = acc &+ out[i]
+                out[i] = acc
+            }
+        case .runLength:
+            let runs = Int(try r.u32("run count"))
+            guard runs >= 1, runs <= n else { throw FormatError(.corrupt, "\(runs) runs for \(n) values", offset: r.position - 4) }
+            let base = try r.u64("run base")
+            let values = UnsafeMutablePointer<T>.allocate(capacity: runs)
+            defer { values.deallocate() }
+            let lengths = UnsafeMutablePointer<UInt64>.allocate(capacity: runs)
+            defer { lengths.deallocate() }
+            try BitPacking.read(&r, count: runs, base: base ^ flip, into: values)
+            // Lengths are stored minus one; read at full width so no corrupt value can wrap.
+            try BitPacking.read(&r, count: runs, base: 0, into: lengths)
+            var total = 0
+            for k in 0..<runs {
+                guard lengths[k] < UInt64(n) else { throw FormatError(.corrupt, "run length \(lengths[k]) + 1 > \(n)", offset: r.position) }
+                lengths[k] += 1
+                let len = Int(lengths[k])
+                total += len
+                guard total <= n else { throw FormatError(.corrupt, "runs cover more than \(n) values", offset: r.position) }
+            }
+            guard total == n else { throw FormatError(.corrupt, "runs cover \(total) of \(n) values", offset: r.position) }
+            var i = 0
+            for k in 0..<runs {
+                let len = Int(lengths[k])
+                (out + i).update(repeating: values[k], count: len)
+                i += len
+            }
+        case .dictionary:
+            guard !nested else { throw FormatError(.corrupt, "nested dictionary encoding", offset: r.position) }
+            let d = Int(try r.u32("dictionary size"))
+            guard d >= 1, d <= n else { throw FormatError(.corrupt, "dictionary of \(d) values for \(n) rows", offset: r.position - 4) }
+            let base = try r.u64("dictionary base")
+            let values = UnsafeMutablePointer<T>.allocate(capacity: d)
+            defer { values.deallocate() }
+            try BitPacking.read(&r, count: d, base: base ^ flip, into: values)
+            let codeRaw = try r.u8("code encoding")
+            guard let codeEncoding = ChunkEncoding(rawValue: codeRaw) else {
+                throw FormatError(.corrupt, "unknown code encoding \(codeRaw)", offset: r.position - 1)
+            }
+            let codes = UnsafeMutablePointer<UInt32>.allocate(capacity: n)
+            defer { codes.deallocate() }
+            try decode(&r, encoding: codeEncoding, count: n, flip: 0, into: codes, nested: true)
+            var maxCode: UInt32 = 0
+            for i in 0..<n { maxCode = max(maxCode, codes[i]) }
+            guard Int(maxCode) < d else { throw FormatError(.corrupt, "code \(maxCode) outside dictionary of \(d)", offset: r.position) }
+            for i in 0..<n { out[i] = values[Int(codes[i])] }
+        }
+    }
+}

@@ -1,0 +1,104 @@
+/// Writes a segment image: header, blocks of column chunks, dictionaries, footer, trailer.
+public enum SegmentWriter {
+    /// Encodes rows of one site (chunk MUST hold every column and be sorted by ts) into a
+    /// complete segment image.
+    ///
+    /// Throws `FormatError(.corrupt)` when the input breaks that contract: a missing column, ts
+    /// out of order, a row of another site, or a block size outside 1...65536.
+    public static func encode(_ chunk: ColumnChunk, site: String, blockRows: Int = 65536) throws -> [UInt8] {
+        try validate(chunk, site: site, blockRows: blockRows)
+        let n = chunk.count
+
+        // Segment dictionaries (sorted by bytes) and the chunk-code → segment-code maps.
+        var remaps = [[UInt32]?](repeating: nil, count: Column.allCases.count)
+        var dictValues: [[[UInt8]]] = []
+        for c in StringColumns.all {
+            let data = chunk.string(c) ?? StringColumnData(codes: [], dictionary: StringDictionary(values: [], isSorted: true))
+            let (values, remap) = SegmentDictionaryCodec.build(data)
+            remaps[Int(c.rawValue)] = remap
+            dictValues.append(values)
+        }
+
+        var out = ByteWriter(capacity: n * 8 + 4096)
+        out.u64(SegmentFormat.magic)
+        out.u32(SegmentFormat.current.rawValue)
+        out.u32(CRC32C.checksum(out.bytes))
+
+        var blocks: [BlockMeta] = []
+        var start = 0
+        while start < n {
+            let end = min(n, start + blockRows)
+            let blockOffset = out.count
+            var metas: [ColumnChunkMeta] = []
+            for c in Column.allCases {
+                let lanes = ColumnLanes.lanes(chunk, c, start..<end, remap: remaps[Int(c.rawValue)])
+                let (lo, hi, e) = lanes.withUnsafeBufferPointer {
+                    let s = ColumnLanes.stats($0, kind: c.kind)
+                    return (s.min, s.max, ChunkEncoder.encode($0, kind: c.kind))
+                }
+                metas.append(ColumnChunkMeta(encoding: e.encoding, compressed: e.compressed, offset: out.count,
+                                             storedLength: e.stored.count, rawLength: e.rawLength,
+                                             crc: CRC32C.checksum(e.stored), min: lo, max: hi))
+                out.append(e.stored)
+            }
+            blocks.append(BlockMeta(offset: blockOffset, length: out.count - blockOffset, rowCount: end - start, columns: metas))
+            start = end
+        }
+
+        var dictionaries: [DictionaryMeta] = []
+        for (k, c) in StringColumns.all.enumerated() {
+            let values = dictValues[k]
+            let raw = values.isEmpty ? [] : SegmentDictionaryCodec.serialize(values)
+            let z = raw.withUnsafeBytes { LZ4Codec.compress($0) }
+            let compressed = !z.isEmpty && z.count < raw.count
+            let stored = compressed ? z : raw
+            dictionaries.append(DictionaryMeta(column: c, count: values.count, offset: out.count, storedLength: stored.count,
+                                               rawLength: raw.count, compressed: compressed, crc: CRC32C.checksum(stored)))
+            out.append(stored)
+        }
+
+        let footer = SegmentFooter(site: site, rowCount: n, minTs: n > 0 ? chunk.ts[0] : 0, maxTs: n > 0 ? chunk.ts[n - 1] : 0,
+                                   maxBlockRows: blockRows, dictionaries: dictionaries, blocks: blocks)
+        let footerOffset = out.count
+        let footerBytes = footer.serialize()
+        out.append(footerBytes)
+
+        // Trailer: its first 20 bytes are checksummed, the magic is checked by value.
+        let trailerStart = out.count
+        out.u64(UInt64(footerOffset))
+        out.u32(UInt32(footerBytes.count))
+        out.u32(SegmentFormat.current.rawValue)
+        out.u32(0)
+        out.u32(out.bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[trailerStart..<(trailerStart + 20)])) })
+        out.u64(SegmentFormat.magic)
+        return out.bytes
+    }
+
+    static func validate(_ chunk: ColumnChunk, site: String, blockRows: Int) throws {
+        func bad(_ m: String) -> FormatError { FormatError(.corrupt, "segment input: " + m) }
+        guard (1...SegmentFormat.defaultBlockRows).contains(blockRows) else { throw bad("block size \(blockRows) outside 1...65536") }
+        guard site.utf8.count <= Int(UInt16.max) else { throw bad("site id longer than 65535 bytes") }
+        let n = chunk.count
+        let counts: [(String, Int)] = [
+            ("ts", chunk.ts.count), ("type", chunk.type.count), ("visitor", chunk.visitor.count),
+            ("session", chunk.session.count), ("value", chunk.value.count), ("time_on_page", chunk.timeOnPage.count),
+            ("x", chunk.x.count), ("y", chunk.y.count), ("scroll_depth", chunk.scrollDepth.count), ("import", chunk.importId.count),
+        ]
+        for (name, count) in counts where count != n { throw bad("column \(name) has \(count) values for \(n) rows") }
+        for c in StringColumns.all {
+            guard let s = chunk.string(c) else {
+                if n == 0 { continue }
+                throw bad("string column \(c.wireName) missing")
+            }
+            guard s.codes.count == n else { throw bad("column \(c.wireName) has \(s.codes.count) codes for \(n) rows") }
+            let d = UInt32(s.dictionary.count)
+            for code in s.codes where code >= d { throw bad("column \(c.wireName) code \(code) outside its dictionary") }
+        }
+        for i in 1..<max(n, 1) where chunk.ts[i] < chunk.ts[i - 1] { throw bad("ts not sorted at row \(i)") }
+        if n > 0, let s = chunk.string(.site) {
+            for code in Set(s.codes) where !s.dictionary.values[Int(code)].utf8.elementsEqual(site.utf8) {
+                throw bad("row of site \(s.dictionary.values[Int(code)]) in a segment of \(site)")
+            }
+        }
+    }
+}
