@@ -80,3 +80,55 @@ extension ColumnChunk {
         return out
     }
 }
+
+extension ColumnChunk {
+    /// All rows of `chunks` in order, in one pass per column (pairwise concatenation would copy
+    /// the growing prefix k times). String dictionaries are merged per entry, codes remapped per row.
+    /// A column is kept only when every non-empty chunk has it.
+    public static func concatenate(_ chunks: [ColumnChunk]) -> ColumnChunk {
+        let parts = chunks.filter { $0.count > 0 }
+        if parts.count == 1 { return parts[0] }
+        let total = parts.reduce(0) { $0 + $1.count }
+        var out = ColumnChunk(count: total)
+        guard !parts.isEmpty else { return out }
+        func join<T>(_ get: (ColumnChunk) -> [T]) -> [T] {
+            guard parts.allSatisfy({ get($0).count == $0.count }) else { return [] }
+            var r: [T] = []
+            r.reserveCapacity(total)
+            for p in parts { r.append(contentsOf: get(p)) }
+            return r
+        }
+        out.ts = join(\.ts)
+        out.type = join(\.type)
+        out.visitor = join(\.visitor)
+        out.session = join(\.session)
+        out.value = join(\.value)
+        out.timeOnPage = join(\.timeOnPage)
+        out.x = join(\.x)
+        out.y = join(\.y)
+        out.scrollDepth = join(\.scrollDepth)
+        out.importId = join(\.importId)
+        for k in 0..<StringColumns.count {
+            guard parts.allSatisfy({ $0.strings[k] != nil }) else { continue }
+            var index: [String: UInt32] = [:]
+            var values: [String] = []
+            var codes: [UInt32] = []
+            codes.reserveCapacity(total)
+            for p in parts {
+                let s = p.strings[k]!
+                let map = s.dictionary.values.map { v -> UInt32 in
+                    if let c = index[v] { return c }
+                    let c = UInt32(values.count)
+                    index[v] = c
+                    values.append(v)
+                    return c
+                }
+                map.withUnsafeBufferPointer { m in
+                    for c in s.codes { codes.append(m[Int(c)]) }
+                }
+            }
+            out.strings[k] = StringColumnData(codes: codes, dictionary: StringDictionary(values: values, isSorted: false))
+        }
+        return out
+    }
+}

@@ -279,9 +279,7 @@ public final class EventStore: EventSource, @unchecked Sendable {
 
         var parts: [(PartitionKey, ColumnChunk)] = []
         for (key, p) in table.partitions {
-            let chunks = p.chunks()
-            var whole = chunks[0]
-            for c in chunks.dropFirst() { whole = whole.concatenated(with: c) }
+            let whole = ColumnChunk.concatenate(p.chunks())
             parts.append((key, whole.gather(whole.timestampOrder())))
         }
         try commitSegments(parts, walStart: newWAL.seq, removing: [], releasing: table)
@@ -368,8 +366,7 @@ public final class EventStore: EventSource, @unchecked Sendable {
         if byPartition.isEmpty { return }
         let parts = byPartition.sorted { $0.key < $1.key }.map { key, pieces -> (PartitionKey, ColumnChunk) in
             if pieces.count == 1 { return (key, pieces[0]) }
-            var whole = pieces[0]
-            for p in pieces.dropFirst() { whole = whole.concatenated(with: p) }
+            let whole = ColumnChunk.concatenate(pieces)
             return (key, whole.gather(whole.timestampOrder()))
         }
         maintenanceLock.lock()
@@ -426,12 +423,7 @@ public final class EventStore: EventSource, @unchecked Sendable {
     /// Decodes every block of a segment into one chunk with all columns.
     func readAll(_ h: SegmentHandle) throws -> ColumnChunk {
         do {
-            var whole: ColumnChunk?
-            for b in 0..<h.reader.blockCount {
-                let c = try h.reader.decodeBlock(b, columns: .all)
-                whole = whole.map { $0.concatenated(with: c) } ?? c
-            }
-            return whole ?? ColumnChunk(count: 0)
+            return ColumnChunk.concatenate(try (0..<h.reader.blockCount).map { try h.reader.decodeBlock($0, columns: .all) })
         } catch let e as FormatError { throw StorageError(e) }
     }
 
@@ -457,8 +449,7 @@ public final class EventStore: EventSource, @unchecked Sendable {
         let members = segments.values.filter { $0.meta.partition == key }.sorted { $0.meta.id < $1.meta.id }
         stateLock.unlock()
         if members.count < 2 { return (members.count, members.reduce(0) { $0 + $1.meta.bytes }, members.reduce(0) { $0 + $1.meta.bytes }) }
-        var whole = try readAll(members[0])
-        for h in members.dropFirst() { whole = whole.concatenated(with: try readAll(h)) }
+        let whole = ColumnChunk.concatenate(try members.map { try readAll($0) })
         let sorted = whole.gather(whole.timestampOrder())
         try commitSegments([(key, sorted)], walStart: nil, removing: members.map(\.meta), releasing: nil)
         let after = snapshotSegments().filter { $0.meta.partition == key }.reduce(0) { $0 + $1.meta.bytes }

@@ -1,4 +1,4 @@
-public import ZTAFormat
+import ZTAFormat
 
 /// The one error type of the storage layer: a code to match on, a message, and where it happened.
 public struct StorageError: Error, CustomStringConvertible, Sendable {
