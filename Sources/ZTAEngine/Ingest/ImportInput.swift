@@ -1,0 +1,231 @@
+import CZlib
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A block of whole import lines and where it sits in the input.
+public struct ImportBlock: Sendable {
+    /// Whole lines (each ends with `\n`, except possibly the input's last line).
+    public var bytes: [UInt8]
+    /// The 1-based number of the block's first line.
+    public var firstLine: Int
+    /// Physical lines in the block, so `firstLine + lineCount` is the next block's first line.
+    public var lineCount: Int
+}
+
+/// Why reading an import input failed.
+public enum ImportInputError: Error, Equatable, CustomStringConvertible {
+    case open(path: String, errno: Int32)
+    case read(errno: Int32)
+    case gzip(String)
+
+    public var description: String {
+        switch self {
+        case .open(let path, let e): "cannot open \(path): \(String(cString: strerror(e)))"
+        case .read(let e): "read failed: \(String(cString: strerror(e)))"
+        case .gzip(let m): "gzip: \(m)"
+        }
+    }
+}
+
+/// Streams an import file (or stdin for `-`) as blocks of whole lines, gunzipping transparently
+/// when the input starts with the gzip magic bytes (`1f 8b`) or the path ends in `.gz`.
+/// Concatenated gzip members are read one after the other. A partial last line of a block is
+/// carried over to the next, so no line is ever split.
+public final class ImportInput {
+    /// Uncompressed bytes per block, roughly (a block always ends after a whole line).
+    public let blockSize: Int
+    /// Whether the input is gzip-compressed.
+    public private(set) var isCompressed = false
+    /// Bytes read from the file or stdin (compressed size for gzip).
+    public private(set) var inputBytes = 0
+
+    private let fd: Int32
+    private let ownsDescriptor: Bool
+    private var raw: [UInt8]
+    private var rawStart = 0
+    private var rawEnd = 0
+    private var rawEOF = false
+    private var inflater: Inflater?
+    private var carry: [UInt8] = []
+    private var nextLine = 1
+    private var finished = false
+
+    /// Opens `path` (`-` = standard input).
+    public init(path: String, blockSize: Int = 4 << 20) throws(ImportInputError) {
+        self.blockSize = max(blockSize, 1024)
+        if path == "-" {
+            fd = 0
+            ownsDescriptor = false
+        } else {
+            fd = open(path, O_RDONLY)
+            guard fd >= 0 else { throw .open(path: path, errno: errno) }
+            ownsDescriptor = true
+        }
+        raw = [UInt8](repeating: 0, count: 1 << 18)
+        try fillRaw()
+        let magic = rawEnd - rawStart >= 2 && raw[rawStart] == 0x1F && raw[rawStart + 1] == 0x8B
+        if magic || path.hasSuffix(".gz") {
+            isCompressed = true
+            inflater = try Inflater()
+        }
+    }
+
+    deinit {
+        if ownsDescriptor { close(fd) }
+    }
+
+    /// The next block of whole lines, or nil at the end of the input.
+    public func nextBlock() throws(ImportInputError) -> ImportBlock? {
+        if finished { return nil }
+        var block = carry
+        carry = []
+        block.reserveCapacity(blockSize + (1 << 16))
+        var searched = 0  // bytes before this hold no newline
+        while true {
+            let produced = try produce(into: &block, atLeast: blockSize - block.count)
+            if produced == 0 {
+                finished = true
+                if block.isEmpty { return nil }
+                return makeBlock(block)
+            }
+            if block.count >= blockSize {
+                if let cut = lastNewline(in: block, from: searched) {
+                    carry = Array(block[(cut + 1)...])
+                    block.removeSubrange((cut + 1)...)
+                    return makeBlock(block)
+                }
+                searched = block.count
+            }
+        }
+    }
+
+    private func makeBlock(_ bytes: [UInt8]) -> ImportBlock {
+        var bytes = bytes
+        if nextLine == 1, bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF {
+            bytes.removeFirst(3)  // UTF-8 byte order mark
+        }
+        let lines = LineRanges.countLines(bytes)
+        let b = ImportBlock(bytes: bytes, firstLine: nextLine, lineCount: lines)
+        nextLine += lines
+        return b
+    }
+
+    private func lastNewline(in block: [UInt8], from: Int) -> Int? {
+        block.withUnsafeBytes { buf -> Int? in
+            var i = buf.count - 1
+            while i >= from {
+                if buf[i] == 0x0A { return i }
+                i -= 1
+            }
+            return nil
+        }
+    }
+
+    /// Appends up to about `want` (at least one when available) uncompressed bytes to `block`;
+    /// returns how many, 0 at the end of the input.
+    private func produce(into block: inout [UInt8], atLeast want: Int) throws(ImportInputError) -> Int {
+        let room = max(want, 1 << 16)
+        let before = block.count
+        if let inflater {
+            while block.count == before {
+                if inflater.isDone {
+                    // End of a member: another one may follow (concatenated gzip files);
+                    // anything else after the last member is ignored.
+                    if rawStart == rawEnd, !rawEOF { try fillRaw() }
+                    guard rawEnd - rawStart >= 2, raw[rawStart] == 0x1F, raw[rawStart + 1] == 0x8B else { return 0 }
+                    try inflater.reset()
+                }
+                if rawStart == rawEnd, !rawEOF { try fillRaw() }
+                let consumed = try inflater.inflate(input: raw, range: rawStart..<rawEnd, into: &block,
+                                                    room: room, atEOF: rawEOF)
+                rawStart += consumed
+            }
+            return block.count - before
+        }
+        if rawStart == rawEnd {
+            if rawEOF { return 0 }
+            try fillRaw()
+        }
+        block.append(contentsOf: raw[rawStart..<rawEnd])
+        rawStart = rawEnd
+        return block.count - before
+    }
+
+    private func fillRaw() throws(ImportInputError) {
+        rawStart = 0
+        rawEnd = 0
+        while !rawEOF && rawEnd == 0 {
+            let n = raw.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .read(errno: errno)
+            }
+            if n == 0 { rawEOF = true } else { rawEnd = n; inputBytes += n }
+        }
+    }
+}
+
+/// zlib inflate in gzip mode (16 + MAX_WBITS), one member at a time.
+private final class Inflater {
+    private let stream: UnsafeMutablePointer<z_stream>
+    private(set) var isDone = false
+
+    init() throws(ImportInputError) {
+        stream = .allocate(capacity: 1)
+        stream.initialize(to: z_stream())
+        let rc = inflateInit2_(stream, 16 + MAX_WBITS, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
+        guard rc == Z_OK else {
+            stream.deallocate()
+            throw .gzip("inflateInit2 failed (\(rc))")
+        }
+    }
+
+    deinit {
+        inflateEnd(stream)
+        stream.deallocate()
+    }
+
+    func reset() throws(ImportInputError) {
+        guard inflateReset(stream) == Z_OK else { throw .gzip("inflateReset failed") }
+        isDone = false
+    }
+
+    /// Inflates from `input[range]`, appending at most `room` bytes to `out`; returns the input
+    /// bytes consumed.
+    func inflate(input: [UInt8], range: Range<Int>, into out: inout [UInt8], room: Int,
+                 atEOF: Bool) throws(ImportInputError) -> Int {
+        let before = out.count
+        out.append(contentsOf: repeatElement(0, count: room))
+        var consumed = 0
+        var rc: Int32 = Z_OK
+        input.withUnsafeBufferPointer { inBuf in
+            out.withUnsafeMutableBufferPointer { outBuf in
+                stream.pointee.next_in = UnsafeMutablePointer(mutating: inBuf.baseAddress! + range.lowerBound)
+                stream.pointee.avail_in = UInt32(range.count)
+                stream.pointee.next_out = outBuf.baseAddress! + before
+                stream.pointee.avail_out = UInt32(room)
+                rc = CZlib.inflate(stream, Z_NO_FLUSH)
+                consumed = range.count - Int(stream.pointee.avail_in)
+            }
+        }
+        let produced = room - Int(stream.pointee.avail_out)
+        out.removeLast(room - produced)
+        switch rc {
+        case Z_STREAM_END:
+            isDone = true
+        case Z_OK:
+            break
+        case Z_BUF_ERROR:
+            // No progress possible: more input is needed, and at the end there is none.
+            if atEOF && range.count == consumed && produced == 0 { throw .gzip("unexpected end of compressed data") }
+        default:
+            let msg = stream.pointee.msg.map { String(cString: $0) } ?? "error \(rc)"
+            throw .gzip(msg)
+        }
+        return consumed
+    }
+}

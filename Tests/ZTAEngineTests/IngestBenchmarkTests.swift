@@ -1,0 +1,42 @@
+import Foundation
+import Testing
+import ZTAFormat
+@testable import ZTAEngine
+import ZTAWorkloads
+
+/// Throughput of generation and parsing; prints numbers, asserts nothing about time.
+/// Runs only with `ZTA_BENCH=1` (use a release build: `swift test -c release --filter IngestBenchmark`).
+/// `ZTA_BENCH_ROWS` sets the size (default 1,000,000), `ZTA_BENCH_DUMP=path` keeps the generated file.
+@Suite struct IngestBenchmarkTests {
+    static let enabled = ProcessInfo.processInfo.environment["ZTA_BENCH"] == "1"
+
+    @Test(.enabled(if: enabled)) func generateAndParse() throws {
+        let env = ProcessInfo.processInfo.environment
+        let rows = Int(env["ZTA_BENCH_ROWS"] ?? "") ?? 1_000_000
+        let clock = ContinuousClock()
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(rows * 480)
+        let g = WorkloadGenerator(rows: rows, seed: 1)
+        let genTime = clock.measure { g.write { bytes.append(contentsOf: $0) } }
+        if let dump = env["ZTA_BENCH_DUMP"] { try Data(bytes).write(to: URL(fileURLWithPath: dump)) }
+
+        let parser = NDJSONParser(siteRestriction: nil, importId: 1)
+        var best = Duration.seconds(1000)
+        for _ in 0..<3 {
+            var builder = ColumnChunkBuilder(capacity: rows)
+            var errors: [ImportLineError] = []
+            let t = clock.measure {
+                let r = bytes.withUnsafeBytes { parser.parse($0, firstLine: 1, into: &builder, errors: &errors) }
+                precondition(r.accepted == rows)
+            }
+            best = min(best, t)
+        }
+        let mb = Double(bytes.count) / 1e6
+        func secs(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
+        print(String(format: "generate: %d lines, %.1f MB (%.0f B/line) in %.3f s = %.0f lines/s, %.0f MB/s",
+                     rows, mb, Double(bytes.count) / Double(rows), secs(genTime), Double(rows) / secs(genTime),
+                     mb / secs(genTime)))
+        print(String(format: "parse (1 core, best of 3): %.3f s = %.0f lines/s, %.0f MB/s",
+                     secs(best), Double(rows) / secs(best), mb / secs(best)))
+    }
+}
