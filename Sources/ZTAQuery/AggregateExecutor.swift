@@ -1,0 +1,511 @@
+import ZTAFormat
+import ZTAStorage
+
+/// A chunk ready for the kernels: its columns plus per-dictionary translations computed once per
+/// dictionary (entry-value maps to global ids, event-filter lookup tables, group maps).
+struct AggChunk {
+    let chunk: ColumnChunk
+    /// Per entry column: code → global id.
+    let entryMaps: [[UInt32]]
+    let entryCodes: [[UInt32]]
+    /// Event filters' verdict per code (empty when there is no filter on that column).
+    let pathLUT: [UInt8]
+    let nameLUT: [UInt8]
+    /// Row-group translations (empty when unused).
+    let pathMap: [UInt32]
+    let nameMap: [UInt32]
+}
+
+/// Per-worker state. Worker `w` owns the sessions with `owner(session) == w` (its session tables
+/// are disjoint from the others') and the visitors with `owner(visitor) == w` (its distinct-visitor
+/// sets are disjoint too), so partial results add up without merging hash tables.
+final class AggWorker: @unchecked Sendable {
+    let w: Int
+    let windowTable: SessionTable?
+    let bucketTable: SessionTable?
+    /// (name id, window slot) of kept `event` rows, for event_name session metrics.
+    let namePairs: PairSet?
+    /// Row-level group accumulators and their distinct visitors.
+    var pageAcc: DenseArray<GroupAcc>?
+    var pageVis: PairSet?
+    var nameAcc: DenseArray<GroupAcc>?
+    var nameVis: PairSet?
+    var sel: [Int32] = []
+    var sel2: [Int32] = []
+    /// Session-filter verdicts per slot (window / bucket table).
+    var passW: [UInt8] = []
+    var passS: [UInt8] = []
+    // End-phase accumulators.
+    var totalAcc = GroupAcc()
+    var seriesAcc: [GroupAcc] = []
+    var groupAcc: [DenseArray<GroupAcc>] = []
+
+    init(w: Int, plan: AggregatePlan, noEntry: [UInt32]) {
+        self.w = w
+        let dims = plan.entryColumns.count
+        windowTable = plan.needWindowTable ? SessionTable(dims: dims, noEntry: noEntry, expected: 4096) : nil
+        bucketTable = plan.needBucketTable ? SessionTable(dims: dims, noEntry: noEntry, expected: 4096) : nil
+        namePairs = plan.rowGroups.contains(.eventName) ? PairSet() : nil
+        if plan.rowGroups.contains(.page) {
+            pageAcc = DenseArray(count: 1024, zero: GroupAcc())
+            pageVis = PairSet(expected: 4096)
+        }
+        if plan.rowGroups.contains(.eventName) {
+            nameAcc = DenseArray(count: 64, zero: GroupAcc())
+            nameVis = PairSet()
+        }
+    }
+}
+
+/// Executes an `AggregatePlan` over an `EventSource` with `threads` workers.
+final class AggregateExecutor {
+    let plan: AggregatePlan
+    let threads: Int
+    /// Query-global strings per column (indexed by `Column.rawValue`); ids 0 = "", 1 = "direct".
+    let globals: [GlobalStrings?]
+    let pathFilter: FilterLUTCache?
+    let nameFilter: FilterLUTCache?
+    let workers: [AggWorker]
+    private(set) var scanStats = ScanStats()
+
+    init(plan: AggregatePlan, threads: Int) {
+        self.plan = plan
+        self.threads = max(1, threads)
+        var g = [GlobalStrings?](repeating: nil, count: Column.allCases.count)
+        for c in plan.entryColumns { g[Int(c.rawValue)] = GlobalStrings(preset: ["", "direct"]) }
+        for d in plan.rowGroups where g[Int(d.column.rawValue)] == nil {
+            g[Int(d.column.rawValue)] = GlobalStrings(preset: ["", "direct"])
+        }
+        globals = g
+        let pf = plan.eventFilters.filter { $0.dimension == .page }
+        let nf = plan.eventFilters.filter { $0.dimension == .eventName }
+        pathFilter = pf.isEmpty ? nil : FilterLUTCache(filters: pf)
+        nameFilter = nf.isEmpty ? nil : FilterLUTCache(filters: nf)
+        let noEntry = plan.entryColumns.map { $0 == .channel ? UInt32(1) : UInt32(0) }
+        workers = (0..<max(1, threads)).map { AggWorker(w: $0, plan: plan, noEntry: noEntry) }
+    }
+
+    func global(_ c: Column) -> GlobalStrings { globals[Int(c.rawValue)]! }
+
+    private func prepare(_ c: ColumnChunk) -> AggChunk {
+        var maps: [[UInt32]] = [], codes: [[UInt32]] = []
+        for col in plan.entryColumns {
+            let d = c.string(col)!
+            maps.append(global(col).mapping(d.dictionary))
+            codes.append(d.codes)
+        }
+        let pathLUT = pathFilter.map { $0.lut(c.string(.path)!.dictionary) } ?? []
+        let nameLUT = nameFilter.map { $0.lut(c.string(.name)!.dictionary) } ?? []
+        let pathMap = plan.rowGroups.contains(.page) ? global(.path).mapping(c.string(.path)!.dictionary) : []
+        let nameMap = plan.rowGroups.contains(.eventName) ? global(.name).mapping(c.string(.name)!.dictionary) : []
+        return AggChunk(chunk: c, entryMaps: maps, entryCodes: codes, pathLUT: pathLUT, nameLUT: nameLUT,
+                        pathMap: pathMap, nameMap: nameMap)
+    }
+
+    /// Runs the scan and all aggregation phases.
+    func run(source: any EventSource) throws -> AggregateResult {
+        let sp = try source.scanPlan(plan.scanRequest)
+        scanStats = sp.stats
+        var retained: [AggChunk] = []
+        let scanner = WaveScanner(threads: threads)
+        try scanner.run(sp.tasks, prepare: { [self] in prepare($0) }) { wave in
+            let pathCount = globals[Int(Column.path.rawValue)]?.count ?? 0
+            let nameCount = globals[Int(Column.name.rawValue)]?.count ?? 0
+            parallel(threads) { [self] w in
+                let wk = workers[w]
+                wk.pageAcc?.ensure(pathCount)
+                wk.nameAcc?.ensure(nameCount)
+                for c in wave { pass1(c, wk) }
+            }
+            if plan.needSecondPass { retained.append(contentsOf: wave) }
+        }
+        return finish(retained)
+    }
+
+    // MARK: - pass 1
+
+    /// Builds the selection of in-window rows owned by worker `w` (by session or by visitor).
+    @inline(__always)
+    private func select(_ c: ColumnChunk, _ ts: UnsafePointer<Int64>, _ ids: UnsafePointer<UInt64>,
+                        _ w: Int, _ sel: inout [Int32]) -> Int {
+        let n = c.count
+        if sel.count < n { sel = [Int32](repeating: 0, count: n) }
+        let from = plan.query.window.from, to = plan.query.window.to
+        let t = threads
+        return sel.withUnsafeMutableBufferPointer { s in
+            var k = 0
+            if t == 1 {
+                for i in 0..<n {
+                    let v = ts[i]
+                    s[k] = Int32(truncatingIfNeeded: i)
+                    k &+= (v >= from && v < to) ? 1 : 0
+                }
+            } else {
+                for i in 0..<n {
+                    let v = ts[i]
+                    s[k] = Int32(truncatingIfNeeded: i)
+                    k &+= (v >= from && v < to && owner(ids[i], t) == w) ? 1 : 0
+                }
+            }
+            return k
+        }
+    }
+
+    private func pass1(_ ac: AggChunk, _ wk: AggWorker) {
+        let c = ac.chunk
+        let entryDims = plan.entryColumns.count
+        let series = plan.query.series
+        let boundaries = series?.boundaries ?? [0, 0]
+        let nb = series?.count ?? 0
+        let pathStrings = globals[Int(Column.path.rawValue)]
+        withPtr(c.ts) { ts in withPtr(c.type) { ty in withPtr(c.session) { sid in withPtr(c.visitor) { vis in
+        withPtr(c.timeOnPage) { top in withPtr(ac.pathLUT) { pLUT in withPtr(ac.nameLUT) { nLUT in
+        withPtr(c.string(.path)?.codes ?? []) { pathCodes in withPtr(c.string(.name)?.codes ?? []) { nameCodes in
+        withPtr(boundaries) { bounds in
+        withPointers(ac.entryMaps) { maps in withPointers(ac.entryCodes) { codes in
+            let n = select(c, ts, sid, wk.w, &wk.sel)
+            let hasPLUT = !ac.pathLUT.isEmpty, hasNLUT = !ac.nameLUT.isEmpty
+            let wt = wk.windowTable, bt = wk.bucketTable
+            let namePairs = wk.namePairs
+            let nameMap = ac.nameMap
+            var cur = 0
+            wk.sel.withUnsafeBufferPointer { sel in
+                for k in 0..<n {
+                    let i = Int(sel[k])
+                    let t = ts[i]
+                    let type = ty[i]
+                    let s = sid[i]
+                    var kept: UInt8 = 1
+                    if hasPLUT { kept &= pLUT[Int(pathCodes[i])] }
+                    if hasNLUT { kept &= nLUT[Int(nameCodes[i])] }
+                    let isPv: UInt32 = type == 0 ? 1 : 0
+                    let isEv: UInt32 = type == 1 ? 1 : 0
+                    if let wt {
+                        let slot = wt.slot(s, 0, t)
+                        update(wt, slot, i, t, type, isPv, isEv, kept, vis[i], top[i], entryDims, maps, codes, pathStrings)
+                        if kept != 0 && isEv != 0, let namePairs {
+                            _ = namePairs.insert(nameMap[Int(nameCodes[i])], UInt64(slot))
+                        }
+                    }
+                    if let bt {
+                        if !(t >= bounds[cur] && t < bounds[cur + 1]) { cur = Bucketing.find(t, bounds, nb) }
+                        let slot = bt.slot(s, UInt32(cur), t)
+                        update(bt, slot, i, t, type, isPv, isEv, kept, vis[i], top[i], entryDims, maps, codes, pathStrings)
+                    }
+                }
+            }
+            // Row-level groups without session filters: accumulate right away, on rows owned by visitor.
+            if !plan.rowGroups.isEmpty && !plan.needSecondPass {
+                let n2: Int
+                if threads == 1 { n2 = n } else { n2 = select(c, ts, vis, wk.w, &wk.sel2) }
+                let rows = threads == 1 ? wk.sel : wk.sel2
+                rows.withUnsafeBufferPointer { sel in
+                    rowGroupKernel(ac, wk, sel, n2, ts, ty, vis, top, pLUT, nLUT, hasPLUT, hasNLUT, pathCodes, nameCodes, nil)
+                }
+            }
+        }}}}}}}}}}}}
+    }
+
+    /// Folds one row into its session's state.
+    @inline(__always)
+    private func update(_ table: SessionTable, _ slot: Int, _ i: Int, _ t: Int64, _ type: UInt8,
+                        _ isPv: UInt32, _ isEv: UInt32, _ kept: UInt8, _ v: UInt64, _ top: Int32,
+                        _ entryDims: Int, _ maps: [UnsafePointer<UInt32>], _ codes: [UnsafePointer<UInt32>],
+                        _ pathStrings: GlobalStrings?) {
+        let st = table.states + slot
+        if t < st.pointee.minTs { st.pointee.minTs = t }
+        if t > st.pointee.maxTs { st.pointee.maxTs = t }
+        st.pointee.pvAll &+= isPv
+        st.pointee.evAll &+= isEv
+        if kept != 0 {
+            st.pointee.keptPv &+= isPv
+            st.pointee.keptEv &+= isEv
+            if type == EventType.engagement.rawValue && top > 0 {
+                st.pointee.engSum &+= Int64(top)
+                st.pointee.engCnt &+= 1
+            }
+            if isPv | isEv != 0 {
+                if st.pointee.hasVisitor == 0 {
+                    st.pointee.visitor = v
+                    st.pointee.hasVisitor = 1
+                } else if st.pointee.visitor != v {
+                    table.sideSlots.append(UInt32(slot))
+                    table.sideVisitors.append(v)
+                }
+            }
+        }
+        if isPv != 0 && entryDims > 0 {
+            let et = st.pointee.entryTs
+            if t <= et {
+                let ev = table.entryVals + slot * entryDims
+                let rowPath = maps[0][Int(codes[0][i])]
+                // Ties on ts: the smallest path (bytes) is the entry (events.md §3).
+                if t < et || (rowPath != ev[0] && pathStrings!.lessLocked(rowPath, ev[0])) {
+                    st.pointee.entryTs = t
+                    ev[0] = rowPath
+                    if entryDims > 1 { for d in 1..<entryDims { ev[d] = maps[d][Int(codes[d][i])] } }
+                }
+            }
+        }
+    }
+
+    /// Row-level group accumulation (page / event_name) over selected rows. With `verdict`, a row
+    /// counts only when its session passed the session filters (second pass).
+    private func rowGroupKernel(_ ac: AggChunk, _ wk: AggWorker, _ sel: UnsafeBufferPointer<Int32>, _ n: Int,
+                                _ ts: UnsafePointer<Int64>, _ ty: UnsafePointer<UInt8>, _ vis: UnsafePointer<UInt64>,
+                                _ top: UnsafePointer<Int32>, _ pLUT: UnsafePointer<UInt8>, _ nLUT: UnsafePointer<UInt8>,
+                                _ hasPLUT: Bool, _ hasNLUT: Bool, _ pathCodes: UnsafePointer<UInt32>,
+                                _ nameCodes: UnsafePointer<UInt32>, _ verdict: ((Int) -> Bool)?) {
+        let doPage = wk.pageAcc != nil, doName = wk.nameAcc != nil
+        withPtr(ac.pathMap) { pmap in withPtr(ac.nameMap) { nmap in
+            for k in 0..<n {
+                let i = Int(sel[k])
+                var kept: UInt8 = 1
+                if hasPLUT { kept &= pLUT[Int(pathCodes[i])] }
+                if hasNLUT { kept &= nLUT[Int(nameCodes[i])] }
+                if kept == 0 { continue }
+                if let verdict, !verdict(i) { continue }
+                let type = ty[i]
+                let isPv = type == 0, isEv = type == 1
+                let eng = type == EventType.engagement.rawValue && top[i] > 0
+                if doPage {
+                    let g = Int(pmap[Int(pathCodes[i])])
+                    rowAdd(wk.pageAcc!.base + g, wk.pageVis!, UInt32(g), isPv, isEv, eng, top[i], vis[i])
+                }
+                if doName {
+                    let g = Int(nmap[Int(nameCodes[i])])
+                    rowAdd(wk.nameAcc!.base + g, wk.nameVis!, UInt32(g), isPv, isEv, eng, top[i], vis[i])
+                }
+            }
+        }}
+    }
+
+    @inline(__always)
+    private func rowAdd(_ a: UnsafeMutablePointer<GroupAcc>, _ set: PairSet, _ g: UInt32, _ isPv: Bool, _ isEv: Bool,
+                        _ eng: Bool, _ top: Int32, _ v: UInt64) {
+        if isPv { a.pointee.pageviews &+= 1 }
+        if isEv { a.pointee.events &+= 1 }
+        if eng { a.pointee.engSum &+= Int64(top); a.pointee.engCnt &+= 1 }
+        if (isPv || isEv) && set.insert(g, v) { a.pointee.visitors &+= 1 }
+    }
+
+    // MARK: - final phases
+
+    /// Session verdicts, session-side group sums, distinct visitors, second pass; then the merge.
+    private func finish(_ retained: [AggChunk]) -> AggregateResult {
+        let sf = plan.sessionFilters
+        // Per session filter: its entry index and a verdict per global id of that column.
+        let filterLUTs: [(Int, [UInt8])] = sf.map { f in
+            let col = f.dimension.column
+            let vals = global(col).snapshot()
+            return (plan.entryIndex(col), vals.map { f.matches($0) ? 1 : 0 })
+        }
+        let groupIdx = plan.sessionGroups.map { plan.entryIndex($0.column) }
+        let groupSizes = plan.sessionGroups.map { global($0.column).count }
+        let pathIdx = plan.rowGroups.contains(.page) ? 0 : -1
+        let nb = plan.query.series?.count ?? 0
+
+        // Phase A: verdicts and session-side sums over each worker's own sessions.
+        parallel(threads) { [self] w in
+            let wk = workers[w]
+            wk.seriesAcc = [GroupAcc](repeating: GroupAcc(), count: nb)
+            wk.groupAcc = groupSizes.map { DenseArray(count: $0, zero: GroupAcc()) }
+            wk.pageAcc?.ensure(global(.path).count)
+            wk.nameAcc?.ensure(global(.name).count)
+            if let t = wk.windowTable {
+                wk.passW = verdicts(t, filterLUTs)
+                wk.passW.withUnsafeBufferPointer { pass in
+                    for s in 0..<t.count where pass[s] != 0 {
+                        let st = t.states[s]
+                        let ev = t.entryVals + s * t.dims
+                        var a = GroupAcc()
+                        sessionContribution(st, &a)
+                        if plan.query.total { wk.totalAcc.add(a) }
+                        for (k, gi) in groupIdx.enumerated() { wk.groupAcc[k].base[Int(ev[gi])].add(a) }
+                        if pathIdx >= 0 && st.counted {
+                            // Page breakdown: session metrics by entry page.
+                            let p = wk.pageAcc!.base + Int(ev[pathIdx])
+                            p.pointee.sessions &+= a.sessions; p.pointee.bounces &+= a.bounces
+                            p.pointee.durMs &+= a.durMs; p.pointee.spv &+= a.spv
+                        }
+                    }
+                }
+            }
+            if let t = wk.bucketTable {
+                wk.passS = verdicts(t, filterLUTs)
+                wk.passS.withUnsafeBufferPointer { pass in
+                    wk.seriesAcc.withUnsafeMutableBufferPointer { acc in
+                        for s in 0..<t.count where pass[s] != 0 {
+                            let st = t.states[s]
+                            var a = GroupAcc()
+                            sessionContribution(st, &a)
+                            acc[Int(st.bucket)].add(a)
+                        }
+                    }
+                }
+            }
+        }
+
+        // Phase B: distinct visitors (each worker the visitors it owns, over all workers' sessions),
+        // event_name session metrics, and the second pass.
+        parallel(threads) { [self] w in
+            let wk = workers[w]
+            if plan.query.total || !groupIdx.isEmpty {
+                let totalSet = PairSet(expected: 1024)
+                let groupSets = groupIdx.map { _ in PairSet(expected: 1024) }
+                for other in workers {
+                    guard let t = other.windowTable else { continue }
+                    other.passW.withUnsafeBufferPointer { pass in
+                        func visit(_ s: Int, _ v: UInt64) {
+                            guard owner(v, threads) == w else { return }
+                            let ev = t.entryVals + s * t.dims
+                            if plan.query.total && totalSet.insert(0, v) { wk.totalAcc.visitors &+= 1 }
+                            for (k, gi) in groupIdx.enumerated() {
+                                let g = ev[gi]
+                                if groupSets[k].insert(g, v) { wk.groupAcc[k].base[Int(g)].visitors &+= 1 }
+                            }
+                        }
+                        for s in 0..<t.count where pass[s] != 0 {
+                            let st = t.states[s]
+                            if st.hasVisitor != 0 { visit(s, st.visitor) }
+                        }
+                        for (j, s) in t.sideSlots.enumerated() where pass[Int(s)] != 0 { visit(Int(s), t.sideVisitors[j]) }
+                    }
+                }
+            }
+            if nb > 0 {
+                let set = PairSet(expected: 1024)
+                for other in workers {
+                    guard let t = other.bucketTable else { continue }
+                    other.passS.withUnsafeBufferPointer { pass in
+                        wk.seriesAcc.withUnsafeMutableBufferPointer { acc in
+                            for s in 0..<t.count where pass[s] != 0 {
+                                let st = t.states[s]
+                                if st.hasVisitor != 0 && owner(st.visitor, threads) == w && set.insert(st.bucket, st.visitor) {
+                                    acc[Int(st.bucket)].visitors &+= 1
+                                }
+                            }
+                            for (j, s) in t.sideSlots.enumerated() where pass[Int(s)] != 0 {
+                                let v = t.sideVisitors[j]
+                                let b = t.states[Int(s)].bucket
+                                if owner(v, threads) == w && set.insert(b, v) { acc[Int(b)].visitors &+= 1 }
+                            }
+                        }
+                    }
+                }
+            }
+            if let pairs = wk.namePairs, let t = wk.windowTable {
+                wk.passW.withUnsafeBufferPointer { pass in
+                    pairs.forEach { g, slot in
+                        let s = Int(slot)
+                        guard pass[s] != 0 else { return }
+                        var a = GroupAcc()
+                        sessionContribution(t.states[s], &a)
+                        let p = wk.nameAcc!.base + Int(g)
+                        p.pointee.sessions &+= a.sessions; p.pointee.bounces &+= a.bounces
+                        p.pointee.durMs &+= a.durMs; p.pointee.spv &+= a.spv
+                    }
+                }
+            }
+            if plan.needSecondPass { pass2(retained, wk) }
+        }
+        return merge()
+    }
+
+    /// Second pass for row-level groups under session filters: rows owned by visitor, kept only
+    /// when their session (looked up in its owner's window table) passed.
+    private func pass2(_ chunks: [AggChunk], _ wk: AggWorker) {
+        for ac in chunks {
+            let c = ac.chunk
+            withPtr(c.ts) { ts in withPtr(c.type) { ty in withPtr(c.session) { sid in withPtr(c.visitor) { vis in
+            withPtr(c.timeOnPage) { top in withPtr(ac.pathLUT) { pLUT in withPtr(ac.nameLUT) { nLUT in
+            withPtr(c.string(.path)?.codes ?? []) { pathCodes in withPtr(c.string(.name)?.codes ?? []) { nameCodes in
+                let n = select(c, ts, vis, wk.w, &wk.sel2)
+                let verdict: (Int) -> Bool = { [self] i in
+                    let s = sid[i]
+                    let o = workers[owner(s, threads)]
+                    guard let slot = o.windowTable!.lookup(s, 0) else { return false }
+                    return o.passW[slot] != 0
+                }
+                wk.sel2.withUnsafeBufferPointer { sel in
+                    rowGroupKernel(ac, wk, sel, n, ts, ty, vis, top, pLUT, nLUT, !ac.pathLUT.isEmpty,
+                                   !ac.nameLUT.isEmpty, pathCodes, nameCodes, verdict)
+                }
+            }}}}}}}}}
+        }
+    }
+
+    /// 1 for each session of `t` that passes every session filter.
+    private func verdicts(_ t: SessionTable, _ luts: [(Int, [UInt8])]) -> [UInt8] {
+        var out = [UInt8](repeating: 1, count: t.count)
+        for (idx, lut) in luts {
+            lut.withUnsafeBufferPointer { l in
+                for s in 0..<t.count where out[s] != 0 {
+                    out[s] = l[Int(t.entryVals[s * t.dims + idx])]
+                }
+            }
+        }
+        return out
+    }
+
+    /// What one passing session adds to its group (events.md §3): kept events always, session
+    /// metrics when it counts.
+    @inline(__always)
+    private func sessionContribution(_ st: SessionState, _ a: inout GroupAcc) {
+        a.pageviews = Int64(st.keptPv)
+        a.events = Int64(st.keptEv)
+        a.engSum = st.engSum
+        a.engCnt = Int64(st.engCnt)
+        if st.counted {
+            a.sessions = 1
+            a.bounces = st.bounce ? 1 : 0
+            a.durMs = st.maxTs - st.minTs
+            a.spv = Int64(st.keptPv)
+        }
+    }
+
+    /// Sums the workers' partial results and builds the breakdown rows.
+    private func merge() -> AggregateResult {
+        var r = AggregateResult()
+        let nb = plan.query.series?.count ?? 0
+        r.series = [GroupAcc](repeating: GroupAcc(), count: nb)
+        for wk in workers {
+            r.total.add(wk.totalAcc)
+            for b in 0..<nb { r.series[b].add(wk.seriesAcc[b]) }
+        }
+        for (k, d) in plan.sessionGroups.enumerated() {
+            let vals = global(d.column).snapshot()
+            var rows: [BreakdownRow] = []
+            for g in 0..<vals.count {
+                var a = GroupAcc()
+                for wk in workers { a.add(wk.groupAcc[k].base[g]) }
+                if a.sessions > 0 {
+                    let v = d == .source && vals[g].isEmpty ? "(direct)" : vals[g]
+                    rows.append(BreakdownRow(value: v, acc: a))
+                }
+            }
+            r.breakdowns[d] = rows
+        }
+        for d in plan.rowGroups {
+            let vals = global(d.column).snapshot()
+            var rows: [BreakdownRow] = []
+            for g in 0..<vals.count {
+                var a = GroupAcc()
+                for wk in workers { a.add((d == .page ? wk.pageAcc! : wk.nameAcc!).base[g]) }
+                // page: paths on a kept pageview or event; event_name: names of kept `event` rows.
+                let isRow = d == .page ? a.pageviews + a.events > 0 : a.events > 0
+                if isRow { rows.append(BreakdownRow(value: vals[g], acc: a)) }
+            }
+            r.breakdowns[d] = rows
+        }
+        return r
+    }
+}
+
+extension GlobalStrings {
+    /// Byte order of two ids' strings (entry tie-breaks; rare, so the lock is fine).
+    func lessLocked(_ a: UInt32, _ b: UInt32) -> Bool {
+        let v = snapshot()
+        return bytesLess(v[Int(a)], v[Int(b)])
+    }
+}

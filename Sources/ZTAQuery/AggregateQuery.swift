@@ -1,0 +1,98 @@
+import ZTAFormat
+
+/// The one logical query every stats-style endpoint compiles to: the events of one site in a
+/// window, filters (events.md §3), and the outputs wanted from one shared scan — whole-window
+/// totals, a per-bucket series and breakdowns by dimensions.
+struct AggregateQuery {
+    var site: String
+    var window: TimeWindow
+    var filters: [Filter]
+    /// Whole-window totals (no grouping).
+    var total: Bool = false
+    /// Per-bucket totals; every bucket is its own interval for sessions.
+    var series: Bucketing? = nil
+    /// Whole-window breakdowns (distinct dimensions).
+    var breakdowns: [Dimension] = []
+}
+
+/// Additive aggregates of one group (a bucket, a breakdown value or the total), from which every
+/// metric of events.md §3 is derived exactly.
+struct GroupAcc {
+    var pageviews: Int64 = 0
+    var events: Int64 = 0
+    var visitors: Int64 = 0
+    var sessions: Int64 = 0
+    var bounces: Int64 = 0
+    /// Summed session durations, ms.
+    var durMs: Int64 = 0
+    /// Kept pageviews of the counted sessions (numerator of views_per_visit).
+    var spv: Int64 = 0
+    var engSum: Int64 = 0
+    var engCnt: Int64 = 0
+
+    @inline(__always) mutating func add(_ o: GroupAcc) {
+        pageviews &+= o.pageviews; events &+= o.events; visitors &+= o.visitors
+        sessions &+= o.sessions; bounces &+= o.bounces; durMs &+= o.durMs; spv &+= o.spv
+        engSum &+= o.engSum; engCnt &+= o.engCnt
+    }
+
+    /// The metric as an exact rational (numerator, denominator) — for ordering.
+    func ratio(_ m: Metric) -> (UInt64, UInt64) {
+        switch m {
+        case .visitors: (UInt64(visitors), 1)
+        case .pageviews: (UInt64(pageviews), 1)
+        case .events: (UInt64(events), 1)
+        case .sessions: (UInt64(sessions), 1)
+        case .bounces: (UInt64(bounces), 1)
+        case .bounceRate: (UInt64(bounces), UInt64(sessions))
+        case .visitDuration: (UInt64(durMs), UInt64(sessions))
+        case .viewsPerVisit: (UInt64(spv), UInt64(sessions))
+        case .avgTimeOnPage: (UInt64(engSum), UInt64(engCnt))
+        }
+    }
+
+    var bounceRate1dp: Int64 { Rounding.fixed(bounces, sessions, times: 100, decimals: 1) }
+    var viewsPerVisit2dp: Int64 { Rounding.fixed(spv, sessions, times: 1, decimals: 2) }
+    var visitDuration: Int64 { Rounding.divide(durMs, sessions &* 1000) }
+    var avgTimeOnPage: Int64 { Rounding.divide(engSum, engCnt) }
+
+    /// Writes the metric's JSON value (counts int, bounce_rate 1dp, views_per_visit 2dp, seconds int).
+    func write(_ m: Metric, _ w: inout JSONWriter) {
+        switch m {
+        case .visitors: w.int(visitors)
+        case .pageviews: w.int(pageviews)
+        case .events: w.int(events)
+        case .sessions: w.int(sessions)
+        case .bounces: w.int(bounces)
+        case .bounceRate: w.fixed(bounceRate1dp, decimals: 1)
+        case .visitDuration: w.int(visitDuration)
+        case .viewsPerVisit: w.fixed(viewsPerVisit2dp, decimals: 2)
+        case .avgTimeOnPage: w.int(avgTimeOnPage)
+        }
+    }
+}
+
+/// One row of a breakdown: the group's value (display form) and its aggregates.
+struct BreakdownRow {
+    var value: String
+    var acc: GroupAcc
+}
+
+/// What an aggregate query produced.
+struct AggregateResult {
+    var total = GroupAcc()
+    var series: [GroupAcc] = []
+    var breakdowns: [Dimension: [BreakdownRow]] = [:]
+}
+
+extension Array where Element == BreakdownRow {
+    /// Orders by `metric` descending on its exact value, then value ascending by bytes (events.md §3, §6.6).
+    func ordered(by metric: Metric) -> [BreakdownRow] {
+        sorted { a, b in
+            let (x, y) = a.acc.ratio(metric), (u, v) = b.acc.ratio(metric)
+            let c = compareRatio(x, y, u, v)
+            if c != 0 { return c > 0 }
+            return bytesLess(a.value, b.value)
+        }
+    }
+}

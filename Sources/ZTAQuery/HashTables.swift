@@ -1,0 +1,257 @@
+/// Open-addressing hash structures for the hot loops. Session and visitor ids are already hashes,
+/// but they are re-mixed so table indices and thread ownership use independent bits.
+
+@inline(__always) func mixIndex(_ x: UInt64) -> UInt64 { (x ^ (x >> 29)) &* 0xBF58_476D_1CE4_E5B9 }
+@inline(__always) func mixOwner(_ x: UInt64) -> UInt64 { (x ^ (x >> 31)) &* 0x94D0_49BB_1331_11EB }
+
+/// Which of `threads` workers owns id `x` (sessions and visitors are split between workers by id,
+/// so per-worker tables are disjoint and need no merging).
+@inline(__always) func owner(_ x: UInt64, _ threads: Int) -> Int {
+    threads == 1 ? 0 : Int(truncatingIfNeeded: (mixOwner(x) >> 33) % UInt64(threads))
+}
+
+/// Per-session aggregate of one session in one bucket (events.md §3), updated row by row.
+struct SessionState {
+    var minTs: Int64
+    var maxTs: Int64
+    /// ts of the entry pageview; `Int64.max` while the session has none.
+    var entryTs: Int64
+    /// Visitor of the first kept pageview/event row (others go to the side list).
+    var visitor: UInt64
+    var engSum: Int64
+    var bucket: UInt32
+    var pvAll: UInt32
+    var evAll: UInt32
+    var keptPv: UInt32
+    var keptEv: UInt32
+    var engCnt: UInt32
+    var hasVisitor: UInt32
+    var pad: UInt32 = 0
+
+    /// Counts (events.md §3): a kept pageview or event.
+    @inline(__always) var counted: Bool { keptPv &+ keptEv > 0 }
+    /// Bounce: exactly one pageview and no event, whatever the filters.
+    @inline(__always) var bounce: Bool { pvAll == 1 && evAll == 0 }
+}
+
+struct KeyEntry {
+    var sid: UInt64
+    var bucket: UInt32
+    var slot: UInt32  // UInt32.max = empty
+}
+
+/// Session table of one worker: (session id, bucket) → dense slot with its `SessionState` and
+/// the entry's session-level values (query-global string ids, `dims` per session).
+final class SessionTable {
+    private var index: UnsafeMutablePointer<KeyEntry>
+    private var bits: Int
+    private(set) var states: UnsafeMutablePointer<SessionState>
+    private(set) var entryVals: UnsafeMutablePointer<UInt32>
+    private(set) var count = 0
+    private var capacity: Int
+    let dims: Int
+    /// Entry values of a session without a pageview (events.md §6.1).
+    let noEntry: [UInt32]
+    /// A small direct-mapped cache of recent keys: rows of a session cluster in time.
+    private let cache: UnsafeMutablePointer<KeyEntry>
+    private static let cacheBits = 12
+    /// Extra visitors of sessions with more than one (slot, visitor), rare.
+    var sideSlots: [UInt32] = []
+    var sideVisitors: [UInt64] = []
+
+    init(dims: Int, noEntry: [UInt32], expected: Int = 1024) {
+        self.dims = dims
+        self.noEntry = noEntry
+        var b = 10
+        while (1 << b) < expected * 2 { b += 1 }
+        bits = b
+        index = .allocate(capacity: 1 << b)
+        index.initialize(repeating: KeyEntry(sid: 0, bucket: 0, slot: .max), count: 1 << b)
+        capacity = 1 << (b - 1)
+        states = .allocate(capacity: capacity)
+        entryVals = .allocate(capacity: max(1, capacity * dims))
+        cache = .allocate(capacity: 1 << SessionTable.cacheBits)
+        cache.initialize(repeating: KeyEntry(sid: 0, bucket: 0, slot: .max), count: 1 << SessionTable.cacheBits)
+    }
+
+    deinit {
+        index.deallocate()
+        states.deallocate()
+        entryVals.deallocate()
+        cache.deallocate()
+    }
+
+    @inline(__always) private func hash(_ sid: UInt64, _ bucket: UInt32) -> UInt64 {
+        mixIndex(sid ^ (UInt64(bucket) &* 0x9E37_79B9_7F4A_7C15))
+    }
+
+    /// The slot of (sid, bucket), creating the session with `ts` as its first event.
+    @inline(__always)
+    func slot(_ sid: UInt64, _ bucket: UInt32, _ ts: Int64) -> Int {
+        let h = hash(sid, bucket)
+        let c = Int(truncatingIfNeeded: h) & ((1 << SessionTable.cacheBits) - 1)
+        let ce = cache[c]
+        if ce.sid == sid && ce.bucket == bucket && ce.slot != .max { return Int(ce.slot) }
+        let mask = (1 << bits) - 1
+        var i = Int(truncatingIfNeeded: h >> UInt64(64 - bits))
+        while true {
+            let e = index[i]
+            if e.slot == .max { break }
+            if e.sid == sid && e.bucket == bucket {
+                cache[c] = e
+                return Int(e.slot)
+            }
+            i = (i + 1) & mask
+        }
+        // Insert.
+        if count == capacity { grow() ; return slot(sid, bucket, ts) }
+        let s = count
+        count += 1
+        index[i] = KeyEntry(sid: sid, bucket: bucket, slot: UInt32(s))
+        cache[c] = index[i]
+        states[s] = SessionState(minTs: ts, maxTs: ts, entryTs: .max, visitor: 0, engSum: 0, bucket: bucket,
+                                 pvAll: 0, evAll: 0, keptPv: 0, keptEv: 0, engCnt: 0, hasVisitor: 0)
+        let ev = entryVals + s * dims
+        for d in 0..<dims { ev[d] = noEntry[d] }
+        return s
+    }
+
+    /// The slot of (sid, bucket) if present (read-only; safe from several threads).
+    func lookup(_ sid: UInt64, _ bucket: UInt32) -> Int? {
+        let h = hash(sid, bucket)
+        let mask = (1 << bits) - 1
+        var i = Int(truncatingIfNeeded: h >> UInt64(64 - bits))
+        while true {
+            let e = index[i]
+            if e.slot == .max { return nil }
+            if e.sid == sid && e.bucket == bucket { return Int(e.slot) }
+            i = (i + 1) & mask
+        }
+    }
+
+    private func grow() {
+        let oldSize = 1 << bits
+        let old = index
+        bits += 1
+        let size = 1 << bits
+        index = .allocate(capacity: size)
+        index.initialize(repeating: KeyEntry(sid: 0, bucket: 0, slot: .max), count: size)
+        let mask = size - 1
+        for j in 0..<oldSize where old[j].slot != .max {
+            let e = old[j]
+            var i = Int(truncatingIfNeeded: hash(e.sid, e.bucket) >> UInt64(64 - bits))
+            while index[i].slot != .max { i = (i + 1) & mask }
+            index[i] = e
+        }
+        old.deallocate()
+        let newCap = size / 2
+        let ns = UnsafeMutablePointer<SessionState>.allocate(capacity: newCap)
+        ns.moveInitialize(from: states, count: count)
+        states.deallocate()
+        states = ns
+        let nv = UnsafeMutablePointer<UInt32>.allocate(capacity: max(1, newCap * dims))
+        nv.moveInitialize(from: entryVals, count: count * dims)
+        entryVals.deallocate()
+        entryVals = nv
+        capacity = newCap
+    }
+}
+
+struct PairEntry {
+    var value: UInt64
+    var group: UInt32
+    var used: UInt32
+}
+
+/// An exact set of (group, 64-bit value) pairs: distinct visitors per group, (name, session) pairs.
+final class PairSet {
+    private var table: UnsafeMutablePointer<PairEntry>
+    private var bits: Int
+    private(set) var count = 0
+
+    init(expected: Int = 256) {
+        var b = 8
+        while (1 << b) < expected * 2 { b += 1 }
+        bits = b
+        table = .allocate(capacity: 1 << b)
+        table.initialize(repeating: PairEntry(value: 0, group: 0, used: 0), count: 1 << b)
+    }
+
+    deinit { table.deallocate() }
+
+    @inline(__always) private func hash(_ g: UInt32, _ v: UInt64) -> UInt64 {
+        mixIndex(v ^ (UInt64(g) &* 0xD6E8_FEB8_6659_FD93))
+    }
+
+    /// Inserts the pair; true when it was new.
+    @inline(__always)
+    func insert(_ g: UInt32, _ v: UInt64) -> Bool {
+        let mask = (1 << bits) - 1
+        var i = Int(truncatingIfNeeded: hash(g, v) >> UInt64(64 - bits))
+        while true {
+            let e = table[i]
+            if e.used == 0 { break }
+            if e.value == v && e.group == g { return false }
+            i = (i + 1) & mask
+        }
+        table[i] = PairEntry(value: v, group: g, used: 1)
+        count += 1
+        if count * 2 > (1 << bits) { grow() }
+        return true
+    }
+
+    /// Calls `body` for every pair.
+    func forEach(_ body: (UInt32, UInt64) -> Void) {
+        for i in 0..<(1 << bits) where table[i].used != 0 { body(table[i].group, table[i].value) }
+    }
+
+    private func grow() {
+        let oldSize = 1 << bits
+        let old = table
+        bits += 1
+        let size = 1 << bits
+        table = .allocate(capacity: size)
+        table.initialize(repeating: PairEntry(value: 0, group: 0, used: 0), count: size)
+        let mask = size - 1
+        for j in 0..<oldSize where old[j].used != 0 {
+            var i = Int(truncatingIfNeeded: hash(old[j].group, old[j].value) >> UInt64(64 - bits))
+            while table[i].used != 0 { i = (i + 1) & mask }
+            table[i] = old[j]
+        }
+        old.deallocate()
+    }
+}
+
+/// A growable zero-initialised array of `T` for per-group accumulators indexed by global ids.
+final class DenseArray<T> {
+    private(set) var base: UnsafeMutablePointer<T>
+    private(set) var count: Int
+    let zero: T
+
+    init(count: Int, zero: T) {
+        self.zero = zero
+        self.count = max(count, 1)
+        base = .allocate(capacity: self.count)
+        base.initialize(repeating: zero, count: self.count)
+    }
+
+    deinit { base.deallocate() }
+
+    /// Makes indices `0..<n` valid (new ones zeroed).
+    func ensure(_ n: Int) {
+        guard n > count else { return }
+        var c = count
+        while c < n { c *= 2 }
+        let nb = UnsafeMutablePointer<T>.allocate(capacity: c)
+        nb.moveInitialize(from: base, count: count)
+        (nb + count).initialize(repeating: zero, count: c - count)
+        base.deallocate()
+        base = nb
+        count = c
+    }
+
+    @inline(__always) subscript(i: Int) -> T {
+        get { base[i] }
+        set { base[i] = newValue }
+    }
+}

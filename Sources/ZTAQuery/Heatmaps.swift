@@ -1,0 +1,424 @@
+import ZTAFormat
+import ZTAStorage
+
+/// Most frequent value among counts, ties → smallest by bytes.
+func mostFrequent(_ counts: [UInt32: Int], _ strings: [String]) -> UInt32? {
+    var best: UInt32? = nil
+    var bestN = -1
+    for (k, n) in counts {
+        if n > bestN || (n == bestN && bytesLess(strings[Int(k)], strings[Int(best!)])) { best = k; bestN = n }
+    }
+    return best
+}
+
+/// The leading tag of a CSS selector (events.md §6.17): the prefix of letters, digits and `-`, lower-cased.
+func leadingTag(_ selector: String) -> String {
+    var end = selector.utf8.startIndex
+    for (i, c) in zip(selector.utf8.indices, selector.utf8) {
+        let ok = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x2D
+        if !ok { end = i; break }
+        end = selector.utf8.index(after: i)
+    }
+    return String(selector[..<end]).lowercased()
+}
+
+let interactiveTags: Set<String> = ["a", "button", "input", "select", "textarea", "label", "summary", "option", "details"]
+
+extension QueryEngine {
+    /// Body of the heatmap endpoints (api.md §6); a page without data for click/move/scroll/attention
+    /// is a 404 `No heatmap data found for this page`.
+    public func heatmap(_ r: HeatmapRequest) throws -> [UInt8] {
+        if r.kind == .pages { return try heatmapPages(r) }
+        var types: Set<EventType> = [.pageview, .click]
+        switch (r.kind, r.type) {
+        case (.heatmap, .move?): types = [.pageview, .move]
+        case (.heatmap, .scroll?): types = [.pageview, .scroll]
+        case (.heatmap, .attention?): types = [.pageview, .scroll, .engagement]
+        default: break
+        }
+        let collector = PageRowsCollector(site: r.siteId, window: r.window, path: r.path, device: r.device, types: types, threads: threads)
+        let (rows, _) = try collector.collect(source: source)
+        let strings = collector.strings.snapshot()
+        var w = JSONWriter(capacity: 8192)
+        switch (r.kind, r.type) {
+        case (.heatmap, .click?): try writeCells(r, rows, strings, move: false, &w)
+        case (.heatmap, .move?): try writeCells(r, rows, strings, move: true, &w)
+        case (.heatmap, .scroll?): try writeScroll(r, rows, &w)
+        case (.heatmap, .attention?): try writeAttention(r, rows, &w)
+        case (.elements, _): writeElements(r, rows, strings, &w)
+        case (.rageClicks, _): writeRage(r, rows, strings, &w)
+        case (.deadClicks, _): writeDead(r, rows, strings, &w)
+        default: break
+        }
+        return w.bytes
+    }
+
+    private func pageviewCount(_ rows: PageRows) -> Int {
+        var n = 0
+        for i in 0..<rows.count where rows.type[i] == EventType.pageview.rawValue && rows.deviceOK[i] { n += 1 }
+        return n
+    }
+
+    private func header(_ r: HeatmapRequest, _ w: inout JSONWriter, withType: Bool) {
+        if withType { w.key("type"); w.string(r.type!.rawValue) }
+        w.key("path"); w.string(r.path)
+        w.key("period"); w.string(r.window.period)
+    }
+
+    static let noData = QueryError("No heatmap data found for this page", status: 404)
+
+    // MARK: click / move
+
+    private func writeCells(_ r: HeatmapRequest, _ rows: PageRows, _ strings: [String], move: Bool, _ w: inout JSONWriter) throws {
+        struct Cell { var count = 0; var elements: [UInt32: Int] = [:]; var texts: [UInt64: Int] = [:] }
+        let want = move ? EventType.move.rawValue : EventType.click.rawValue
+        var cells: [Int64: Cell] = [:]
+        var total = 0
+        for i in 0..<rows.count where rows.type[i] == want && rows.deviceOK[i] {
+            total += 1
+            let cx = Int64(floorDiv(Int64(rows.x[i]), 10) * 10), cy = Int64(floorDiv(Int64(rows.y[i]), 10) * 10)
+            let key = (cy << 32) | (cx & 0xFFFF_FFFF)
+            var cell = cells[key] ?? Cell()
+            cell.count += 1
+            if !move {
+                cell.elements[rows.element[i], default: 0] += 1
+                cell.texts[(UInt64(rows.element[i]) << 32) | UInt64(rows.text[i]), default: 0] += 1
+            }
+            cells[key] = cell
+        }
+        if total == 0 { throw Self.noData }
+        // Order: count desc, then y asc, then x asc.
+        let ordered = cells.sorted { a, b in
+            if a.value.count != b.value.count { return a.value.count > b.value.count }
+            let ay = a.key >> 32, by = b.key >> 32
+            if ay != by { return ay < by }
+            return Int32(truncatingIfNeeded: a.key) < Int32(truncatingIfNeeded: b.key)
+        }
+        let vp = Viewport.of(r.device)
+        w.beginObject()
+        header(r, &w, withType: true)
+        w.key(move ? "totalMovements" : "totalClicks"); w.int(total)
+        w.key("pageviews"); w.int(pageviewCount(rows))
+        w.key("viewport"); w.beginObject(); w.key("width"); w.int(vp.width); w.key("height"); w.int(vp.height); w.endObject()
+        w.key(move ? "movements" : "clicks"); w.beginArray()
+        for (key, cell) in ordered.prefix(r.limit) {
+            w.beginObject()
+            w.key("x"); w.int(Int(Int32(truncatingIfNeeded: key)))
+            w.key("y"); w.int(Int(key >> 32))
+            if move {
+                w.key("intensity"); w.int(cell.count)
+                w.key("percentage"); w.fixed(Rounding.fixed(Int64(cell.count), Int64(total), times: 100, decimals: 2), decimals: 2)
+            } else {
+                w.key("count"); w.int(cell.count)
+                w.key("percentage"); w.fixed(Rounding.fixed(Int64(cell.count), Int64(total), times: 100, decimals: 1), decimals: 1)
+                let el = mostFrequent(cell.elements, strings) ?? 0
+                var texts: [UInt32: Int] = [:]
+                for (k, n) in cell.texts where UInt32(k >> 32) == el { texts[UInt32(truncatingIfNeeded: k)] = n }
+                w.key("element"); w.string(strings[Int(el)])
+                w.key("text"); w.string(strings[Int(mostFrequent(texts, strings) ?? 0)])
+            }
+            w.endObject()
+        }
+        w.endArray()
+        w.endObject()
+    }
+
+    // MARK: scroll
+
+    /// Per pageview (by index in `rows`), the max depth of the scroll events assigned to it: a scroll
+    /// belongs to the latest pageview of the same session (and page) at or before it (events.md §6.11).
+    private func pageviewMaxDepth(_ rows: PageRows, pageviews: [Int], scrolls: [Int]) -> [Int: Int] {
+        var bySession: [UInt64: [Int]] = [:]
+        for p in pageviews { bySession[rows.session[p], default: []].append(p) }
+        for k in bySession.keys { bySession[k]!.sort { rows.ts[$0] < rows.ts[$1] } }
+        var maxDepth: [Int: Int] = [:]
+        for s in scrolls {
+            guard let pvs = bySession[rows.session[s]] else { continue }
+            let t = rows.ts[s]
+            // Latest pageview with ts ≤ t.
+            var lo = 0, hi = pvs.count
+            while lo < hi { let mid = (lo + hi) / 2; if rows.ts[pvs[mid]] <= t { lo = mid + 1 } else { hi = mid } }
+            guard lo > 0 else { continue }
+            let pv = pvs[lo - 1]
+            maxDepth[pv] = max(maxDepth[pv] ?? 0, Int(rows.depth[s]))
+        }
+        return maxDepth
+    }
+
+    private func writeScroll(_ r: HeatmapRequest, _ rows: PageRows, _ w: inout JSONWriter) throws {
+        var pageviews: [Int] = [], scrolls: [Int] = []
+        for i in 0..<rows.count where rows.deviceOK[i] {
+            if rows.type[i] == EventType.pageview.rawValue { pageviews.append(i) }
+            if rows.type[i] == EventType.scroll.rawValue { scrolls.append(i) }
+        }
+        if scrolls.isEmpty { throw Self.noData }
+        var pageVisitors = Set<UInt64>()
+        for p in pageviews { pageVisitors.insert(rows.visitor[p]) }
+        var visitorMax: [UInt64: Int] = [:]
+        for s in scrolls { visitorMax[rows.visitor[s]] = max(visitorMax[rows.visitor[s]] ?? -1, Int(rows.depth[s])) }
+        let pvDepth = pageviewMaxDepth(rows, pageviews: pageviews, scrolls: scrolls)
+        let depthSum = pvDepth.values.reduce(0, +)
+        let vp = Viewport.of(r.device)
+        w.beginObject()
+        header(r, &w, withType: true)
+        w.key("pageviews"); w.int(pageviews.count)
+        w.key("avgScrollDepth"); w.fixed(Rounding.fixed(Int64(depthSum), Int64(pageviews.count), times: 1, decimals: 1), decimals: 1)
+        w.key("foldHeight"); w.int(vp.height)
+        w.key("scrollDepth"); w.beginArray()
+        for d in stride(from: 0, through: 100, by: 10) {
+            let n = visitorMax.values.reduce(0) { $0 + ($1 >= d ? 1 : 0) }
+            w.beginObject()
+            w.key("depth"); w.int(d)
+            w.key("percentage"); w.fixed(Rounding.fixed(Int64(n), Int64(pageVisitors.count), times: 100, decimals: 1), decimals: 1)
+            w.key("visitors"); w.int(n)
+            w.endObject()
+        }
+        w.endArray()
+        w.endObject()
+    }
+
+    // MARK: attention
+
+    private func writeAttention(_ r: HeatmapRequest, _ rows: PageRows, _ w: inout JSONWriter) throws {
+        // Units: sessions with a pageview of the page (and device) in the window.
+        var units: [UInt64: (d: Int, t: Int64)] = [:]
+        var pageviews = 0
+        var anyScroll = false
+        for i in 0..<rows.count where rows.type[i] == EventType.pageview.rawValue && rows.deviceOK[i] {
+            pageviews += 1
+            units[rows.session[i]] = (0, 0)
+        }
+        for i in 0..<rows.count {
+            let ty = rows.type[i]
+            if ty == EventType.scroll.rawValue && rows.deviceOK[i] { anyScroll = true }
+            guard ty == EventType.scroll.rawValue || ty == EventType.engagement.rawValue,
+                  var u = units[rows.session[i]] else { continue }
+            if ty == EventType.scroll.rawValue { u.d = max(u.d, Int(rows.depth[i])) } else { u.t += Int64(rows.top[i]) }
+            units[rows.session[i]] = u
+        }
+        if !anyScroll { throw Self.noData }
+        var bandTime = [Double](repeating: 0, count: 10)
+        var reach = [Int](repeating: 0, count: 10)
+        for (_, u) in units {
+            for i in 0..<10 where u.d >= 10 * i { reach[i] += 1 }
+            if u.d <= 0 {
+                bandTime[0] += Double(u.t)
+                continue
+            }
+            for i in 0..<10 {
+                let overlap = max(0, min(10 * i + 10, u.d) - 10 * i)
+                if overlap > 0 { bandTime[i] += Double(u.t) * Double(overlap) / Double(u.d) }
+            }
+        }
+        let maxTime = bandTime.max() ?? 0
+        w.beginObject()
+        header(r, &w, withType: true)
+        w.key("pageviews"); w.int(pageviews)
+        w.key("areas"); w.beginArray()
+        for i in 0..<10 {
+            w.beginObject()
+            w.key("depthFrom"); w.int(10 * i)
+            w.key("depthTo"); w.int(10 * i + 10)
+            w.key("scrollReach"); w.fixed(Rounding.fixed(Int64(reach[i]), Int64(units.count), times: 100, decimals: 1), decimals: 1)
+            w.key("avgTime"); w.fixed(reach[i] == 0 ? 0 : Rounding.fixed(bandTime[i] / Double(reach[i]), decimals: 1), decimals: 1)
+            w.key("attention"); w.int(maxTime > 0 ? Rounding.fixed(100 * bandTime[i] / maxTime, decimals: 0) : 0)
+            w.endObject()
+        }
+        w.endArray()
+        w.endObject()
+    }
+
+    // MARK: elements
+
+    private func writeElements(_ r: HeatmapRequest, _ rows: PageRows, _ strings: [String], _ w: inout JSONWriter) {
+        struct El { var clicks = 0; var texts: [UInt32: Int] = [:]; var dtSum: Int64 = 0; var dtN: Int64 = 0 }
+        // Pageviews of the page per session (any device: the click's own session), sorted by ts.
+        var pvBySession: [UInt64: [Int64]] = [:]
+        for i in 0..<rows.count where rows.type[i] == EventType.pageview.rawValue {
+            pvBySession[rows.session[i], default: []].append(rows.ts[i])
+        }
+        for k in pvBySession.keys { pvBySession[k]!.sort() }
+        var els: [UInt32: El] = [:]
+        for i in 0..<rows.count where rows.type[i] == EventType.click.rawValue && rows.deviceOK[i] && rows.element[i] != 0 {
+            var e = els[rows.element[i]] ?? El()
+            e.clicks += 1
+            e.texts[rows.text[i], default: 0] += 1
+            if let pvs = pvBySession[rows.session[i]] {
+                let t = rows.ts[i]
+                var lo = 0, hi = pvs.count
+                while lo < hi { let mid = (lo + hi) / 2; if pvs[mid] <= t { lo = mid + 1 } else { hi = mid } }
+                if lo > 0 { e.dtSum += t - pvs[lo - 1]; e.dtN += 1 }
+            }
+            els[rows.element[i]] = e
+        }
+        let pageviews = pageviewCount(rows)
+        let ordered = els.sorted { a, b in
+            a.value.clicks != b.value.clicks ? a.value.clicks > b.value.clicks : bytesLess(strings[Int(a.key)], strings[Int(b.key)])
+        }
+        w.beginObject()
+        header(r, &w, withType: false)
+        w.key("pageviews"); w.int(pageviews)
+        w.key("elements"); w.beginArray()
+        for (k, e) in ordered.prefix(r.limit) {
+            let el = strings[Int(k)]
+            let tag = leadingTag(el)
+            let rest = String(el.utf8.dropFirst(tag.utf8.count))!
+            w.beginObject()
+            w.key("element"); w.string(el)
+            w.key("selector"); w.string(rest.isEmpty ? el : rest)
+            w.key("text"); w.string(strings[Int(mostFrequent(e.texts, strings) ?? 0)])
+            w.key("clicks"); w.int(e.clicks)
+            w.key("clickRate"); w.fixed(Rounding.fixed(Int64(e.clicks), Int64(pageviews), times: 100, decimals: 1), decimals: 1)
+            w.key("avgClickTime"); w.fixed(Rounding.fixed(e.dtSum, e.dtN * 1000, times: 1, decimals: 1), decimals: 1)
+            w.endObject()
+        }
+        w.endArray()
+        w.endObject()
+    }
+
+    // MARK: rage clicks
+
+    private func writeRage(_ r: HeatmapRequest, _ rows: PageRows, _ strings: [String], _ w: inout JSONWriter) {
+        struct Rage { var count = 0; var clicks = 0; var maxClicks = 0; var sx: Int64 = 0; var sy: Int64 = 0; var texts: [UInt32: Int] = [:] }
+        var bySession: [UInt64: [Int]] = [:]
+        for i in 0..<rows.count where rows.type[i] == EventType.click.rawValue && rows.deviceOK[i] && rows.element[i] != 0 {
+            bySession[rows.session[i], default: []].append(i)
+        }
+        var groups: [UInt32: Rage] = [:]
+        for (_, var clicks) in bySession {
+            // ts order; exact ties by position, then element/text bytes, for determinism.
+            clicks.sort { a, b in
+                if rows.ts[a] != rows.ts[b] { return rows.ts[a] < rows.ts[b] }
+                if rows.x[a] != rows.x[b] { return rows.x[a] < rows.x[b] }
+                if rows.y[a] != rows.y[b] { return rows.y[a] < rows.y[b] }
+                if rows.element[a] != rows.element[b] { return bytesLess(strings[Int(rows.element[a])], strings[Int(rows.element[b])]) }
+                return bytesLess(strings[Int(rows.text[a])], strings[Int(rows.text[b])])
+            }
+            var i = 0
+            while i < clicks.count {
+                let f = clicks[i]
+                var j = i + 1
+                while j < clicks.count {
+                    let c = clicks[j]
+                    let dx = Int64(rows.x[c]) - Int64(rows.x[f]), dy = Int64(rows.y[c]) - Int64(rows.y[f])
+                    guard rows.ts[c] - rows.ts[f] <= 1000, dx * dx + dy * dy <= 2500 else { break }
+                    j += 1
+                }
+                let run = j - i
+                if run >= 5 {
+                    var g = groups[rows.element[f]] ?? Rage()
+                    g.count += 1; g.clicks += run; g.maxClicks = max(g.maxClicks, run)
+                    g.sx += Int64(rows.x[f]); g.sy += Int64(rows.y[f])
+                    g.texts[rows.text[f], default: 0] += 1
+                    groups[rows.element[f]] = g
+                    i = j
+                } else {
+                    i += 1
+                }
+            }
+        }
+        let ordered = groups.sorted { a, b in
+            a.value.count != b.value.count ? a.value.count > b.value.count : bytesLess(strings[Int(a.key)], strings[Int(b.key)])
+        }
+        w.beginObject()
+        header(r, &w, withType: false)
+        w.key("rageClicks"); w.beginArray()
+        for (k, g) in ordered {
+            w.beginObject()
+            w.key("x"); w.int(Rounding.divide(g.sx, Int64(g.count)))
+            w.key("y"); w.int(Rounding.divide(g.sy, Int64(g.count)))
+            w.key("element"); w.string(strings[Int(k)])
+            w.key("text"); w.string(strings[Int(mostFrequent(g.texts, strings) ?? 0)])
+            w.key("count"); w.int(g.count)
+            w.key("avgClicks"); w.fixed(Rounding.fixed(Int64(g.clicks), Int64(g.count), times: 1, decimals: 1), decimals: 1)
+            w.key("maxClicks"); w.int(g.maxClicks)
+            // Severity on the exact mean: high ≥ 10, medium ≥ 6.
+            w.key("severity"); w.string(g.clicks >= 10 * g.count ? "high" : g.clicks >= 6 * g.count ? "medium" : "low")
+            w.endObject()
+        }
+        w.endArray()
+        w.endObject()
+    }
+
+    // MARK: dead clicks
+
+    private func writeDead(_ r: HeatmapRequest, _ rows: PageRows, _ strings: [String], _ w: inout JSONWriter) {
+        struct Dead { var clicks = 0; var sx: Int64 = 0; var sy: Int64 = 0; var texts: [UInt32: Int] = [:] }
+        var isDead: [UInt32: Bool] = [:]
+        var groups: [UInt32: Dead] = [:]
+        var total = 0, totalDead = 0
+        for i in 0..<rows.count where rows.type[i] == EventType.click.rawValue && rows.deviceOK[i] && rows.element[i] != 0 {
+            total += 1
+            let e = rows.element[i]
+            let dead: Bool
+            if let d = isDead[e] { dead = d } else { dead = !interactiveTags.contains(leadingTag(strings[Int(e)])); isDead[e] = dead }
+            guard dead else { continue }
+            totalDead += 1
+            var g = groups[e] ?? Dead()
+            g.clicks += 1; g.sx += Int64(rows.x[i]); g.sy += Int64(rows.y[i])
+            g.texts[rows.text[i], default: 0] += 1
+            groups[e] = g
+        }
+        let ordered = groups.sorted { a, b in
+            a.value.clicks != b.value.clicks ? a.value.clicks > b.value.clicks : bytesLess(strings[Int(a.key)], strings[Int(b.key)])
+        }
+        w.beginObject()
+        header(r, &w, withType: false)
+        w.key("deadClicks"); w.beginArray()
+        for (k, g) in ordered {
+            w.beginObject()
+            w.key("x"); w.int(Rounding.divide(g.sx, Int64(g.clicks)))
+            w.key("y"); w.int(Rounding.divide(g.sy, Int64(g.clicks)))
+            w.key("element"); w.string(strings[Int(k)])
+            w.key("text"); w.string(strings[Int(mostFrequent(g.texts, strings) ?? 0)])
+            w.key("clicks"); w.int(g.clicks)
+            w.key("percentage"); w.fixed(Rounding.fixed(Int64(g.clicks), Int64(total), times: 100, decimals: 1), decimals: 1)
+            w.endObject()
+        }
+        w.endArray()
+        w.key("totalDeadClicks"); w.int(totalDead)
+        w.key("deadClickRate"); w.fixed(Rounding.fixed(Int64(totalDead), Int64(total), times: 100, decimals: 1), decimals: 1)
+        w.endObject()
+    }
+
+    // MARK: pages
+
+    /// `{ pages: [{ path, clicks, moves, scrolls }] }`: up to 100 pages by clicks, then path.
+    private func heatmapPages(_ r: HeatmapRequest) throws -> [UInt8] {
+        let strings = GlobalStrings(preset: [""])
+        let req = ScanRequest(site: r.siteId, from: r.window.from, to: r.window.to, columns: ColumnSet([.ts, .type, .path, .device]))
+        let sp = try source.scanPlan(req)
+        var counts: [UInt32: (Int, Int, Int)] = [:]
+        let device = r.device
+        try WaveScanner(threads: threads).run(sp.tasks, prepare: { c -> [UInt32: (Int, Int, Int)] in
+            var local: [UInt32: (Int, Int, Int)] = [:]
+            let pd = c.string(.path)!, dev = c.string(.device)!
+            let map = strings.mapping(pd.dictionary)
+            let devOK = dev.dictionary.values.map { device == nil || $0 == device! }
+            for i in 0..<c.count where c.ts[i] >= r.window.from && c.ts[i] < r.window.to && devOK[Int(dev.codes[i])] {
+                let ty = c.type[i]
+                guard ty == EventType.click.rawValue || ty == EventType.move.rawValue || ty == EventType.scroll.rawValue else { continue }
+                var v = local[map[Int(pd.codes[i])]] ?? (0, 0, 0)
+                if ty == EventType.click.rawValue { v.0 += 1 } else if ty == EventType.move.rawValue { v.1 += 1 } else { v.2 += 1 }
+                local[map[Int(pd.codes[i])]] = v
+            }
+            return local
+        }) { parts in
+            for p in parts { for (k, v) in p { let o = counts[k] ?? (0, 0, 0); counts[k] = (o.0 + v.0, o.1 + v.1, o.2 + v.2) } }
+        }
+        let vals = strings.snapshot()
+        let ordered = counts.sorted { a, b in a.value.0 != b.value.0 ? a.value.0 > b.value.0 : bytesLess(vals[Int(a.key)], vals[Int(b.key)]) }
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("pages"); w.beginArray()
+        for (k, v) in ordered.prefix(100) {
+            w.beginObject()
+            w.key("path"); w.string(vals[Int(k)])
+            w.key("clicks"); w.int(v.0); w.key("moves"); w.int(v.1); w.key("scrolls"); w.int(v.2)
+            w.endObject()
+        }
+        w.endArray()
+        w.endObject()
+        return w.bytes
+    }
+}

@@ -1,1 +1,0 @@
-// Placeholder so the module builds; real code lands with its issue.

@@ -1,0 +1,53 @@
+public import ZTAStorage
+
+/// The query layer's entry point: runs parsed requests against an `EventSource` and returns the
+/// exact JSON bodies of api.md §6.
+public final class QueryEngine: Sendable {
+    let source: any EventSource
+    let threads: Int
+
+    /// `threads` workers scan chunks and aggregate in parallel (sessions and visitors are split
+    /// between them by id).
+    public init(source: any EventSource, threads: Int = 2) {
+        self.source = source
+        self.threads = max(1, threads)
+    }
+
+    /// Body of `GET /api/stats-api`: `{ results: [...], query: {...} }`.
+    public func statsAPI(_ r: StatsAPIRequest) throws -> [UInt8] {
+        let exec = AggregateExecutor(plan: AggregatePlan(r.aggregateQuery), threads: threads)
+        let res = try exec.run(source: source)
+        return renderStatsAPI(r, res)
+    }
+
+    /// Body of `GET /api/stats` (the dashboard): all panels from one scan.
+    public func dashboard(_ r: DashboardRequest) throws -> [UInt8] {
+        let exec = AggregateExecutor(plan: AggregatePlan(r.aggregateQuery), threads: threads)
+        let res = try exec.run(source: source)
+        return renderDashboard(r, res)
+    }
+
+    /// The plan of a stats-api request: the operator tree and the store's pruning counts
+    /// (partitions / segments / blocks kept and skipped), without running the aggregation.
+    public func explain(_ r: StatsAPIRequest) throws -> String {
+        let plan = AggregatePlan(r.aggregateQuery)
+        let sp = try source.scanPlan(plan.scanRequest)
+        var outputs: [String] = []
+        if let p = r.property {
+            outputs.append("breakdown by \(p.rawValue), order by \(r.metrics.first?.rawValue ?? "visitors") desc then value asc, offset \(r.offset) limit \(r.limit)")
+        } else if let b = r.buckets {
+            outputs.append("series of \(b.count) \(b.interval.rawValue) buckets")
+        } else {
+            outputs.append("one row (realtime)")
+        }
+        outputs.append("metrics \(r.metrics.map(\.rawValue).joined(separator: ","))")
+        var lines = plan.explainLines(outputs: outputs)
+        let s = sp.stats
+        lines.append("          partitions: \(s.partitionsKept) kept, \(s.partitionsTotal - s.partitionsKept) skipped of \(s.partitionsTotal)")
+        lines.append("          segments:   \(s.segmentsKept) kept, \(s.segmentsTotal - s.segmentsKept) skipped of \(s.segmentsTotal)")
+        lines.append("          blocks:     \(s.blocksKept) kept, \(s.blocksTotal - s.blocksKept) skipped of \(s.blocksTotal)")
+        lines.append("          memtable rows: \(s.memtableRows); rows to read: \(s.rowsKept); chunk tasks: \(sp.tasks.count)")
+        lines.append("Execution: \(threads) worker(s); sessions split by id between workers; waves of ≤ 2M rows")
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
