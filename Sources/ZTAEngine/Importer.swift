@@ -74,22 +74,20 @@ extension Database {
             let block: ImportBlock?
             do { block = try input.nextBlock() } catch { throw StorageError(.io, "\(error)") }
             guard let block else { break }
-            let results = block.bytes.withUnsafeBytes { buf -> [(Int, Int, [ImportLineError])] in
-                let parts = LineRanges.split(buf, parts: threads)
-                var out = [(Int, Int, [ImportLineError])](repeating: (0, 0, []), count: parts.count)
-                out.withUnsafeMutableBufferPointer { outBuf in
-                    let outPtr = outBuf
-                    DispatchQueue.concurrentPerform(iterations: parts.count) { k in
-                        let part = parts[k]
-                        var errs: [ImportLineError] = []
-                        let r = builders.withBuilder(k) { b in
-                            parser.parse(UnsafeRawBufferPointer(rebasing: buf[part.bytes]),
-                                         firstLine: block.firstLine + part.lineOffset, into: &b, errors: &errs)
-                        }
-                        outPtr[k] = (r.accepted, r.rejected, errs)
+            let results = block.bytes.withUnsafeBytes { raw -> [(Int, Int, [ImportLineError])] in
+                let buf = UncheckedSendable(raw)
+                let parts = LineRanges.split(raw, parts: threads)
+                let out = ResultSlots<(Int, Int, [ImportLineError])>(count: parts.count, initial: (0, 0, []))
+                DispatchQueue.concurrentPerform(iterations: parts.count) { k in
+                    let part = parts[k]
+                    var errs: [ImportLineError] = []
+                    let r = builders.withBuilder(k) { b in
+                        parser.parse(UnsafeRawBufferPointer(rebasing: buf.value[part.bytes]),
+                                     firstLine: block.firstLine + part.lineOffset, into: &b, errors: &errs)
                     }
+                    out[k] = (r.accepted, r.rejected, errs)
                 }
-                return out
+                return out.values
             }
             for (a, r, errs) in results {
                 summary.accepted += a
@@ -134,4 +132,34 @@ private final class BuilderSet: @unchecked Sendable {
             return slots[k].build()
         }
     }
+}
+
+/// Wraps a value that is shared read-only across `concurrentPerform` iterations.
+private struct UncheckedSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
+
+/// One result slot per parallel iteration; each iteration writes only its own slot.
+private final class ResultSlots<T>: @unchecked Sendable {
+    private let slots: UnsafeMutablePointer<T>
+    let count: Int
+
+    init(count: Int, initial: T) {
+        self.count = count
+        slots = .allocate(capacity: max(count, 1))
+        slots.initialize(repeating: initial, count: count)
+    }
+
+    deinit {
+        slots.deinitialize(count: count)
+        slots.deallocate()
+    }
+
+    subscript(k: Int) -> T {
+        get { slots[k] }
+        set { slots[k] = newValue }
+    }
+
+    var values: [T] { (0..<count).map { slots[$0] } }
 }

@@ -59,11 +59,11 @@ public final class EventStore: EventSource, @unchecked Sendable {
     private var segments: [UInt64: SegmentHandle] = [:]
     private var memtable = Memtable()
     private var frozen: [Memtable] = []
-    private var closed = false
 
     // Serialises WAL writes + memtable inserts, and WAL rotation.
     private let commitLock = NSLock()
     private var wal: WALFile?
+    private var closed = false
     private var failure: StorageError?
 
     // Serialises every manifest change (flush, import commit, deletion, compaction).
@@ -217,7 +217,7 @@ public final class EventStore: EventSource, @unchecked Sendable {
         commitLock.lock()
         defer { commitLock.unlock() }
         if let failure { throw failure }
-        guard let wal else { throw StorageError(.invalid, "the store is open read-only") }
+        guard let wal, !closed else { throw StorageError(.invalid, closed ? "the store is closed" : "the store is open read-only") }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(batch.reduce(0) { $0 + $1.bytes.count })
         for b in batch { bytes.append(contentsOf: b.bytes) }
@@ -548,14 +548,13 @@ public final class EventStore: EventSource, @unchecked Sendable {
         return ScanPlan(tasks: tasks, stats: stats)
     }
 
-    /// Flushes the memtable and releases the directory.
+    /// Flushes the memtable and releases the directory. Later appends fail.
     public func close() throws {
         try flush()
         commitLock.lock()
         wal?.close()
-        commitLock.unlock()
-        stateLock.lock()
         closed = true
-        stateLock.unlock()
+        commitLock.unlock()
+        dirLock?.release()
     }
 }

@@ -182,10 +182,17 @@ final class DirectoryLock {
         _ = pid.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
     }
 
-    deinit {
+    private var released = false
+
+    /// Lets another process (or a new store in this one) open the directory.
+    func release() {
+        if released { return }
+        released = true
         flock(fd, LOCK_UN)
         close(fd)
     }
+
+    deinit { release() }
 }
 
 extension String {

@@ -37,13 +37,13 @@ struct IngestCommand: ParsableCommand {
         let next = Counter()
         let ackLock = NSLock()
         let nWriters = max(1, writers)
-        var failure: Error?
+        let failure = FailureBox()
         DispatchQueue.concurrentPerform(iterations: nWriters) { _ in
             while let i = next.take(limit: batches.count) {
                 do {
                     try db.ingest(batches[i])
                 } catch {
-                    ackLock.lock(); failure = error; ackLock.unlock()
+                    failure.set(error)
                     return
                 }
                 if acks {
@@ -53,7 +53,7 @@ struct IngestCommand: ParsableCommand {
                 }
             }
         }
-        if let failure { throw failure }
+        if let e = failure.error { throw e }
         let secs = monotonicSeconds() - start
         try db.close()
         writeStdout("{\"events\":\(records.count),\"rejected\":\(errors.count),\"batches\":\(batches.count),\"writers\":\(nWriters),\"seconds\":\(secs),\"eventsPerSecond\":\(Int(Double(records.count) / max(secs, 1e-9)))}\n")
@@ -70,5 +70,21 @@ final class Counter: @unchecked Sendable {
         guard value < limit else { return nil }
         value += 1
         return value - 1
+    }
+}
+
+/// The first error any writer thread hit.
+final class FailureBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var first: Error?
+    func set(_ e: Error) {
+        lock.lock()
+        if first == nil { first = e }
+        lock.unlock()
+    }
+    var error: Error? {
+        lock.lock()
+        defer { lock.unlock() }
+        return first
     }
 }

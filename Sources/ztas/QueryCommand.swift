@@ -84,16 +84,8 @@ struct HeatmapCommand: ParsableCommand {
         if let v = period.date { p["date"] = v }
         if let v = device { p["device"] = v }
         if let v = limit { p["limit"] = v }
-        let kind: HeatmapKind
-        switch type {
-        case "elements": kind = .elements
-        case "rage-clicks": kind = .rageClicks
-        case "dead-clicks": kind = .deadClicks
-        case "pages": kind = .pages
-        default:
-            p["type"] = type
-            kind = .grid
-        }
+        let kind = HeatmapKind.fromCLIType(type)
+        if kind == .heatmap { p["type"] = type }
         let request: HeatmapRequest
         do { request = try HeatmapRequest.parse(p, kind: kind, timezone: period.timezone, now: nowMs()) } catch { failWithQueryError(error) }
         let db = try Database(path: data.path, readOnlyQueries: true)

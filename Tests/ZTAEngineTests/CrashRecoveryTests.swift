@@ -28,7 +28,7 @@ final class CrashRecoveryTests: XCTestCase {
     private func storedValues(_ dir: String) throws -> [Int: Int] {
         let db = try Database(path: dir)
         defer { try? db.close() }
-        let plan = try db.store.scanPlan(ScanRequest(site: "site_crash", from: .min, to: .max, columns: [.value]))
+        let plan = try db.store.scanPlan(ScanRequest(site: "site_crash", from: .min, to: .max, columns: ColumnSet([.value])))
         var seen: [Int: Int] = [:]
         for t in plan.tasks {
             let c = try t.load()

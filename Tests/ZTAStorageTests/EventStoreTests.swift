@@ -81,7 +81,7 @@ final class EventStoreTests: XCTestCase {
         let to = from + 86_400_000 * 2
         XCTAssertEqual(try scanRecords(store, site: "site_a", from: from, to: to),
                        expected(events.filter { $0.ts >= from && $0.ts < to }, site: "site_a"))
-        let plan = try store.scanPlan(ScanRequest(site: "site_a", from: from, to: to, columns: [.ts]))
+        let plan = try store.scanPlan(ScanRequest(site: "site_a", from: from, to: to, columns: ColumnSet([.ts])))
         XCTAssertEqual(plan.stats.partitionsKept, 1)
         XCTAssertEqual(plan.stats.segmentsKept, 1)
         XCTAssertLessThan(plan.stats.segmentsKept, plan.stats.segmentsTotal)
