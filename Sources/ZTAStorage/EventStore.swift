@@ -429,15 +429,6 @@ public final class EventStore: EventSource, @unchecked Sendable {
 
     // MARK: - Compaction
 
-    /// Partitions with more than one segment, and their segment counts.
-    public func compactionCandidates(site: String? = nil, minSegments: Int = 2) -> [(PartitionKey, Int)] {
-        stateLock.lock()
-        defer { stateLock.unlock() }
-        var count: [PartitionKey: Int] = [:]
-        for h in segments.values where site == nil || h.meta.partition.site == site { count[h.meta.partition, default: 0] += 1 }
-        return count.filter { $0.value >= minSegments }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
-    }
-
     /// Merges every segment of one partition into one (re-sorted, fresh dictionaries and
     /// statistics), committed by one manifest swap: after a crash either the old set or the new
     /// segment is live, never both. Returns (segments before, bytes before, bytes after).

@@ -5,7 +5,8 @@ import ZTAStorage
 struct CompactCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compact",
-        abstract: "Merge the small segments of each partition into one, re-sorted and re-encoded.")
+        abstract: "Merge the segments of each partition into one, re-sorted and re-encoded with fresh dictionaries.",
+        discussion: "Refuses while another process (a running server) holds the data directory. Each partition is replaced with one manifest swap: a crash leaves it before or after, never both.")
 
     @OptionGroup var data: DataOption
     @Option(help: "Only this site.") var site: String?
@@ -13,26 +14,21 @@ struct CompactCommand: ParsableCommand {
 
     func run() throws {
         let db = try Database(path: data.path)
-        let start = monotonicSeconds()
-        let candidates = db.store.compactionCandidates(site: site)
-        var segmentsBefore = 0, bytesBefore = 0, bytesAfter = 0
-        var progress = ProgressBar(label: "compact")
-        for (i, (key, count)) in candidates.enumerated() {
-            segmentsBefore += count
-            if dryRun {
-                let bytes = db.store.segmentList.filter { $0.partition == key }.reduce(0) { $0 + $1.bytes }
-                bytesBefore += bytes
-                writeStderr("would merge \(count) segments of \(key) (\(bytes) bytes)\n")
-                continue
+        let plan = db.compactionPlan(site: site)
+        let segmentsBefore = plan.reduce(0) { $0 + $1.1.count }
+        let bytesBefore = plan.reduce(0) { $0 + $1.1.reduce(0) { $0 + $1.bytes } }
+        if dryRun {
+            for (key, segs) in plan {
+                writeStderr("would merge \(segs.count) segments of \(key) (\(segs.reduce(0) { $0 + $1.rows }) rows, \(segs.reduce(0) { $0 + $1.bytes }) bytes)\n")
             }
-            let r = try db.store.compact(key)
-            bytesBefore += r.bytesBefore
-            bytesAfter += r.bytesAfter
-            progress.update(done: i + 1, total: candidates.count, unit: "partitions")
+            try db.close()
+            writeStdout("{\"dryRun\":true,\"partitions\":\(plan.count),\"segmentsBefore\":\(segmentsBefore),\"bytesBefore\":\(bytesBefore)}\n")
+            return
         }
-        progress.finish()
+        var bar = ProgressBar(label: "compact")
+        let s = try db.compact(site: site) { done, total in bar.update(done: done, total: total, unit: "partitions") }
+        bar.finish()
         try db.close()
-        let secs = monotonicSeconds() - start
-        writeStdout("{\"dryRun\":\(dryRun),\"partitions\":\(candidates.count),\"segmentsBefore\":\(segmentsBefore),\"segmentsAfter\":\(dryRun ? segmentsBefore : candidates.count),\"bytesBefore\":\(bytesBefore),\"bytesAfter\":\(dryRun ? bytesBefore : bytesAfter),\"seconds\":\(secs)}\n")
+        writeStdout("{\"dryRun\":false,\"partitions\":\(s.partitions),\"segmentsBefore\":\(s.segmentsBefore),\"segmentsAfter\":\(s.segmentsAfter),\"bytesBefore\":\(s.bytesBefore),\"bytesAfter\":\(s.bytesAfter),\"rows\":\(s.rows),\"seconds\":\(s.seconds),\"rowsPerSecond\":\(Int(Double(s.rows) / max(s.seconds, 1e-9)))}\n")
     }
 }
