@@ -67,11 +67,16 @@ enum ChunkDecoder {
                 guard total <= n else { throw FormatError(.corrupt, "runs cover more than \(n) values", offset: r.position) }
             }
             guard total == n else { throw FormatError(.corrupt, "runs cover \(total) of \(n) values", offset: r.position) }
+            // Runs are short (a few rows of one session or path): a plain store loop beats a
+            // fill call per run. The lengths were validated to sum to n above.
             var i = 0
             for k in 0..<runs {
-                let len = Int(lengths[k])
-                (out + i).update(repeating: values[k], count: len)
-                i += len
+                let v = values[k]
+                let end = i &+ Int(truncatingIfNeeded: lengths[k])
+                while i < end {
+                    out[i] = v
+                    i &+= 1
+                }
             }
         case .dictionary:
             guard !nested else { throw FormatError(.corrupt, "nested dictionary encoding", offset: r.position) }

@@ -4,7 +4,8 @@ import Foundation
 ///
 /// `init` validates the trailer, header and footer (magic, version, checksums, and that the
 /// footer's blocks and dictionaries tile the file exactly); block and dictionary bytes are
-/// checked against their CRC32C each time they are decoded. Any inconsistency throws
+/// checked against their CRC32C the first time this reader decodes them (`verify()` re-checks
+/// everything). Any inconsistency throws
 /// `FormatError` with the file name and the offset of the failing structure.
 ///
 /// Thread safety: immutable after `init` except for the dictionary cache, which is guarded by a
@@ -16,6 +17,11 @@ public final class SegmentReader: @unchecked Sendable {
     let version: SegmentFormat.Version
     private let lock = NSLock()
     private var dictionaryCache: [StringDictionary?]
+    /// One bit per (block, column) chunk whose checksum this reader has already verified. The
+    /// image is immutable, so a chunk is checked once per reader rather than on every decode
+    /// (the software CRC32C runs at about 1 GB/s and would dominate repeated scans).
+    private let verifiedLock = NSLock()
+    private var verifiedChunks: [UInt64]
 
     /// Parses + validates trailer (magic, version) and footer (checksum). Does not copy `bytes`:
     /// the caller keeps it alive for the reader's lifetime.
@@ -29,6 +35,20 @@ public final class SegmentReader: @unchecked Sendable {
             throw e.located(file: file, base: 0)
         }
         dictionaryCache = Array(repeating: nil, count: StringColumns.count)
+        verifiedChunks = Array(repeating: 0, count: (footer.blocks.count * Column.allCases.count + 63) / 64)
+    }
+
+    /// Whether chunk `index` (block × 27 + column) still needs its checksum checked.
+    private func needsCheck(_ index: Int) -> Bool {
+        verifiedLock.lock()
+        defer { verifiedLock.unlock() }
+        return verifiedChunks[index >> 6] & (1 << UInt64(index & 63)) == 0
+    }
+
+    private func markChecked(_ index: Int) {
+        verifiedLock.lock()
+        defer { verifiedLock.unlock() }
+        verifiedChunks[index >> 6] |= 1 << UInt64(index & 63)
     }
 
     /// Header, trailer and footer checks shared by `init` and the annotated dump.
@@ -143,12 +163,14 @@ public final class SegmentReader: @unchecked Sendable {
     /// Checks the CRC of a stored chunk, decompresses it if needed, and passes the payload.
     /// Errors from `body` have offsets relative to the payload; checksum and compression errors
     /// are reported at the chunk's absolute offset.
-    func withChunkPayload<R>(offset: Int, stored: Int, raw: Int, compressed: Bool, crc: UInt32, what: @autoclosure () -> String,
-                             _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+    func withChunkPayload<R>(offset: Int, stored: Int, raw: Int, compressed: Bool, crc: UInt32, check: Bool = true,
+                             what: @autoclosure () -> String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         let storedBytes = UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + stored)])
-        let actual = CRC32C.checksum(storedBytes)
-        guard actual == crc else {
-            throw FormatError(.checksumMismatch, "\(what()): checksum \(hex(actual)) != stored \(hex(crc))", file: file, offset: offset)
+        if check {
+            let actual = CRC32C.checksum(storedBytes)
+            guard actual == crc else {
+                throw FormatError(.checksumMismatch, "\(what()): checksum \(hex(actual)) != stored \(hex(crc))", file: file, offset: offset)
+            }
         }
         guard compressed else { return try body(storedBytes) }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(raw, 1), alignment: 16)
@@ -169,16 +191,23 @@ public final class SegmentReader: @unchecked Sendable {
     /// Decodes the requested columns of block `i`; the other columns of the result are empty.
     /// String columns come as codes into the segment dictionaries (`dictionary(_:)`).
     public func decodeBlock(_ i: Int, columns: ColumnSet) throws -> ColumnChunk {
+        try decodeBlock(i, columns: columns, forceChecksums: false)
+    }
+
+    /// `decodeBlock`, optionally re-checking checksums already verified by this reader.
+    func decodeBlock(_ i: Int, columns: ColumnSet, forceChecksums: Bool) throws -> ColumnChunk {
         let b = footer.blocks[i]
         let n = b.rowCount
         var chunk = ColumnChunk(count: n)
         for c in columns.columns {
             let m = b.columns[Int(c.rawValue)]
             let flip = c.kind.laneFlip
+            let chunkIndex = i * Column.allCases.count + Int(c.rawValue)
+            let check = forceChecksums || needsCheck(chunkIndex)
             func decode<A, T: FixedWidthInteger & UnsignedInteger>(_: A.Type, _: T.Type) throws -> [A] {
                 precondition(MemoryLayout<A>.stride == MemoryLayout<T>.stride)
                 return try withChunkPayload(offset: m.offset, stored: m.storedLength, raw: m.rawLength, compressed: m.compressed,
-                                            crc: m.crc, what: "block \(i) column \(c.wireName)") { payload in
+                                            crc: m.crc, check: check, what: "block \(i) column \(c.wireName)") { payload in
                     do {
                         return try [A](unsafeUninitializedCapacity: n) { buf, k in
                             let p = UnsafeMutableRawPointer(buf.baseAddress!).assumingMemoryBound(to: T.self)
@@ -214,6 +243,7 @@ public final class SegmentReader: @unchecked Sendable {
                 }
                 chunk.setString(c, StringColumnData(codes: codes, dictionary: dict))
             }
+            if check { markChecked(chunkIndex) }
         }
         return chunk
     }

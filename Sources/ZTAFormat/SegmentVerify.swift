@@ -7,7 +7,7 @@ extension SegmentReader {
         for c in StringColumns.all { dictionaries.append(try dictionary(c)) }
         var previousTs = Int64.min
         for i in 0..<blockCount {
-            let chunk = try decodeBlock(i, columns: .all)
+            let chunk = try decodeBlock(i, columns: .all, forceChecksums: true)
             let b = footer.blocks[i]
             func fail(_ c: Column, _ m: String) -> FormatError {
                 FormatError(.corrupt, "block \(i) column \(c.wireName): \(m)", file: file, offset: b.columns[Int(c.rawValue)].offset)

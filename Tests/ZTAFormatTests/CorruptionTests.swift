@@ -6,8 +6,8 @@ import Testing
 @Suite struct CorruptionTests {
     static func image() throws -> [UInt8] {
         var rng = SplitMix64(seed: 99)
-        let chunk = ColumnChunk.from(records: RandomRows.records(400, rng: &rng))
-        return try SegmentWriter.encode(chunk, site: "site_x", blockRows: 150)
+        let chunk = ColumnChunk.from(records: RandomRows.records(200, rng: &rng))
+        return try SegmentWriter.encode(chunk, site: "site_x", blockRows: 80)
     }
 
     /// Opens, verifies, and decodes every block of `bytes`; returns the error thrown, or nil.
@@ -100,5 +100,22 @@ import Testing
         withUnsafeBytes(of: crc.littleEndian) { for i in 0..<4 { image[t + 20 + i] = $0[i] } }
         #expect(throws: FormatError.self) { try withReader(image) { _ in } }
         do { try withReader(image) { _ in } } catch let e as FormatError { #expect(e.code == .unsupportedVersion) }
+    }
+}
+
+@Suite struct ChecksumCacheTests {
+    /// A chunk is checksummed on its first decode; damage after that is still found by verify().
+    @Test func verifyRechecksChunksAlreadyDecoded() throws {
+        var image = try CorruptionTests.image()
+        try image.withUnsafeMutableBytes { raw in
+            let r = try SegmentReader(bytes: UnsafeRawBufferPointer(raw), file: "mutable.zseg")
+            _ = try r.decodeBlock(0, columns: .all)
+            let m = r.footer.blocks[0].columns[Int(Column.ts.rawValue)]
+            raw[m.offset] ^= 0x40
+            #expect(throws: FormatError.self) { try r.verify() }
+            // A fresh reader catches it on first decode.
+            let fresh = try SegmentReader(bytes: UnsafeRawBufferPointer(raw), file: "mutable.zseg")
+            #expect(throws: FormatError.self) { _ = try fresh.decodeBlock(0, columns: ColumnSet([.ts])) }
+        }
     }
 }

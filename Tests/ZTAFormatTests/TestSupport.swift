@@ -64,6 +64,19 @@ enum ConformanceData {
 
     static var available: Bool { FileManager.default.fileExists(atPath: path) }
 
+    /// Parsed once per test process (parsing 200k JSON lines takes seconds in debug builds).
+    nonisolated(unsafe) private static var cache: [(site: String, chunk: ColumnChunk)]?
+    private static let cacheLock = NSLock()
+
+    static func cachedChunksBySite() throws -> [(site: String, chunk: ColumnChunk)] {
+        cacheLock.lock()
+        defer { cacheLock.unlock() }
+        if let c = cache { return c }
+        let c = try chunksBySite()
+        cache = c
+        return c
+    }
+
     static func chunksBySite() throws -> [(site: String, chunk: ColumnChunk)] {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
