@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import ZTAStorage
 
 /// When a partition deserves compaction: too many segments, or several small ones. Trickle

@@ -248,15 +248,15 @@ public struct ColumnChunk: Sendable {
         c.scrollDepth = records.map(\.scrollDepth)
         c.importId = records.map(\.importId)
         for col in StringColumns.all {
-            var dict: [String: UInt32] = [:]
+            var dict: [UTF8Key: UInt32] = [:]
             var values: [String] = []
             var codes = [UInt32]()
             codes.reserveCapacity(records.count)
             for r in records {
                 let s = r.string(col)
-                if let code = dict[s] { codes.append(code) } else {
+                if let code = dict[UTF8Key(s)] { codes.append(code) } else {
                     let code = UInt32(values.count)
-                    dict[s] = code
+                    dict[UTF8Key(s)] = code
                     values.append(s)
                     codes.append(code)
                 }
@@ -282,4 +282,17 @@ public struct BlockStats: Sendable, Equatable {
     }
     public func min(_ c: Column) -> Int64 { min[Int(c.rawValue)] }
     public func max(_ c: Column) -> Int64 { max[Int(c.rawValue)] }
+}
+
+/// A string compared and hashed by its UTF-8 bytes. Swift's `String` equality is canonical
+/// equivalence (`"é" == "e\u{301}"`), but stored values and filters match byte for byte
+/// (events.md §6.15), so dictionaries keyed by stored strings use this.
+public struct UTF8Key: Hashable, Sendable {
+    public let string: String
+    public init(_ string: String) { self.string = string }
+    public static func == (a: UTF8Key, b: UTF8Key) -> Bool { a.string.utf8.elementsEqual(b.string.utf8) }
+    public func hash(into h: inout Hasher) {
+        var s = string
+        s.withUTF8 { h.combine(bytes: UnsafeRawBufferPointer($0)) }
+    }
 }

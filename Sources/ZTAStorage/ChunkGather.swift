@@ -110,16 +110,16 @@ extension ColumnChunk {
         out.importId = join(\.importId)
         for k in 0..<StringColumns.count {
             guard parts.allSatisfy({ $0.strings[k] != nil }) else { continue }
-            var index: [String: UInt32] = [:]
+            var index: [UTF8Key: UInt32] = [:]
             var values: [String] = []
             var codes: [UInt32] = []
             codes.reserveCapacity(total)
             for p in parts {
                 let s = p.strings[k]!
                 let map = s.dictionary.values.map { v -> UInt32 in
-                    if let c = index[v] { return c }
+                    if let c = index[UTF8Key(v)] { return c }
                     let c = UInt32(values.count)
-                    index[v] = c
+                    index[UTF8Key(v)] = c
                     values.append(v)
                     return c
                 }
