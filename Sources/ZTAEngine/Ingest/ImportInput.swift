@@ -86,7 +86,7 @@ public final class ImportInput {
         block.reserveCapacity(blockSize + (1 << 16))
         var searched = 0  // bytes before this hold no newline
         while true {
-            let produced = try produce(into: &block, atLeast: blockSize - block.count)
+            let produced = try produce(into: &block, upTo: blockSize - block.count)
             if produced == 0 {
                 finished = true
                 if block.isEmpty { return nil }
@@ -125,10 +125,10 @@ public final class ImportInput {
         }
     }
 
-    /// Appends up to about `want` (at least one when available) uncompressed bytes to `block`;
+    /// Appends up to `want` (at least 1 KiB when available) uncompressed bytes to `block`;
     /// returns how many, 0 at the end of the input.
-    private func produce(into block: inout [UInt8], atLeast want: Int) throws(ImportInputError) -> Int {
-        let room = max(want, 1 << 16)
+    private func produce(into block: inout [UInt8], upTo want: Int) throws(ImportInputError) -> Int {
+        let room = max(want, 1024)  // progress even when a line is longer than a block
         let before = block.count
         if let inflater {
             while block.count == before {
@@ -150,8 +150,9 @@ public final class ImportInput {
             if rawEOF { return 0 }
             try fillRaw()
         }
-        block.append(contentsOf: raw[rawStart..<rawEnd])
-        rawStart = rawEnd
+        let take = min(rawEnd - rawStart, room)
+        block.append(contentsOf: raw[rawStart..<(rawStart + take)])
+        rawStart += take
         return block.count - before
     }
 

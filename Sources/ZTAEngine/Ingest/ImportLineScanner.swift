@@ -238,8 +238,9 @@ struct ImportLineScanner {
             markPresent(column)
         case .value:
             guard isNumber else { return try wrongType(column) }
-            let n = try parseNumber()
-            row.value = n.double(end: p)
+            let v = try parseNumber().double(end: p)
+            guard v.isFinite else { return report(.invalidValue(column)) }  // e.g. 1e400
+            row.value = v
             markPresent(column)
         case .timeOnPage, .x, .y, .scrollDepth:
             guard isNumber else { return try wrongType(column) }
