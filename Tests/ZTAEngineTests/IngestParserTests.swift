@@ -336,3 +336,22 @@ import ZTAFormat
         #expect(Self.reason(" { \"ts\" : 1772368496789 , \"site\" : \"a\" , \"type\" : \"move\" , \"visitor\" : \"v\" , \"session\" : \"s\" } ") == nil)
     }
 }
+
+extension IngestParserTests {
+    /// Every field name maps to its column; near misses and `import` map to nothing.
+    @Test func fieldNamesMapToColumns() {
+        func lookup(_ s: String) -> Column? {
+            let b = Array(s.utf8)
+            return b.withUnsafeBytes { ImportLineScanner.column(forKey: $0) }
+        }
+        for c in Column.allCases where c != .importId {
+            #expect(lookup(c.wireName) == c, "\(c.wireName)")
+            #expect(lookup(c.wireName + "s") == nil)
+            #expect(lookup(String(c.wireName.dropLast())) == nil || c.wireName.count == 1)
+            #expect(lookup(c.wireName.uppercased()) == nil)
+        }
+        for other in ["import", "", "utm_sourcf", "time_on_pagf", "z", "tx", "sitf", "utm_campaign_", "visitors"] {
+            #expect(lookup(other) == nil, "\(other)")
+        }
+    }
+}
