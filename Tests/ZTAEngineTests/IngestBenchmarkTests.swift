@@ -48,6 +48,30 @@ import ZTAWorkloads
                      bestCPU, Double(rows) / bestCPU, mb / bestCPU))
     }
 
+    /// Reading (gunzip) and parsing the conformance file, one thread.
+    @Test(.enabled(if: enabled && IngestConformanceTests.file != nil)) func gzipImportOfConformanceFile() throws {
+        var readCPU = 0.0, parseCPU = 0.0
+        var bytes = 0, lines = 0
+        let input = try ImportInput(path: IngestConformanceTests.file!)
+        let parser = NDJSONParser(siteRestriction: nil, importId: 1)
+        var builder = ColumnChunkBuilder()
+        var errors: [ImportLineError] = []
+        while true {
+            let t0 = Self.threadCPUSeconds()
+            guard let block = try input.nextBlock() else { break }
+            let t1 = Self.threadCPUSeconds()
+            let r = block.bytes.withUnsafeBytes { parser.parse($0, firstLine: block.firstLine, into: &builder, errors: &errors) }
+            let t2 = Self.threadCPUSeconds()
+            readCPU += t1 - t0
+            parseCPU += t2 - t1
+            bytes += block.bytes.count
+            lines += r.lines
+        }
+        let mb = Double(bytes) / 1e6
+        print(String(format: "conformance import: %d lines, %.1f MB; gunzip %.3f s CPU (%.0f MB/s), parse %.3f s CPU (%.0f lines/s, %.0f MB/s)",
+                     lines, mb, readCPU, mb / readCPU, parseCPU, Double(lines) / parseCPU, mb / parseCPU))
+    }
+
     /// CPU time of the calling thread: unlike wall time, not inflated when other processes
     /// compete for the cores.
     static func threadCPUSeconds() -> Double {

@@ -151,7 +151,7 @@ public final class ImportInput {
             try fillRaw()
         }
         let take = min(rawEnd - rawStart, room)
-        block.append(contentsOf: raw[rawStart..<(rawStart + take)])
+        raw.withUnsafeBufferPointer { block.append(contentsOf: UnsafeBufferPointer(rebasing: $0[rawStart..<(rawStart + take)])) }
         rawStart += take
         return block.count - before
     }
@@ -173,14 +173,19 @@ public final class ImportInput {
 /// zlib inflate in gzip mode (16 + MAX_WBITS), one member at a time.
 private final class Inflater {
     private let stream: UnsafeMutablePointer<z_stream>
+    /// Inflated bytes land here first, then are appended to the block (one copy, no zero-fill).
+    private let scratch: UnsafeMutablePointer<UInt8>
+    private static let scratchSize = 1 << 20
     private(set) var isDone = false
 
     init() throws(ImportInputError) {
         stream = .allocate(capacity: 1)
         stream.initialize(to: z_stream())
+        scratch = .allocate(capacity: Inflater.scratchSize)
         let rc = inflateInit2_(stream, 16 + MAX_WBITS, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
         guard rc == Z_OK else {
             stream.deallocate()
+            scratch.deallocate()
             throw .gzip("inflateInit2 failed (\(rc))")
         }
     }
@@ -188,6 +193,7 @@ private final class Inflater {
     deinit {
         inflateEnd(stream)
         stream.deallocate()
+        scratch.deallocate()
     }
 
     func reset() throws(ImportInputError) {
@@ -199,22 +205,18 @@ private final class Inflater {
     /// bytes consumed.
     func inflate(input: [UInt8], range: Range<Int>, into out: inout [UInt8], room: Int,
                  atEOF: Bool) throws(ImportInputError) -> Int {
-        let before = out.count
-        out.append(contentsOf: repeatElement(0, count: room))
-        var consumed = 0
+        let room = min(room, Inflater.scratchSize)
         var rc: Int32 = Z_OK
         input.withUnsafeBufferPointer { inBuf in
-            out.withUnsafeMutableBufferPointer { outBuf in
-                stream.pointee.next_in = UnsafeMutablePointer(mutating: inBuf.baseAddress! + range.lowerBound)
-                stream.pointee.avail_in = UInt32(range.count)
-                stream.pointee.next_out = outBuf.baseAddress! + before
-                stream.pointee.avail_out = UInt32(room)
-                rc = CZlib.inflate(stream, Z_NO_FLUSH)
-                consumed = range.count - Int(stream.pointee.avail_in)
-            }
+            stream.pointee.next_in = UnsafeMutablePointer(mutating: inBuf.baseAddress! + range.lowerBound)
+            stream.pointee.avail_in = UInt32(range.count)
+            stream.pointee.next_out = scratch
+            stream.pointee.avail_out = UInt32(room)
+            rc = CZlib.inflate(stream, Z_NO_FLUSH)
         }
+        let consumed = range.count - Int(stream.pointee.avail_in)
         let produced = room - Int(stream.pointee.avail_out)
-        out.removeLast(room - produced)
+        out.append(contentsOf: UnsafeBufferPointer(start: scratch, count: produced))
         switch rc {
         case Z_STREAM_END:
             isDone = true
