@@ -162,4 +162,45 @@ import ZTAFormat
             #expect(builder.build().ts == whole.build().ts)
         }
     }
+
+    /// A pipe (as stdin would be): not seekable, gzip detected from the first bytes, data
+    /// arriving in small writes.
+    @Test(arguments: [false, true])
+    func readsFromAPipe(compressed: Bool) throws {
+        let text = Self.sampleText(lines: 2_000)
+        let payload = compressed ? Self.gzip(text) : text
+        var fds: [Int32] = [0, 0]
+        #expect(pipe(&fds) == 0)
+        let writeEnd = fds[1]
+        let writer = Thread {
+            payload.withUnsafeBytes { buf in
+                var o = 0
+                while o < buf.count {
+                    let n = write(writeEnd, buf.baseAddress! + o, min(777, buf.count - o))
+                    if n <= 0 { break }
+                    o += n
+                }
+            }
+            close(writeEnd)
+        }
+        writer.start()
+        let input = try ImportInput(fileDescriptor: fds[0], blockSize: 4096)
+        var blocks: [ImportBlock] = []
+        while let b = try input.nextBlock() { blocks.append(b) }
+        close(fds[0])
+        #expect(input.isCompressed == compressed)
+        #expect(input.inputBytes == payload.count)
+        Self.checkBlocks(blocks, equal: text)
+    }
+
+    @Test func overlongLineFailsWithItsNumber() throws {
+        let text = Array("{\"a\":1}\n{\"b\":2}\n".utf8) + [UInt8](repeating: 0x41, count: 50_000) + [0x0A]
+        let input = try ImportInput(path: try Self.temp("long.ndjson", text), blockSize: 1024, maxLineBytes: 10_000)
+        #expect(throws: ImportInputError.lineTooLong(line: 3)) {
+            while try input.nextBlock() != nil {}
+        }
+        // Below the limit the same line is fine.
+        let blocks = try Self.readAll(try Self.temp("long2.ndjson", text), blockSize: 1024)
+        Self.checkBlocks(blocks, equal: text)
+    }
 }

@@ -21,9 +21,12 @@ public enum ImportInputError: Error, Equatable, CustomStringConvertible {
     case open(path: String, errno: Int32)
     case read(errno: Int32)
     case gzip(String)
+    /// A line longer than `ImportInput.maxLineBytes`.
+    case lineTooLong(line: Int)
 
     public var description: String {
         switch self {
+        case .lineTooLong(let line): "line \(line) is too long"
         case .open(let path, let e): "cannot open \(path): \(String(cString: strerror(e)))"
         case .read(let e): "read failed: \(String(cString: strerror(e)))"
         case .gzip(let m): "gzip: \(m)"
@@ -38,6 +41,8 @@ public enum ImportInputError: Error, Equatable, CustomStringConvertible {
 public final class ImportInput {
     /// Uncompressed bytes per block, roughly (a block always ends after a whole line).
     public let blockSize: Int
+    /// Longest line accepted; a longer one fails the read (it could otherwise exhaust memory).
+    public let maxLineBytes: Int
     /// Whether the input is gzip-compressed.
     public private(set) var isCompressed = false
     /// Bytes read from the file or stdin (compressed size for gzip).
@@ -55,20 +60,33 @@ public final class ImportInput {
     private var finished = false
 
     /// Opens `path` (`-` = standard input).
-    public init(path: String, blockSize: Int = 4 << 20) throws(ImportInputError) {
-        self.blockSize = max(blockSize, 1024)
+    public convenience init(path: String, blockSize: Int = 4 << 20, maxLineBytes: Int = 64 << 20) throws(ImportInputError) {
         if path == "-" {
-            fd = 0
-            ownsDescriptor = false
+            try self.init(descriptor: 0, owned: false, gzipName: false, blockSize: blockSize, maxLineBytes: maxLineBytes)
         } else {
-            fd = open(path, O_RDONLY)
+            let fd = open(path, O_RDONLY)
             guard fd >= 0 else { throw .open(path: path, errno: errno) }
-            ownsDescriptor = true
+            try self.init(descriptor: fd, owned: true, gzipName: path.hasSuffix(".gz"), blockSize: blockSize,
+                          maxLineBytes: maxLineBytes)
         }
+    }
+
+    /// Reads an open descriptor (a pipe, a socket, a file); it is not closed here.
+    public convenience init(fileDescriptor: Int32, blockSize: Int = 4 << 20, maxLineBytes: Int = 64 << 20) throws(ImportInputError) {
+        try self.init(descriptor: fileDescriptor, owned: false, gzipName: false, blockSize: blockSize,
+                      maxLineBytes: maxLineBytes)
+    }
+
+    private init(descriptor: Int32, owned: Bool, gzipName: Bool, blockSize: Int, maxLineBytes: Int) throws(ImportInputError) {
+        self.blockSize = max(blockSize, 1024)
+        self.maxLineBytes = max(maxLineBytes, 1024)
+        fd = descriptor
+        ownsDescriptor = owned
         raw = [UInt8](repeating: 0, count: 1 << 18)
+        // Initialised: from here on a throw still runs deinit, which closes an owned descriptor.
         try fillRaw()
         let magic = rawEnd - rawStart >= 2 && raw[rawStart] == 0x1F && raw[rawStart + 1] == 0x8B
-        if magic || path.hasSuffix(".gz") {
+        if magic || gzipName {
             isCompressed = true
             inflater = try Inflater()
         }
@@ -98,6 +116,8 @@ public final class ImportInput {
                     block.removeSubrange((cut + 1)...)
                     return makeBlock(block)
                 }
+                // No newline anywhere in the block: it is the start of one long line.
+                if block.count > maxLineBytes { throw .lineTooLong(line: nextLine) }
                 searched = block.count
             }
         }
