@@ -64,7 +64,7 @@ struct ImportLineScanner {
     private static var emptySpan: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: nil, count: 0) }
     private static let maxDepth = 512
     private static let required: [Column] = [.ts, .site, .type, .visitor, .session]
-    private static let requiredMask: UInt32 = 1 << 0 | 1 << 1 | 1 << 2 | 1 << 3 | 1 << 4  // ts site type visitor session
+    private static let requiredMask: UInt32 = required.reduce(0) { $0 | 1 << UInt32($1.rawValue) }
 
     init(site: UnsafeBufferPointer<UInt8>?, importId: UInt32) {
         self.site = site
