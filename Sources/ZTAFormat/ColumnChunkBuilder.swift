@@ -84,9 +84,11 @@ public struct ColumnChunkBuilder: Sendable {
     public mutating func append(_ numbers: NumericRow, strings values: UnsafeBufferPointer<UnsafeRawBufferPointer>) {
         precondition(values.count == StringColumns.count, "one byte range per string column")
         appendNumbers(numbers)
-        for k in 0..<values.count {
-            let code = strings[k].intern(values[k], string: nil)
-            strings[k].codes.append(code)
+        strings.withUnsafeMutableBufferPointer { columns in
+            for k in 0..<values.count {
+                let code = columns[k].intern(values[k], string: nil)
+                columns[k].codes.append(code)
+            }
         }
     }
 
@@ -131,12 +133,6 @@ public struct ColumnChunkBuilder: Sendable {
     }
 }
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// One string column under construction: the per-row codes and an insertion-ordered dictionary
 /// found through an open-addressing hash table over the values' UTF-8 bytes.
 struct StringInterner: Sendable {
@@ -150,6 +146,8 @@ struct StringInterner: Sendable {
     private var hashes: [UInt64] = []
     /// Linear-probing table of `code + 1`; 0 marks an empty slot. Kept at most half full.
     private var slots: [UInt32]
+    /// The code of the empty string once interned (most optional fields are empty).
+    private var emptyCode = UInt32.max
 
     init(capacity: Int) {
         codes.reserveCapacity(capacity)
@@ -163,6 +161,7 @@ struct StringInterner: Sendable {
         starts.removeAll(keepingCapacity: keepingCapacity)
         starts.append(0)
         hashes.removeAll(keepingCapacity: keepingCapacity)
+        emptyCode = .max
         if keepingCapacity {
             slots.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
         } else {
@@ -173,8 +172,9 @@ struct StringInterner: Sendable {
     /// The code of `bytes`, adding it to the dictionary when new. `string`, when given, is the
     /// same value as a `String` and is stored instead of decoding the bytes.
     mutating func intern(_ bytes: UnsafeRawBufferPointer, string: String?) -> UInt32 {
-        let h = StringInterner.hash(bytes)
         let n = bytes.count
+        if n == 0 && emptyCode != .max { return emptyCode }
+        let h = StringInterner.hash(bytes)
         let mask = slots.count - 1
         var i = Int(truncatingIfNeeded: h) & mask
         let found: UInt32? = slots.withUnsafeBufferPointer { slotBuf in
@@ -188,7 +188,7 @@ struct StringInterner: Sendable {
                             if hashBuf[e] == h {
                                 let a = startBuf[e]
                                 if startBuf[e + 1] &- a == n {
-                                    if n == 0 || memcmp(arenaBuf.baseAddress! + a, bytes.baseAddress!, n) == 0 {
+                                    if n == 0 || StringInterner.equal(arenaBuf.baseAddress! + a, bytes.baseAddress!, n) {
                                         return UInt32(truncatingIfNeeded: e)
                                     }
                                 }
@@ -206,6 +206,7 @@ struct StringInterner: Sendable {
         arena.append(contentsOf: bytes)
         starts.append(arena.count)
         values.append(string ?? String(decoding: bytes, as: UTF8.self))
+        if n == 0 { emptyCode = code }
         if values.count &* 2 > slots.count { grow() }
         return code
     }
@@ -219,6 +220,23 @@ struct StringInterner: Sendable {
             bigger[i] = UInt32(e &+ 1)
         }
         slots = bigger
+    }
+
+    /// Byte equality, a word at a time (values are short: a libc call costs more than the compare).
+    @inline(__always)
+    static func equal(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Bool {
+        var i = 0
+        while i &+ 8 <= n {
+            if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) {
+                return false
+            }
+            i &+= 8
+        }
+        while i < n {
+            if a.load(fromByteOffset: i, as: UInt8.self) != b.load(fromByteOffset: i, as: UInt8.self) { return false }
+            i &+= 1
+        }
+        return true
     }
 
     /// A fast in-memory hash (wyhash-style multiply-fold). Not stable across versions: never store it.

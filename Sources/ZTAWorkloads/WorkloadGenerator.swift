@@ -16,8 +16,9 @@ import Darwin
 /// session's first pageview; returning visitors (next session after ≥ 30 minutes); traffic that
 /// follows the time of day and week of each site's audience; device, browser, OS, country and
 /// region distributions. Lines are in timestamp order, ~460 bytes on average; `ts` is an ISO
-/// string (a few with an offset) or integer ms; about half the lines leave `channel` out, half
-/// of the sessions write every field (empty ones included), the rest only the non-empty ones.
+/// string (a few with an offset) or integer ms; about half the lines leave `channel` out; 85% of
+/// the sessions write every field (empty ones included, as an exporter would), the rest only the
+/// non-empty ones; some texts use `\uXXXX` escapes and some referrers carry `www.` or capitals.
 ///
 /// The output depends only on the parameters: the same seed gives the same bytes.
 public struct WorkloadGenerator: Sendable {
@@ -58,7 +59,7 @@ public struct WorkloadGenerator: Sendable {
         try write { buffer in
             var offset = 0
             while offset < buffer.count {
-                let n = Glibc_write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                let n = posixWrite(fd, buffer.baseAddress! + offset, buffer.count - offset)
                 if n < 0 {
                     if errno == EINTR { continue }
                     throw WorkloadWriteError(errno: errno)
@@ -83,6 +84,6 @@ public struct WorkloadWriteError: Error, Equatable {
 }
 
 @inline(__always)
-private func Glibc_write(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int {
+private func posixWrite(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int {
     write(fd, p, n)
 }

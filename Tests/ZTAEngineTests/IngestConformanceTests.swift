@@ -21,32 +21,52 @@ import ZTAFormat
         var builder = ColumnChunkBuilder()
         var errors: [ImportLineError] = []
         var accepted = 0, rejected = 0, lines = 0
-        var blocks: [ImportBlock] = []
+        let spotLines = [1, 2, 3, 4, 9, 13, 1_000, 54_322, 123_457, 200_000]
+        var spotText: [Int: [UInt8]] = [:]
+        let clock = ContinuousClock()
+        var parseTime = Duration.zero
         while let block = try input.nextBlock() {
             #expect(block.firstLine == lines + 1)
-            let r = block.bytes.withUnsafeBytes {
-                parser.parse($0, firstLine: block.firstLine, into: &builder, errors: &errors)
+            var r = (accepted: 0, rejected: 0, lines: 0)
+            parseTime += clock.measure {
+                r = block.bytes.withUnsafeBytes {
+                    parser.parse($0, firstLine: block.firstLine, into: &builder, errors: &errors)
+                }
             }
             #expect(r.lines == block.lineCount)
             accepted += r.accepted
             rejected += r.rejected
             lines += r.lines
-            blocks.append(block)
+            for n in spotLines where n >= block.firstLine && n < block.firstLine + block.lineCount {
+                spotText[n] = Self.line(n - block.firstLine, of: block.bytes)
+            }
         }
+        print("conformance parse: \(parseTime) for \(lines) lines")
         #expect(errors.isEmpty, "\(errors.prefix(5))")
         #expect(rejected == 0)
         #expect(accepted == 200_000)
         #expect(lines == 200_000)
 
-        // Spot checks against Foundation's JSON parser.
-        let all = blocks.flatMap(\.bytes)
-        let lineSlices = all.split(separator: 0x0A, omittingEmptySubsequences: false)
+        // Spot checks against Foundation's JSON parser (every line is accepted, so row = line - 1).
         let chunk = builder.build()
-        for i in [0, 1, 2, 3, 8, 12, 999, 54_321, 123_456, 199_999] {
-            let obj = try JSONSerialization.jsonObject(with: Data(lineSlices[i])) as! [String: Any]
-            let r = chunk.record(at: i)
-            let expected = try Self.reference(obj)
-            #expect(r == expected, "line \(i + 1)")
+        #expect(spotText.count == spotLines.count)
+        for n in spotLines {
+            let obj = try JSONSerialization.jsonObject(with: Data(spotText[n]!)) as! [String: Any]
+            #expect(chunk.record(at: n - 1) == (try Self.reference(obj)), "line \(n)")
+        }
+    }
+
+    /// The `index`-th line (0-based) of a block, without its newline.
+    static func line(_ index: Int, of bytes: [UInt8]) -> [UInt8] {
+        bytes.withUnsafeBytes { buf -> [UInt8] in
+            var start = 0
+            for _ in 0..<index {
+                let nl = memchr(buf.baseAddress! + start, 0x0A, buf.count - start)!
+                start = UnsafeRawPointer(nl) - buf.baseAddress! + 1
+            }
+            let end = memchr(buf.baseAddress! + start, 0x0A, buf.count - start)
+                .map { UnsafeRawPointer($0) - buf.baseAddress! } ?? buf.count
+            return Array(buf[start..<end])
         }
     }
 

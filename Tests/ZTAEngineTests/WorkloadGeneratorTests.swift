@@ -47,6 +47,14 @@ import ZTAFormat
         #expect(chunk.ts.last! < g.endMs + 86_400_000)
         #expect(chunk.ts.last! > g.endMs - 5 * 86_400_000, "the range is filled")
 
+        // Daily cycle: site_alpha's audience is on UTC; its afternoon beats its small hours.
+        var byHour = [Int](repeating: 0, count: 24)
+        for i in 0..<rows where sites.codes[i] == UInt32(alpha) && chunk.type[i] == EventType.pageview.rawValue {
+            byHour[Int(chunk.ts[i] / 3_600_000 % 24)] += 1
+        }
+        let day = byHour[9...17].reduce(0, +), night = byHour[0...5].reduce(0, +)
+        #expect(Double(day) / 9 > 3 * Double(night) / 6, "\(byHour)")
+
         // Every event type occurs; pageviews are common; clicks stay in their viewport.
         var types = [Int](repeating: 0, count: EventType.allCases.count)
         for t in chunk.type { types[Int(t)] += 1 }

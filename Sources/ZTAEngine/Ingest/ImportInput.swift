@@ -21,9 +21,12 @@ public enum ImportInputError: Error, Equatable, CustomStringConvertible {
     case open(path: String, errno: Int32)
     case read(errno: Int32)
     case gzip(String)
+    /// A line longer than `ImportInput.maxLineBytes`.
+    case lineTooLong(line: Int)
 
     public var description: String {
         switch self {
+        case .lineTooLong(let line): "line \(line) is too long"
         case .open(let path, let e): "cannot open \(path): \(String(cString: strerror(e)))"
         case .read(let e): "read failed: \(String(cString: strerror(e)))"
         case .gzip(let m): "gzip: \(m)"
@@ -38,6 +41,8 @@ public enum ImportInputError: Error, Equatable, CustomStringConvertible {
 public final class ImportInput {
     /// Uncompressed bytes per block, roughly (a block always ends after a whole line).
     public let blockSize: Int
+    /// Longest line accepted; a longer one fails the read (it could otherwise exhaust memory).
+    public let maxLineBytes: Int
     /// Whether the input is gzip-compressed.
     public private(set) var isCompressed = false
     /// Bytes read from the file or stdin (compressed size for gzip).
@@ -55,20 +60,33 @@ public final class ImportInput {
     private var finished = false
 
     /// Opens `path` (`-` = standard input).
-    public init(path: String, blockSize: Int = 4 << 20) throws(ImportInputError) {
-        self.blockSize = max(blockSize, 1024)
+    public convenience init(path: String, blockSize: Int = 4 << 20, maxLineBytes: Int = 64 << 20) throws(ImportInputError) {
         if path == "-" {
-            fd = 0
-            ownsDescriptor = false
+            try self.init(descriptor: 0, owned: false, gzipName: false, blockSize: blockSize, maxLineBytes: maxLineBytes)
         } else {
-            fd = open(path, O_RDONLY)
+            let fd = open(path, O_RDONLY)
             guard fd >= 0 else { throw .open(path: path, errno: errno) }
-            ownsDescriptor = true
+            try self.init(descriptor: fd, owned: true, gzipName: path.hasSuffix(".gz"), blockSize: blockSize,
+                          maxLineBytes: maxLineBytes)
         }
+    }
+
+    /// Reads an open descriptor (a pipe, a socket, a file); it is not closed here.
+    public convenience init(fileDescriptor: Int32, blockSize: Int = 4 << 20, maxLineBytes: Int = 64 << 20) throws(ImportInputError) {
+        try self.init(descriptor: fileDescriptor, owned: false, gzipName: false, blockSize: blockSize,
+                      maxLineBytes: maxLineBytes)
+    }
+
+    private init(descriptor: Int32, owned: Bool, gzipName: Bool, blockSize: Int, maxLineBytes: Int) throws(ImportInputError) {
+        self.blockSize = max(blockSize, 1024)
+        self.maxLineBytes = max(maxLineBytes, 1024)
+        fd = descriptor
+        ownsDescriptor = owned
         raw = [UInt8](repeating: 0, count: 1 << 18)
+        // Initialised: from here on a throw still runs deinit, which closes an owned descriptor.
         try fillRaw()
         let magic = rawEnd - rawStart >= 2 && raw[rawStart] == 0x1F && raw[rawStart + 1] == 0x8B
-        if magic || path.hasSuffix(".gz") {
+        if magic || gzipName {
             isCompressed = true
             inflater = try Inflater()
         }
@@ -86,7 +104,7 @@ public final class ImportInput {
         block.reserveCapacity(blockSize + (1 << 16))
         var searched = 0  // bytes before this hold no newline
         while true {
-            let produced = try produce(into: &block, atLeast: blockSize - block.count)
+            let produced = try produce(into: &block, upTo: blockSize - block.count)
             if produced == 0 {
                 finished = true
                 if block.isEmpty { return nil }
@@ -98,6 +116,8 @@ public final class ImportInput {
                     block.removeSubrange((cut + 1)...)
                     return makeBlock(block)
                 }
+                // No newline anywhere in the block: it is the start of one long line.
+                if block.count > maxLineBytes { throw .lineTooLong(line: nextLine) }
                 searched = block.count
             }
         }
@@ -125,10 +145,10 @@ public final class ImportInput {
         }
     }
 
-    /// Appends up to about `want` (at least one when available) uncompressed bytes to `block`;
+    /// Appends up to `want` (at least 1 KiB when available) uncompressed bytes to `block`;
     /// returns how many, 0 at the end of the input.
-    private func produce(into block: inout [UInt8], atLeast want: Int) throws(ImportInputError) -> Int {
-        let room = max(want, 1 << 16)
+    private func produce(into block: inout [UInt8], upTo want: Int) throws(ImportInputError) -> Int {
+        let room = max(want, 1024)  // progress even when a line is longer than a block
         let before = block.count
         if let inflater {
             while block.count == before {
@@ -150,8 +170,9 @@ public final class ImportInput {
             if rawEOF { return 0 }
             try fillRaw()
         }
-        block.append(contentsOf: raw[rawStart..<rawEnd])
-        rawStart = rawEnd
+        let take = min(rawEnd - rawStart, room)
+        raw.withUnsafeBufferPointer { block.append(contentsOf: UnsafeBufferPointer(rebasing: $0[rawStart..<(rawStart + take)])) }
+        rawStart += take
         return block.count - before
     }
 
@@ -172,14 +193,19 @@ public final class ImportInput {
 /// zlib inflate in gzip mode (16 + MAX_WBITS), one member at a time.
 private final class Inflater {
     private let stream: UnsafeMutablePointer<z_stream>
+    /// Inflated bytes land here first, then are appended to the block (one copy, no zero-fill).
+    private let scratch: UnsafeMutablePointer<UInt8>
+    private static let scratchSize = 1 << 20
     private(set) var isDone = false
 
     init() throws(ImportInputError) {
         stream = .allocate(capacity: 1)
         stream.initialize(to: z_stream())
+        scratch = .allocate(capacity: Inflater.scratchSize)
         let rc = inflateInit2_(stream, 16 + MAX_WBITS, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
         guard rc == Z_OK else {
             stream.deallocate()
+            scratch.deallocate()
             throw .gzip("inflateInit2 failed (\(rc))")
         }
     }
@@ -187,6 +213,7 @@ private final class Inflater {
     deinit {
         inflateEnd(stream)
         stream.deallocate()
+        scratch.deallocate()
     }
 
     func reset() throws(ImportInputError) {
@@ -198,22 +225,18 @@ private final class Inflater {
     /// bytes consumed.
     func inflate(input: [UInt8], range: Range<Int>, into out: inout [UInt8], room: Int,
                  atEOF: Bool) throws(ImportInputError) -> Int {
-        let before = out.count
-        out.append(contentsOf: repeatElement(0, count: room))
-        var consumed = 0
+        let room = min(room, Inflater.scratchSize)
         var rc: Int32 = Z_OK
         input.withUnsafeBufferPointer { inBuf in
-            out.withUnsafeMutableBufferPointer { outBuf in
-                stream.pointee.next_in = UnsafeMutablePointer(mutating: inBuf.baseAddress! + range.lowerBound)
-                stream.pointee.avail_in = UInt32(range.count)
-                stream.pointee.next_out = outBuf.baseAddress! + before
-                stream.pointee.avail_out = UInt32(room)
-                rc = CZlib.inflate(stream, Z_NO_FLUSH)
-                consumed = range.count - Int(stream.pointee.avail_in)
-            }
+            stream.pointee.next_in = UnsafeMutablePointer(mutating: inBuf.baseAddress! + range.lowerBound)
+            stream.pointee.avail_in = UInt32(range.count)
+            stream.pointee.next_out = scratch
+            stream.pointee.avail_out = UInt32(room)
+            rc = CZlib.inflate(stream, Z_NO_FLUSH)
         }
+        let consumed = range.count - Int(stream.pointee.avail_in)
         let produced = room - Int(stream.pointee.avail_out)
-        out.removeLast(room - produced)
+        out.append(contentsOf: UnsafeBufferPointer(start: scratch, count: produced))
         switch rc {
         case Z_STREAM_END:
             isDone = true

@@ -63,6 +63,8 @@ struct ImportLineScanner {
 
     private static var emptySpan: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: nil, count: 0) }
     private static let maxDepth = 512
+    private static let required: [Column] = [.ts, .site, .type, .visitor, .session]
+    private static let requiredMask: UInt32 = required.reduce(0) { $0 | 1 << UInt32($1.rawValue) }
 
     init(site: UnsafeBufferPointer<UInt8>?, importId: UInt32) {
         self.site = site
@@ -110,8 +112,8 @@ struct ImportLineScanner {
             return .rejected(error)
         }
         if let problem { return .rejected(problem) }
-        for c in [Column.ts, .site, .type, .visitor, .session] where !isPresent(c) {
-            return .rejected(.missing(c))
+        if present & ImportLineScanner.requiredMask != ImportLineScanner.requiredMask {
+            for c in ImportLineScanner.required where !isPresent(c) { return .rejected(.missing(c)) }
         }
         if let site, !equal(span(.site), site) { return .rejected(.siteMismatch) }
         normalize()
@@ -238,8 +240,9 @@ struct ImportLineScanner {
             markPresent(column)
         case .value:
             guard isNumber else { return try wrongType(column) }
-            let n = try parseNumber()
-            row.value = n.double(end: p)
+            let v = try parseNumber().double(end: p)
+            guard v.isFinite else { return report(.invalidValue(column)) }  // e.g. 1e400
+            row.value = v
             markPresent(column)
         case .timeOnPage, .x, .y, .scrollDepth:
             guard isNumber else { return try wrongType(column) }
@@ -402,23 +405,36 @@ struct ImportLineScanner {
     /// (inside the line when it has no escapes, else in scratch). Validates UTF-8.
     private mutating func parseString() throws(LineReject) -> UnsafeRawBufferPointer {
         let start = p
+        let e = end
+        var q = p  // a local cursor stays in a register; `p` is written back on the way out
         while true {
-            // Eight bytes at a time while none is a quote, a backslash, a control or non-ASCII byte.
-            while end - p >= 8 {
-                let w = UnsafeRawPointer(p).loadUnaligned(as: UInt64.self)
-                if ImportLineScanner.special(w) != 0 { break }
-                p += 8
+            if e - q >= 8 {
+                // Eight bytes at a time; on a hit, jump to the first special byte (the lowest
+                // flagged byte is always a true hit: false positives only follow a true one).
+                let m = ImportLineScanner.special(UnsafeRawPointer(q).loadUnaligned(as: UInt64.self))
+                if m == 0 {
+                    q += 8
+                    continue
+                }
+                q += m.trailingZeroBitCount >> 3
+            } else if q >= e {
+                p = q
+                throw .invalidJSON
             }
-            guard p < end else { throw .invalidJSON }
-            let b = p.pointee
+            let b = q.pointee
             if b == UInt8(ascii: "\"") {
-                let s = UnsafeRawBufferPointer(start: start, count: p - start)
-                p += 1
-                return s
+                p = q + 1
+                return UnsafeRawBufferPointer(start: start, count: q - start)
             }
+            p = q
             if b == UInt8(ascii: "\\") { return try parseEscapedString(from: start) }
             if b < 0x20 { throw .invalidJSON }
-            if b >= 0x80 { try skipUTF8Sequence() } else { p += 1 }
+            if b >= 0x80 {
+                try skipUTF8Sequence()
+                q = p
+            } else {
+                q += 1
+            }
         }
     }
 
@@ -567,66 +583,53 @@ struct ImportLineScanner {
     }
 
     /// The column an import field name stands for; nil for unknown fields and `import`.
+    /// The name's bytes are packed little-endian into one or two words and compared with the
+    /// packed field names (generated from `Column.wireName`; a test checks every one).
     static func column(forKey k: UnsafeRawBufferPointer) -> Column? {
-        guard let first = k.first else { return nil }
-        let c: Column
-        switch (k.count, first) {
-        case (1, UInt8(ascii: "x")): return .x
-        case (1, UInt8(ascii: "y")): return .y
-        case (2, UInt8(ascii: "t")): c = .ts
-        case (2, UInt8(ascii: "o")): c = .os
-        case (4, UInt8(ascii: "s")): c = .site
-        case (4, UInt8(ascii: "t")): c = k[1] == UInt8(ascii: "y") ? .type : .text
-        case (4, UInt8(ascii: "p")): c = .path
-        case (4, UInt8(ascii: "n")): c = .name
-        case (5, UInt8(ascii: "v")): c = .value
-        case (5, UInt8(ascii: "l")): c = .label
-        case (6, UInt8(ascii: "d")): c = .device
-        case (6, UInt8(ascii: "r")): c = .region
-        case (7, UInt8(ascii: "v")): c = .visitor
-        case (7, UInt8(ascii: "s")): c = .session
-        case (7, UInt8(ascii: "c")): c = k[2] == UInt8(ascii: "a") ? .channel : .country
-        case (7, UInt8(ascii: "b")): c = .browser
-        case (7, UInt8(ascii: "e")): c = .element
-        case (8, UInt8(ascii: "r")): c = .referrer
-        case (8, UInt8(ascii: "c")): c = .category
-        case (10, UInt8(ascii: "u")): c = k[4] == UInt8(ascii: "s") ? .utmSource : .utmMedium
-        case (12, UInt8(ascii: "u")): c = .utmCampaign
-        case (12, UInt8(ascii: "t")): c = .timeOnPage
-        case (12, UInt8(ascii: "s")): c = .scrollDepth
-        default: return nil
+        let n = k.count
+        guard n >= 1, n <= 12 else { return nil }
+        var w0: UInt64 = 0, w1: UInt64 = 0
+        for i in 0..<min(n, 8) { w0 |= UInt64(k[i]) << (UInt64(i) &* 8) }
+        if n > 8 { for i in 8..<n { w1 |= UInt64(k[i]) << (UInt64(i &- 8) &* 8) } }
+        switch n {
+        case 1:
+            if w0 == 0x78 { return .x }  // x
+            if w0 == 0x79 { return .y }  // y
+        case 2:
+            if w0 == 0x7374 { return .ts }  // ts
+            if w0 == 0x736F { return .os }  // os
+        case 4:
+            if w0 == 0x65746973 { return .site }  // site
+            if w0 == 0x65707974 { return .type }  // type
+            if w0 == 0x74786574 { return .text }  // text
+            if w0 == 0x68746170 { return .path }  // path
+            if w0 == 0x656D616E { return .name }  // name
+        case 5:
+            if w0 == 0x65756C6176 { return .value }  // value
+            if w0 == 0x6C6562616C { return .label }  // label
+        case 6:
+            if w0 == 0x656369766564 { return .device }  // device
+            if w0 == 0x6E6F69676572 { return .region }  // region
+        case 7:
+            if w0 == 0x726F7469736976 { return .visitor }  // visitor
+            if w0 == 0x6E6F6973736573 { return .session }  // session
+            if w0 == 0x6C656E6E616863 { return .channel }  // channel
+            if w0 == 0x7972746E756F63 { return .country }  // country
+            if w0 == 0x726573776F7262 { return .browser }  // browser
+            if w0 == 0x746E656D656C65 { return .element }  // element
+        case 8:
+            if w0 == 0x7265727265666572 { return .referrer }  // referrer
+            if w0 == 0x79726F6765746163 { return .category }  // category
+        case 10:
+            if w0 == 0x72756F735F6D7475, w1 == 0x00006563 { return .utmSource }  // utm_source
+            if w0 == 0x6964656D5F6D7475, w1 == 0x00006D75 { return .utmMedium }  // utm_medium
+        case 12:
+            if w0 == 0x706D61635F6D7475, w1 == 0x6E676961 { return .utmCampaign }  // utm_campaign
+            if w0 == 0x5F6E6F5F656D6974, w1 == 0x65676170 { return .timeOnPage }  // time_on_page
+            if w0 == 0x645F6C6C6F726373, w1 == 0x68747065 { return .scrollDepth }  // scroll_depth
+        default: break
         }
-        return equalName(k, c) ? c : nil
-    }
-
-    private static func equalName(_ k: UnsafeRawBufferPointer, _ c: Column) -> Bool {
-        switch c {
-        case .ts: equal(k, "ts")
-        case .os: equal(k, "os")
-        case .site: equal(k, "site")
-        case .type: equal(k, "type")
-        case .text: equal(k, "text")
-        case .path: equal(k, "path")
-        case .name: equal(k, "name")
-        case .value: equal(k, "value")
-        case .label: equal(k, "label")
-        case .device: equal(k, "device")
-        case .region: equal(k, "region")
-        case .visitor: equal(k, "visitor")
-        case .session: equal(k, "session")
-        case .channel: equal(k, "channel")
-        case .country: equal(k, "country")
-        case .browser: equal(k, "browser")
-        case .element: equal(k, "element")
-        case .referrer: equal(k, "referrer")
-        case .category: equal(k, "category")
-        case .utmSource: equal(k, "utm_source")
-        case .utmMedium: equal(k, "utm_medium")
-        case .utmCampaign: equal(k, "utm_campaign")
-        case .timeOnPage: equal(k, "time_on_page")
-        case .scrollDepth: equal(k, "scroll_depth")
-        default: false
-        }
+        return nil
     }
 
     static func eventType(_ s: UnsafeRawBufferPointer) -> EventType? {
