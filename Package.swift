@@ -2,7 +2,7 @@
 import PackageDescription
 
 /// Module layering (dependencies point one way):
-/// CLZ4 ← ZTAFormat ← ZTAStorage ← ZTAQuery ← ZTAEngine ← ZTAServer ← ztas
+/// CLZ4, CZTASupport (hardware CRC-32C) ← ZTAFormat ← ZTAStorage ← ZTAQuery ← ZTAEngine ← ZTAServer ← ztas
 /// ZTAWorkloads (synthetic data) sits beside ZTAEngine for tests, benchmarks and `ztas generate`.
 let optimized: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
@@ -22,7 +22,8 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        .target(name: "ZTAFormat", dependencies: ["CLZ4"], swiftSettings: optimized),
+        .target(name: "CZTASupport"),
+        .target(name: "ZTAFormat", dependencies: ["CLZ4", "CZTASupport"], swiftSettings: optimized),
         .target(name: "ZTAStorage", dependencies: ["ZTAFormat"], swiftSettings: optimized),
         .target(name: "ZTAQuery", dependencies: ["ZTAFormat", "ZTAStorage"], swiftSettings: optimized),
         .target(name: "ZTAEngine", dependencies: ["ZTAFormat", "ZTAStorage", "ZTAQuery", "CZlib"], swiftSettings: optimized),

@@ -1,6 +1,10 @@
+import CZTASupport
+
 /// CRC-32C (Castagnoli), the checksum of every block, footer, WAL record and manifest.
-/// Table-driven, slicing-by-8: ~1-2 GB/s in release builds without hardware intrinsics.
+/// Uses the CPU's CRC-32C instruction when present (SSE4.2 / ARMv8 CRC, ~8 GB/s), else a
+/// table-driven slicing-by-8 loop (~0.9 GB/s).
 public enum CRC32C {
+    static let hardware = ztas_crc32c_hw_available() != 0
     static let tables: [[UInt32]] = {
         var t = [[UInt32]](repeating: [UInt32](repeating: 0, count: 256), count: 8)
         for i in 0..<256 {
@@ -16,6 +20,15 @@ public enum CRC32C {
 
     /// Continues `crc` (0 for a fresh checksum) over `bytes`.
     public static func checksum(_ bytes: UnsafeRawBufferPointer, initial crc: UInt32 = 0) -> UInt32 {
+        if hardware {
+            guard let base = bytes.baseAddress else { return crc }
+            return ~ztas_crc32c_hw(~crc, base, bytes.count)
+        }
+        return software(bytes, initial: crc)
+    }
+
+    /// The portable table-driven checksum (also the reference the hardware path is tested against).
+    static func software(_ bytes: UnsafeRawBufferPointer, initial crc: UInt32 = 0) -> UInt32 {
         var c = ~crc
         let n = bytes.count
         var i = 0
