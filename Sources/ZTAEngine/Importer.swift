@@ -60,15 +60,23 @@ extension Database {
         let threads = max(1, options.threads)
         let builders = BuilderSet(count: threads)
         var lines = 0
+        // Publishing (split, sort, encode, write, manifest swap) of one batch overlaps with the
+        // parsing of the next; at most one batch waits, which bounds memory.
+        let publisher = BatchPublisher(store: store)
         func publish() throws {
             let chunks = builders.drain()
             for c in chunks where c.count > 0 {
-                for t in c.ts {
-                    if summary.minTs == nil || t < summary.minTs! { summary.minTs = t }
-                    if summary.maxTs == nil || t > summary.maxTs! { summary.maxTs = t }
+                c.ts.withUnsafeBufferPointer { ts in
+                    var lo = summary.minTs ?? .max, hi = summary.maxTs ?? .min
+                    for t in ts {
+                        lo = min(lo, t)
+                        hi = max(hi, t)
+                    }
+                    summary.minTs = lo
+                    summary.maxTs = hi
                 }
             }
-            try store.importBatch(chunks)
+            try publisher.submit(chunks)
         }
         while true {
             let block: ImportBlock?
@@ -99,9 +107,51 @@ extension Database {
             progress?(ImportProgress(inputBytes: input.inputBytes, lines: lines, accepted: summary.accepted))
         }
         try publish()
+        try publisher.finish()
         summary.errors.sort { $0.line < $1.line }
         summary.seconds = Date().timeIntervalSince(start)
         return summary
+    }
+}
+
+/// Publishes import batches on a background thread, one at a time, in submission order.
+private final class BatchPublisher: @unchecked Sendable {
+    private let store: EventStore
+    private let queue = DispatchQueue(label: "ztas.import.publish")
+    private let slot = DispatchSemaphore(value: 1)
+    private let lock = NSLock()
+    private var failure: Error?
+
+    init(store: EventStore) { self.store = store }
+
+    /// Waits for the previous batch to finish publishing, then starts this one.
+    func submit(_ chunks: [ColumnChunk]) throws {
+        slot.wait()
+        if let e = takeFailure() {
+            slot.signal()
+            throw e
+        }
+        queue.async { [self] in
+            do { try store.importBatch(chunks) } catch {
+                lock.lock()
+                failure = error
+                lock.unlock()
+            }
+            slot.signal()
+        }
+    }
+
+    /// Waits for the last batch; rethrows the first failure.
+    func finish() throws {
+        slot.wait()
+        slot.signal()
+        if let e = takeFailure() { throw e }
+    }
+
+    private func takeFailure() -> Error? {
+        lock.lock()
+        defer { lock.unlock() }
+        return failure
     }
 }
 

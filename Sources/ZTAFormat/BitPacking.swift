@@ -31,7 +31,12 @@ enum BitPacking {
         hist.withUnsafeMutableBufferPointer { h in
             for v in values { h[64 - v.leadingZeroBitCount] &+= 1 }
         }
-        let n = values.count
+        return chooseWidth(histogram: hist, count: values.count)
+    }
+
+    /// `chooseWidth` from a histogram of bit widths (`hist[w]` = values needing exactly w bits),
+    /// so callers can size a candidate encoding without materialising its values.
+    static func chooseWidth(histogram hist: [Int], count n: Int) -> (width: Int, size: Int) {
         var widest = 64
         while widest > 0 && hist[widest] == 0 { widest -= 1 }
         let pw = positionWidth(n)

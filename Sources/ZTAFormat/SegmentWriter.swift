@@ -1,3 +1,5 @@
+import Dispatch
+
 /// Writes a segment image: header, blocks of column chunks, dictionaries, footer, trailer.
 public enum SegmentWriter {
     /// Encodes rows of one site (chunk MUST hold every column and be sorted by ts) into a
@@ -10,11 +12,17 @@ public enum SegmentWriter {
         let n = chunk.count
 
         // Segment dictionaries (sorted by bytes) and the chunk-code → segment-code maps.
+        // Columns are independent: build dictionaries and encode chunks on every core.
+        let built = ParallelSlots<([[UInt8]], [UInt32])>(count: StringColumns.count)
+        DispatchQueue.concurrentPerform(iterations: StringColumns.count) { k in
+            let c = StringColumns.all[k]
+            let data = chunk.string(c) ?? StringColumnData(codes: [], dictionary: StringDictionary(values: [], isSorted: true))
+            built[k] = SegmentDictionaryCodec.build(data)
+        }
         var remaps = [[UInt32]?](repeating: nil, count: Column.allCases.count)
         var dictValues: [[[UInt8]]] = []
-        for c in StringColumns.all {
-            let data = chunk.string(c) ?? StringColumnData(codes: [], dictionary: StringDictionary(values: [], isSorted: true))
-            let (values, remap) = SegmentDictionaryCodec.build(data)
+        for (k, c) in StringColumns.all.enumerated() {
+            let (values, remap) = built[k]!
             remaps[Int(c.rawValue)] = remap
             dictValues.append(values)
         }
@@ -30,12 +38,19 @@ public enum SegmentWriter {
             let end = min(n, start + blockRows)
             let blockOffset = out.count
             var metas: [ColumnChunkMeta] = []
-            for c in Column.allCases {
-                let lanes = ColumnLanes.lanes(chunk, c, start..<end, remap: remaps[Int(c.rawValue)])
-                let (lo, hi, e) = lanes.withUnsafeBufferPointer {
+            let encoded = ParallelSlots<(Int64, Int64, EncodedChunk)>(count: Column.allCases.count)
+            let range = start..<end
+            let remaps = remaps
+            DispatchQueue.concurrentPerform(iterations: Column.allCases.count) { k in
+                let c = Column.allCases[k]
+                let lanes = ColumnLanes.lanes(chunk, c, range, remap: remaps[Int(c.rawValue)])
+                encoded[k] = lanes.withUnsafeBufferPointer {
                     let s = ColumnLanes.stats($0, kind: c.kind)
                     return (s.min, s.max, ChunkEncoder.encode($0, kind: c.kind))
                 }
+            }
+            for k in 0..<Column.allCases.count {
+                let (lo, hi, e) = encoded[k]!
                 metas.append(ColumnChunkMeta(encoding: e.encoding, compressed: e.compressed, offset: out.count,
                                              storedLength: e.stored.count, rawLength: e.rawLength,
                                              crc: CRC32C.checksum(e.stored), min: lo, max: hi))
@@ -100,5 +115,28 @@ public enum SegmentWriter {
                 throw bad("row of site \(s.dictionary.values[Int(code)]) in a segment of \(site)")
             }
         }
+    }
+}
+
+/// One result slot per parallel iteration; each iteration writes only its own slot, and the
+/// slots are read after `concurrentPerform` returns (its barrier orders the accesses).
+final class ParallelSlots<T>: @unchecked Sendable {
+    private let slots: UnsafeMutablePointer<T?>
+    let count: Int
+
+    init(count: Int) {
+        self.count = count
+        slots = .allocate(capacity: max(count, 1))
+        slots.initialize(repeating: nil, count: count)
+    }
+
+    deinit {
+        slots.deinitialize(count: count)
+        slots.deallocate()
+    }
+
+    subscript(k: Int) -> T? {
+        get { slots[k] }
+        set { slots[k] = newValue }
     }
 }
