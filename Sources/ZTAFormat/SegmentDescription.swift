@@ -1,14 +1,16 @@
 extension SegmentReader {
     /// A human-readable summary for `ztas inspect`: segment facts, then per column the encodings
-    /// used (with block counts), stored and raw bytes, compression ratio and stored bytes/row,
-    /// then one line per block.
+    /// used (with block counts), stored bytes, encoded bytes before LZ4, the plain size (rows ×
+    /// natural width), the compression ratio plain/stored (dictionary included) and stored
+    /// bytes/row, then one line per block.
     public func describe() -> String {
         var lines: [String] = []
         let total = bytes.count
         lines.append("segment \(file.isEmpty ? "(memory)" : file): format v\(formatVersion), site \(site)")
         lines.append("rows \(rowCount), blocks \(blockCount), ts \(minTs)...\(maxTs), \(total) bytes"
             + (rowCount > 0 ? " (\(format2(Double(total) / Double(rowCount))) bytes/row)" : ""))
-        lines.append(pad("column", 14) + pad("encodings", 30, left: true) + pad("stored", 11) + pad("raw", 11) + pad("ratio", 8) + pad("B/row", 8) + pad("dict", 8))
+        lines.append(pad("column", 14) + "  " + pad("encodings", 30, left: true) + pad("stored", 11) + pad("encoded", 11)
+            + pad("plain", 11) + pad("ratio", 8) + pad("B/row", 8) + "  dict")
         var storedSum = 0
         for c in Column.allCases {
             var encodings: [String: Int] = [:]
@@ -28,9 +30,11 @@ extension SegmentReader {
             }
             storedSum += stored + dictBytes
             let enc = encodings.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: " ")
-            let ratio = stored > 0 ? format2(Double(raw) / Double(stored)) : "-"
+            let plain = rowCount * c.kind.byteWidth
+            let ratio = stored + dictBytes > 0 ? format2(Double(plain) / Double(stored + dictBytes)) : "-"
             let perRow = rowCount > 0 ? format2(Double(stored + dictBytes) / Double(rowCount)) : "-"
-            lines.append(pad(c.wireName, 14) + pad(enc, 30, left: true) + pad("\(stored)", 11) + pad("\(raw)", 11) + pad(ratio, 8) + pad(perRow, 8) + pad(dictInfo, 8))
+            lines.append(pad(c.wireName, 14) + "  " + pad(enc, 30, left: true) + pad("\(stored)", 11) + pad("\(raw)", 11)
+                + pad("\(plain)", 11) + pad(ratio, 8) + pad(perRow, 8) + "  " + dictInfo)
         }
         let overhead = total - storedSum
         lines.append("header+footer+trailer \(overhead) bytes" + (rowCount > 0 ? " (\(format2(Double(overhead) / Double(rowCount))) B/row)" : ""))
