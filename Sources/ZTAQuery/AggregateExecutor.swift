@@ -157,7 +157,7 @@ final class AggregateExecutor {
         let series = plan.query.series
         let boundaries = series?.boundaries ?? [0, 0]
         let nb = series?.count ?? 0
-        let pathStrings = globals[Int(Column.path.rawValue)]
+        let entryStrings = plan.entryColumns.map { global($0) }
         withPtr(c.ts) { ts in withPtr(c.type) { ty in withPtr(c.session) { sid in withPtr(c.visitor) { vis in
         withPtr(c.timeOnPage) { top in withPtr(ac.pathLUT) { pLUT in withPtr(ac.nameLUT) { nLUT in
         withPtr(c.string(.path)?.codes ?? []) { pathCodes in withPtr(c.string(.name)?.codes ?? []) { nameCodes in
@@ -182,7 +182,7 @@ final class AggregateExecutor {
                     let isEv: UInt32 = type == 1 ? 1 : 0
                     if let wt {
                         let slot = wt.slot(s, 0, t)
-                        update(wt, slot, i, t, type, isPv, isEv, kept, vis[i], top[i], entryDims, maps, codes, pathStrings)
+                        update(wt, slot, i, t, type, isPv, isEv, kept, vis[i], top[i], entryDims, maps, codes, entryStrings)
                         if kept != 0 && isEv != 0, let namePairs {
                             _ = namePairs.insert(nameMap[Int(nameCodes[i])], UInt64(slot))
                         }
@@ -190,7 +190,7 @@ final class AggregateExecutor {
                     if let bt {
                         if !(t >= bounds[cur] && t < bounds[cur + 1]) { cur = Bucketing.find(t, bounds, nb) }
                         let slot = bt.slot(s, UInt32(cur), t)
-                        update(bt, slot, i, t, type, isPv, isEv, kept, vis[i], top[i], entryDims, maps, codes, pathStrings)
+                        update(bt, slot, i, t, type, isPv, isEv, kept, vis[i], top[i], entryDims, maps, codes, entryStrings)
                     }
                 }
             }
@@ -211,7 +211,7 @@ final class AggregateExecutor {
     private func update(_ table: SessionTable, _ slot: Int, _ i: Int, _ t: Int64, _ type: UInt8,
                         _ isPv: UInt32, _ isEv: UInt32, _ kept: UInt8, _ v: UInt64, _ top: Int32,
                         _ entryDims: Int, _ maps: [UnsafePointer<UInt32>], _ codes: [UnsafePointer<UInt32>],
-                        _ pathStrings: GlobalStrings?) {
+                        _ entryStrings: [GlobalStrings]) {
         let st = table.states + slot
         if t < st.pointee.minTs { st.pointee.minTs = t }
         if t > st.pointee.maxTs { st.pointee.maxTs = t }
@@ -238,15 +238,25 @@ final class AggregateExecutor {
             let et = st.pointee.entryTs
             if t <= et {
                 let ev = table.entryVals + slot * entryDims
-                let rowPath = maps[0][Int(codes[0][i])]
-                // Ties on ts: the smallest path (bytes) is the entry (events.md §3).
-                if t < et || (rowPath != ev[0] && pathStrings!.lessLocked(rowPath, ev[0])) {
+                if t < et || tieWins(i, ev, entryDims, maps, codes, entryStrings) {
                     st.pointee.entryTs = t
-                    ev[0] = rowPath
-                    if entryDims > 1 { for d in 1..<entryDims { ev[d] = maps[d][Int(codes[d][i])] } }
+                    for d in 0..<entryDims { ev[d] = maps[d][Int(codes[d][i])] }
                 }
             }
         }
+    }
+
+    /// Whether row `i` beats the current entry `ev` at equal ts: the smallest path (bytes) is the
+    /// entry (events.md §3); identical paths fall back to the other entry values in order, so the
+    /// answer never depends on scan order.
+    private func tieWins(_ i: Int, _ ev: UnsafeMutablePointer<UInt32>, _ dims: Int, _ maps: [UnsafePointer<UInt32>],
+                         _ codes: [UnsafePointer<UInt32>], _ strings: [GlobalStrings]) -> Bool {
+        for d in 0..<dims {
+            let a = maps[d][Int(codes[d][i])], b = ev[d]
+            if a == b { continue }
+            return strings[d].lessLocked(a, b)
+        }
+        return false
     }
 
     /// Row-level group accumulation (page / event_name) over selected rows. With `verdict`, a row
