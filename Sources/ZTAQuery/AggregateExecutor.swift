@@ -40,11 +40,13 @@ final class AggWorker: @unchecked Sendable {
     var seriesAcc: [GroupAcc] = []
     var groupAcc: [DenseArray<GroupAcc>] = []
 
-    init(w: Int, plan: AggregatePlan, noEntry: [UInt32]) {
+    /// `expected` = the number of sessions this worker will likely hold (sizes the tables once
+    /// instead of growing them).
+    init(w: Int, plan: AggregatePlan, noEntry: [UInt32], expected: Int) {
         self.w = w
         let dims = plan.entryColumns.count
-        windowTable = plan.needWindowTable ? SessionTable(dims: dims, noEntry: noEntry, expected: 4096) : nil
-        bucketTable = plan.needBucketTable ? SessionTable(dims: dims, noEntry: noEntry, expected: 4096) : nil
+        windowTable = plan.needWindowTable ? SessionTable(dims: dims, noEntry: noEntry, expected: expected) : nil
+        bucketTable = plan.needBucketTable ? SessionTable(dims: dims, noEntry: noEntry, expected: expected) : nil
         namePairs = plan.rowGroups.contains(.eventName) ? PairSet() : nil
         if plan.rowGroups.contains(.page) {
             pageAcc = DenseArray(count: 1024, zero: GroupAcc())
@@ -65,7 +67,8 @@ final class AggregateExecutor {
     let globals: [GlobalStrings?]
     let pathFilter: FilterLUTCache?
     let nameFilter: FilterLUTCache?
-    let workers: [AggWorker]
+    private(set) var workers: [AggWorker] = []
+    private let noEntry: [UInt32]
     private(set) var scanStats = ScanStats()
 
     init(plan: AggregatePlan, threads: Int) {
@@ -81,8 +84,7 @@ final class AggregateExecutor {
         let nf = plan.eventFilters.filter { $0.dimension == .eventName }
         pathFilter = pf.isEmpty ? nil : FilterLUTCache(filters: pf)
         nameFilter = nf.isEmpty ? nil : FilterLUTCache(filters: nf)
-        let noEntry = plan.entryColumns.map { $0 == .channel ? UInt32(1) : UInt32(0) }
-        workers = (0..<max(1, threads)).map { AggWorker(w: $0, plan: plan, noEntry: noEntry) }
+        noEntry = plan.entryColumns.map { $0 == .channel ? UInt32(1) : UInt32(0) }
     }
 
     func global(_ c: Column) -> GlobalStrings { globals[Int(c.rawValue)]! }
@@ -106,6 +108,10 @@ final class AggregateExecutor {
     func run(source: any EventSource) throws -> AggregateResult {
         let sp = try source.scanPlan(plan.scanRequest)
         scanStats = sp.stats
+        // Sessions average several events; size each worker's tables for its share up front.
+        let rows = sp.tasks.reduce(0) { $0 + $1.rowCount }
+        let expected = min(1 << 24, max(1024, rows / threads / 8))
+        workers = (0..<threads).map { AggWorker(w: $0, plan: plan, noEntry: noEntry, expected: expected) }
         var retained: [AggChunk] = []
         let scanner = WaveScanner(threads: threads)
         try scanner.run(sp.tasks, prepare: { [self] in prepare($0) }) { wave in
@@ -157,17 +163,23 @@ final class AggregateExecutor {
         let series = plan.query.series
         let boundaries = series?.boundaries ?? [0, 0]
         let nb = series?.count ?? 0
-        let entryStrings = plan.entryColumns.map { global($0) }
         withPtr(c.ts) { ts in withPtr(c.type) { ty in withPtr(c.session) { sid in withPtr(c.visitor) { vis in
         withPtr(c.timeOnPage) { top in withPtr(ac.pathLUT) { pLUT in withPtr(ac.nameLUT) { nLUT in
         withPtr(c.string(.path)?.codes ?? []) { pathCodes in withPtr(c.string(.name)?.codes ?? []) { nameCodes in
-        withPtr(boundaries) { bounds in
-        withPointers(ac.entryMaps) { maps in withPointers(ac.entryCodes) { codes in
+        withPtr(boundaries) { bounds in withPtr(ac.nameMap) { nameMap in
+        withPointers(ac.entryMaps) { mapsArr in withPointers(ac.entryCodes) { codesArr in
+            // Plain pointer buffers: no reference counting in the loop.
+            let maps = UnsafeMutablePointer<UnsafePointer<UInt32>>.allocate(capacity: max(1, entryDims))
+            let codes = UnsafeMutablePointer<UnsafePointer<UInt32>>.allocate(capacity: max(1, entryDims))
+            defer { maps.deallocate(); codes.deallocate() }
+            for d in 0..<entryDims { maps[d] = mapsArr[d]; codes[d] = codesArr[d] }
             let n = select(c, ts, sid, wk.w, &wk.sel)
             let hasPLUT = !ac.pathLUT.isEmpty, hasNLUT = !ac.nameLUT.isEmpty
-            let wt = wk.windowTable, bt = wk.bucketTable
-            let namePairs = wk.namePairs
-            let nameMap = ac.nameMap
+            let hasW = wk.windowTable != nil, hasS = wk.bucketTable != nil, hasPairs = wk.namePairs != nil
+            // The tables' storage lives in locals for the loop and is stored back after it.
+            var wc = wk.windowTable?.core
+            var bc = wk.bucketTable?.core
+            var pairs = wk.namePairs?.core
             var cur = 0
             wk.sel.withUnsafeBufferPointer { sel in
                 for k in 0..<n {
@@ -180,20 +192,23 @@ final class AggregateExecutor {
                     if hasNLUT { kept &= nLUT[Int(nameCodes[i])] }
                     let isPv: UInt32 = type == 0 ? 1 : 0
                     let isEv: UInt32 = type == 1 ? 1 : 0
-                    if let wt {
-                        let slot = wt.slot(s, 0, t)
-                        update(wt, slot, i, t, type, isPv, isEv, kept, vis[i], top[i], entryDims, maps, codes, entryStrings)
-                        if kept != 0 && isEv != 0, let namePairs {
-                            _ = namePairs.insert(nameMap[Int(nameCodes[i])], UInt64(slot))
+                    if hasW {
+                        let slot = wc!.slot(s, 0, t)
+                        update(&wc!, slot, i, t, type, isPv, isEv, kept, vis[i], top[i], entryDims, maps, codes)
+                        if hasPairs && kept != 0 && isEv != 0 {
+                            _ = pairs!.insert(nameMap[Int(nameCodes[i])], UInt64(slot))
                         }
                     }
-                    if let bt {
+                    if hasS {
                         if !(t >= bounds[cur] && t < bounds[cur + 1]) { cur = Bucketing.find(t, bounds, nb) }
-                        let slot = bt.slot(s, UInt32(cur), t)
-                        update(bt, slot, i, t, type, isPv, isEv, kept, vis[i], top[i], entryDims, maps, codes, entryStrings)
+                        let slot = bc!.slot(s, UInt32(cur), t)
+                        update(&bc!, slot, i, t, type, isPv, isEv, kept, vis[i], top[i], entryDims, maps, codes)
                     }
                 }
             }
+            if hasW { wk.windowTable!.core = wc! }
+            if hasS { wk.bucketTable!.core = bc! }
+            if hasPairs { wk.namePairs!.core = pairs! }
             // Row-level groups without session filters: accumulate right away, on rows owned by visitor.
             if !plan.rowGroups.isEmpty && !plan.needSecondPass {
                 let n2: Int
@@ -203,16 +218,16 @@ final class AggregateExecutor {
                     rowGroupKernel(ac, wk, sel, n2, ts, ty, vis, top, pLUT, nLUT, hasPLUT, hasNLUT, pathCodes, nameCodes, nil)
                 }
             }
-        }}}}}}}}}}}}
+        }}}}}}}}}}}}}
     }
 
     /// Folds one row into its session's state.
     @inline(__always)
-    private func update(_ table: SessionTable, _ slot: Int, _ i: Int, _ t: Int64, _ type: UInt8,
+    private func update(_ core: inout SessionCore, _ slot: Int, _ i: Int, _ t: Int64, _ type: UInt8,
                         _ isPv: UInt32, _ isEv: UInt32, _ kept: UInt8, _ v: UInt64, _ top: Int32,
-                        _ entryDims: Int, _ maps: [UnsafePointer<UInt32>], _ codes: [UnsafePointer<UInt32>],
-                        _ entryStrings: [GlobalStrings]) {
-        let st = table.states + slot
+                        _ entryDims: Int, _ maps: UnsafePointer<UnsafePointer<UInt32>>,
+                        _ codes: UnsafePointer<UnsafePointer<UInt32>>) {
+        let st = core.states + slot
         if t < st.pointee.minTs { st.pointee.minTs = t }
         if t > st.pointee.maxTs { st.pointee.maxTs = t }
         st.pointee.pvAll &+= isPv
@@ -229,34 +244,37 @@ final class AggregateExecutor {
                     st.pointee.visitor = v
                     st.pointee.hasVisitor = 1
                 } else if st.pointee.visitor != v {
-                    table.sideSlots.append(UInt32(slot))
-                    table.sideVisitors.append(v)
+                    core.sideSlots.append(UInt32(slot))
+                    core.sideVisitors.append(v)
                 }
             }
         }
-        if isPv != 0 && entryDims > 0 {
-            let et = st.pointee.entryTs
-            if t <= et {
-                let ev = table.entryVals + slot * entryDims
-                if t < et || tieWins(i, ev, entryDims, maps, codes, entryStrings) {
-                    st.pointee.entryTs = t
-                    for d in 0..<entryDims { ev[d] = maps[d][Int(codes[d][i])] }
-                }
-            }
+        if isPv != 0 && entryDims > 0 && t <= st.pointee.entryTs {
+            updateEntry(core, slot, i, t, entryDims, maps, codes)
         }
     }
 
-    /// Whether row `i` beats the current entry `ev` at equal ts: the smallest path (bytes) is the
-    /// entry (events.md §3); identical paths fall back to the other entry values in order, so the
-    /// answer never depends on scan order.
-    private func tieWins(_ i: Int, _ ev: UnsafeMutablePointer<UInt32>, _ dims: Int, _ maps: [UnsafePointer<UInt32>],
-                         _ codes: [UnsafePointer<UInt32>], _ strings: [GlobalStrings]) -> Bool {
-        for d in 0..<dims {
-            let a = maps[d][Int(codes[d][i])], b = ev[d]
-            if a == b { continue }
-            return strings[d].lessLocked(a, b)
+    /// A pageview at or before the session's entry: it becomes the entry when earlier, or at equal
+    /// ts when its path is smaller (events.md §3; identical paths fall back to the other entry
+    /// values in order, so the answer never depends on scan order).
+    @inline(never)
+    private func updateEntry(_ core: SessionCore, _ slot: Int, _ i: Int, _ t: Int64, _ dims: Int,
+                             _ maps: UnsafePointer<UnsafePointer<UInt32>>, _ codes: UnsafePointer<UnsafePointer<UInt32>>) {
+        let st = core.states + slot
+        let ev = core.entryVals + slot * dims
+        var wins = t < st.pointee.entryTs
+        if !wins {
+            for d in 0..<dims {
+                let a = maps[d][Int(codes[d][i])], b = ev[d]
+                if a == b { continue }
+                wins = global(plan.entryColumns[d]).lessLocked(a, b)
+                break
+            }
         }
-        return false
+        if wins {
+            st.pointee.entryTs = t
+            for d in 0..<dims { ev[d] = maps[d][Int(codes[d][i])] }
+        }
     }
 
     /// Row-level group accumulation (page / event_name) over selected rows. With `verdict`, a row
@@ -267,6 +285,9 @@ final class AggregateExecutor {
                                 _ hasPLUT: Bool, _ hasNLUT: Bool, _ pathCodes: UnsafePointer<UInt32>,
                                 _ nameCodes: UnsafePointer<UInt32>, _ verdict: ((Int) -> Bool)?) {
         let doPage = wk.pageAcc != nil, doName = wk.nameAcc != nil
+        // Accumulator bases and visitor sets in locals for the loop (stored back below).
+        let pageBase = wk.pageAcc?.base, nameBase = wk.nameAcc?.base
+        var pageVis = wk.pageVis?.core, nameVis = wk.nameVis?.core
         withPtr(ac.pathMap) { pmap in withPtr(ac.nameMap) { nmap in
             for k in 0..<n {
                 let i = Int(sel[k])
@@ -279,19 +300,21 @@ final class AggregateExecutor {
                 let isPv = type == 0, isEv = type == 1
                 let eng = type == EventType.engagement.rawValue && top[i] > 0
                 if doPage {
-                    let g = Int(pmap[Int(pathCodes[i])])
-                    rowAdd(wk.pageAcc!.base + g, wk.pageVis!, UInt32(g), isPv, isEv, eng, top[i], vis[i])
+                    let g = pmap[Int(pathCodes[i])]
+                    rowAdd(pageBase! + Int(g), &pageVis!, g, isPv, isEv, eng, top[i], vis[i])
                 }
                 if doName {
-                    let g = Int(nmap[Int(nameCodes[i])])
-                    rowAdd(wk.nameAcc!.base + g, wk.nameVis!, UInt32(g), isPv, isEv, eng, top[i], vis[i])
+                    let g = nmap[Int(nameCodes[i])]
+                    rowAdd(nameBase! + Int(g), &nameVis!, g, isPv, isEv, eng, top[i], vis[i])
                 }
             }
         }}
+        if doPage { wk.pageVis!.core = pageVis! }
+        if doName { wk.nameVis!.core = nameVis! }
     }
 
     @inline(__always)
-    private func rowAdd(_ a: UnsafeMutablePointer<GroupAcc>, _ set: PairSet, _ g: UInt32, _ isPv: Bool, _ isEv: Bool,
+    private func rowAdd(_ a: UnsafeMutablePointer<GroupAcc>, _ set: inout PairSetCore, _ g: UInt32, _ isPv: Bool, _ isEv: Bool,
                         _ eng: Bool, _ top: Int32, _ v: UInt64) {
         if isPv { a.pointee.pageviews &+= 1 }
         if isEv { a.pointee.events &+= 1 }
@@ -312,41 +335,49 @@ final class AggregateExecutor {
         }
         let groupIdx = plan.sessionGroups.map { plan.entryIndex($0.column) }
         let groupSizes = plan.sessionGroups.map { global($0.column).count }
-        let pathIdx = plan.rowGroups.contains(.page) ? 0 : -1
+        let pathCount = globals[Int(Column.path.rawValue)]?.count ?? 0
+        let nameCount = globals[Int(Column.name.rawValue)]?.count ?? 0
         let nb = plan.query.series?.count ?? 0
+        let wantTotal = plan.query.total
+        let pagePanel = plan.rowGroups.contains(.page)
 
         // Phase A: verdicts and session-side sums over each worker's own sessions.
         parallel(threads) { [self] w in
             let wk = workers[w]
             wk.seriesAcc = [GroupAcc](repeating: GroupAcc(), count: nb)
             wk.groupAcc = groupSizes.map { DenseArray(count: $0, zero: GroupAcc()) }
-            wk.pageAcc?.ensure(global(.path).count)
-            wk.nameAcc?.ensure(global(.name).count)
+            wk.pageAcc?.ensure(pathCount)
+            wk.nameAcc?.ensure(nameCount)
             if let t = wk.windowTable {
-                wk.passW = verdicts(t, filterLUTs)
+                let core = t.core
+                wk.passW = verdicts(core, filterLUTs)
+                let bases = wk.groupAcc.map(\.base)
+                let pageBase = wk.pageAcc?.base
+                var total = GroupAcc()
                 wk.passW.withUnsafeBufferPointer { pass in
-                    for s in 0..<t.count where pass[s] != 0 {
-                        let st = t.states[s]
-                        let ev = t.entryVals + s * t.dims
+                    for s in 0..<core.count where pass[s] != 0 {
+                        let ev = core.entryVals + s * core.dims
                         var a = GroupAcc()
-                        sessionContribution(st, &a)
-                        if plan.query.total { wk.totalAcc.add(a) }
-                        for (k, gi) in groupIdx.enumerated() { wk.groupAcc[k].base[Int(ev[gi])].add(a) }
-                        if pathIdx >= 0 && st.counted {
+                        sessionContribution(core.states[s], &a)
+                        total.add(a)
+                        for (k, gi) in groupIdx.enumerated() { bases[k][Int(ev[gi])].add(a) }
+                        if pagePanel && a.sessions != 0 {
                             // Page breakdown: session metrics by entry page.
-                            let p = wk.pageAcc!.base + Int(ev[pathIdx])
+                            let p = pageBase! + Int(ev[0])
                             p.pointee.sessions &+= a.sessions; p.pointee.bounces &+= a.bounces
                             p.pointee.durMs &+= a.durMs; p.pointee.spv &+= a.spv
                         }
                     }
                 }
+                if wantTotal { wk.totalAcc = total }
             }
             if let t = wk.bucketTable {
-                wk.passS = verdicts(t, filterLUTs)
+                let core = t.core
+                wk.passS = verdicts(core, filterLUTs)
                 wk.passS.withUnsafeBufferPointer { pass in
                     wk.seriesAcc.withUnsafeMutableBufferPointer { acc in
-                        for s in 0..<t.count where pass[s] != 0 {
-                            let st = t.states[s]
+                        for s in 0..<core.count where pass[s] != 0 {
+                            let st = core.states[s]
                             var a = GroupAcc()
                             sessionContribution(st, &a)
                             acc[Int(st.bucket)].add(a)
@@ -360,58 +391,20 @@ final class AggregateExecutor {
         // event_name session metrics, and the second pass.
         parallel(threads) { [self] w in
             let wk = workers[w]
-            if plan.query.total || !groupIdx.isEmpty {
-                let totalSet = PairSet(expected: 1024)
-                let groupSets = groupIdx.map { _ in PairSet(expected: 1024) }
-                for other in workers {
-                    guard let t = other.windowTable else { continue }
-                    other.passW.withUnsafeBufferPointer { pass in
-                        func visit(_ s: Int, _ v: UInt64) {
-                            guard owner(v, threads) == w else { return }
-                            let ev = t.entryVals + s * t.dims
-                            if plan.query.total && totalSet.insert(0, v) { wk.totalAcc.visitors &+= 1 }
-                            for (k, gi) in groupIdx.enumerated() {
-                                let g = ev[gi]
-                                if groupSets[k].insert(g, v) { wk.groupAcc[k].base[Int(g)].visitors &+= 1 }
-                            }
-                        }
-                        for s in 0..<t.count where pass[s] != 0 {
-                            let st = t.states[s]
-                            if st.hasVisitor != 0 { visit(s, st.visitor) }
-                        }
-                        for (j, s) in t.sideSlots.enumerated() where pass[Int(s)] != 0 { visit(Int(s), t.sideVisitors[j]) }
-                    }
-                }
+            if wantTotal || !groupIdx.isEmpty {
+                windowVisitors(w, wk, groupIdx)
             }
-            if nb > 0 {
-                let set = PairSet(expected: 1024)
-                for other in workers {
-                    guard let t = other.bucketTable else { continue }
-                    other.passS.withUnsafeBufferPointer { pass in
-                        wk.seriesAcc.withUnsafeMutableBufferPointer { acc in
-                            for s in 0..<t.count where pass[s] != 0 {
-                                let st = t.states[s]
-                                if st.hasVisitor != 0 && owner(st.visitor, threads) == w && set.insert(st.bucket, st.visitor) {
-                                    acc[Int(st.bucket)].visitors &+= 1
-                                }
-                            }
-                            for (j, s) in t.sideSlots.enumerated() where pass[Int(s)] != 0 {
-                                let v = t.sideVisitors[j]
-                                let b = t.states[Int(s)].bucket
-                                if owner(v, threads) == w && set.insert(b, v) { acc[Int(b)].visitors &+= 1 }
-                            }
-                        }
-                    }
-                }
-            }
+            if nb > 0 { seriesVisitors(w, wk) }
             if let pairs = wk.namePairs, let t = wk.windowTable {
+                let core = t.core
+                let nameBase = wk.nameAcc!.base
                 wk.passW.withUnsafeBufferPointer { pass in
                     pairs.forEach { g, slot in
                         let s = Int(slot)
                         guard pass[s] != 0 else { return }
                         var a = GroupAcc()
-                        sessionContribution(t.states[s], &a)
-                        let p = wk.nameAcc!.base + Int(g)
+                        sessionContribution(core.states[s], &a)
+                        let p = nameBase + Int(g)
                         p.pointee.sessions &+= a.sessions; p.pointee.bounces &+= a.bounces
                         p.pointee.durMs &+= a.durMs; p.pointee.spv &+= a.spv
                     }
@@ -422,20 +415,82 @@ final class AggregateExecutor {
         return merge()
     }
 
+    /// Distinct visitors of the total and the session-level groups, for the visitors worker `w` owns.
+    private func windowVisitors(_ w: Int, _ wk: AggWorker, _ groupIdx: [Int]) {
+        var totalSet = PairSetCore(expected: 1024)
+        var groupSets = groupIdx.map { _ in PairSetCore(expected: 1024) }
+        defer { totalSet.free(); for g in groupSets { g.free() } }
+        let bases = wk.groupAcc.map(\.base)
+        let wantTotal = plan.query.total
+        var totalVisitors: Int64 = 0
+        for other in workers {
+            guard let t = other.windowTable else { continue }
+            let core = t.core
+            other.passW.withUnsafeBufferPointer { pass in
+                func visit(_ s: Int, _ v: UInt64) {
+                    let ev = core.entryVals + s * core.dims
+                    if wantTotal && totalSet.insert(0, v) { totalVisitors &+= 1 }
+                    for k in 0..<groupIdx.count {
+                        let g = ev[groupIdx[k]]
+                        if groupSets[k].insert(g, v) { bases[k][Int(g)].visitors &+= 1 }
+                    }
+                }
+                for s in 0..<core.count where pass[s] != 0 {
+                    let st = core.states + s
+                    if st.pointee.hasVisitor != 0 && owner(st.pointee.visitor, threads) == w { visit(s, st.pointee.visitor) }
+                }
+                for (j, s) in core.sideSlots.enumerated() where pass[Int(s)] != 0 {
+                    let v = core.sideVisitors[j]
+                    if owner(v, threads) == w { visit(Int(s), v) }
+                }
+            }
+        }
+        wk.totalAcc.visitors = totalVisitors
+    }
+
+    /// Distinct visitors per bucket, for the visitors worker `w` owns.
+    private func seriesVisitors(_ w: Int, _ wk: AggWorker) {
+        var set = PairSetCore(expected: 1024)
+        defer { set.free() }
+        wk.seriesAcc.withUnsafeMutableBufferPointer { acc in
+            for other in workers {
+                guard let t = other.bucketTable else { continue }
+                let core = t.core
+                other.passS.withUnsafeBufferPointer { pass in
+                    for s in 0..<core.count where pass[s] != 0 {
+                        let st = core.states + s
+                        if st.pointee.hasVisitor != 0 && owner(st.pointee.visitor, threads) == w
+                            && set.insert(st.pointee.bucket, st.pointee.visitor) {
+                            acc[Int(st.pointee.bucket)].visitors &+= 1
+                        }
+                    }
+                    for (j, s) in core.sideSlots.enumerated() where pass[Int(s)] != 0 {
+                        let v = core.sideVisitors[j]
+                        let b = core.states[Int(s)].bucket
+                        if owner(v, threads) == w && set.insert(b, v) { acc[Int(b)].visitors &+= 1 }
+                    }
+                }
+            }
+        }
+    }
+
     /// Second pass for row-level groups under session filters: rows owned by visitor, kept only
     /// when their session (looked up in its owner's window table) passed.
     private func pass2(_ chunks: [AggChunk], _ wk: AggWorker) {
+        let cores = workers.map { $0.windowTable!.core }
+        let passes = workers.map(\.passW)
+        let t = threads
         for ac in chunks {
             let c = ac.chunk
             withPtr(c.ts) { ts in withPtr(c.type) { ty in withPtr(c.session) { sid in withPtr(c.visitor) { vis in
             withPtr(c.timeOnPage) { top in withPtr(ac.pathLUT) { pLUT in withPtr(ac.nameLUT) { nLUT in
             withPtr(c.string(.path)?.codes ?? []) { pathCodes in withPtr(c.string(.name)?.codes ?? []) { nameCodes in
                 let n = select(c, ts, vis, wk.w, &wk.sel2)
-                let verdict: (Int) -> Bool = { [self] i in
+                let verdict: (Int) -> Bool = { i in
                     let s = sid[i]
-                    let o = workers[owner(s, threads)]
-                    guard let slot = o.windowTable!.lookup(s, 0) else { return false }
-                    return o.passW[slot] != 0
+                    let o = owner(s, t)
+                    guard let slot = cores[o].lookup(s, 0) else { return false }
+                    return passes[o][slot] != 0
                 }
                 wk.sel2.withUnsafeBufferPointer { sel in
                     rowGroupKernel(ac, wk, sel, n, ts, ty, vis, top, pLUT, nLUT, !ac.pathLUT.isEmpty,
@@ -446,12 +501,14 @@ final class AggregateExecutor {
     }
 
     /// 1 for each session of `t` that passes every session filter.
-    private func verdicts(_ t: SessionTable, _ luts: [(Int, [UInt8])]) -> [UInt8] {
-        var out = [UInt8](repeating: 1, count: t.count)
-        for (idx, lut) in luts {
-            lut.withUnsafeBufferPointer { l in
-                for s in 0..<t.count where out[s] != 0 {
-                    out[s] = l[Int(t.entryVals[s * t.dims + idx])]
+    private func verdicts(_ core: SessionCore, _ luts: [(Int, [UInt8])]) -> [UInt8] {
+        var out = [UInt8](repeating: 1, count: core.count)
+        out.withUnsafeMutableBufferPointer { o in
+            for (idx, lut) in luts {
+                lut.withUnsafeBufferPointer { l in
+                    for s in 0..<core.count where o[s] != 0 {
+                        o[s] = l[Int(core.entryVals[s * core.dims + idx])]
+                    }
                 }
             }
         }

@@ -7,7 +7,8 @@
 /// Which of `threads` workers owns id `x` (sessions and visitors are split between workers by id,
 /// so per-worker tables are disjoint and need no merging).
 @inline(__always) func owner(_ x: UInt64, _ threads: Int) -> Int {
-    threads == 1 ? 0 : Int(truncatingIfNeeded: (mixOwner(x) >> 33) % UInt64(threads))
+    // Multiply-shift instead of a modulo: no division per row.
+    threads == 1 ? 0 : Int(truncatingIfNeeded: ((mixOwner(x) >> 32) &* UInt64(threads)) >> 32)
 }
 
 /// Per-session aggregate of one session in one bucket (events.md §3), updated row by row.
@@ -40,28 +41,30 @@ struct KeyEntry {
     var slot: UInt32  // UInt32.max = empty
 }
 
-/// Session table of one worker: (session id, bucket) → dense slot with its `SessionState` and
+/// The storage of a session table: (session id, bucket) → dense slot with its `SessionState` and
 /// the entry's session-level values (query-global string ids, `dims` per session).
-final class SessionTable {
-    private var index: UnsafeMutablePointer<KeyEntry>
-    private var bits: Int
-    private(set) var states: UnsafeMutablePointer<SessionState>
-    private(set) var entryVals: UnsafeMutablePointer<UInt32>
-    private(set) var count = 0
-    private var capacity: Int
+///
+/// A struct so hot loops can hold it in a local variable (no class-property exclusivity checks,
+/// no reference counting per row); `SessionTable` owns and frees the memory.
+struct SessionCore {
+    var index: UnsafeMutablePointer<KeyEntry>
+    var bits: Int
+    var states: UnsafeMutablePointer<SessionState>
+    var entryVals: UnsafeMutablePointer<UInt32>
+    var count = 0
+    var capacity: Int
     let dims: Int
     /// Entry values of a session without a pageview (events.md §6.1).
-    let noEntry: [UInt32]
+    let noEntry: UnsafeMutablePointer<UInt32>
     /// A small direct-mapped cache of recent keys: rows of a session cluster in time.
-    private let cache: UnsafeMutablePointer<KeyEntry>
-    private static let cacheBits = 12
+    let cache: UnsafeMutablePointer<KeyEntry>
+    static let cacheBits = 12
     /// Extra visitors of sessions with more than one (slot, visitor), rare.
     var sideSlots: [UInt32] = []
     var sideVisitors: [UInt64] = []
 
-    init(dims: Int, noEntry: [UInt32], expected: Int = 1024) {
+    init(dims: Int, noEntry: [UInt32], expected: Int) {
         self.dims = dims
-        self.noEntry = noEntry
         var b = 10
         while (1 << b) < expected * 2 { b += 1 }
         bits = b
@@ -70,28 +73,36 @@ final class SessionTable {
         capacity = 1 << (b - 1)
         states = .allocate(capacity: capacity)
         entryVals = .allocate(capacity: max(1, capacity * dims))
-        cache = .allocate(capacity: 1 << SessionTable.cacheBits)
-        cache.initialize(repeating: KeyEntry(sid: 0, bucket: 0, slot: .max), count: 1 << SessionTable.cacheBits)
+        self.noEntry = .allocate(capacity: max(1, dims))
+        for d in 0..<dims { self.noEntry[d] = noEntry[d] }
+        cache = .allocate(capacity: 1 << SessionCore.cacheBits)
+        cache.initialize(repeating: KeyEntry(sid: 0, bucket: 0, slot: .max), count: 1 << SessionCore.cacheBits)
     }
 
-    deinit {
+    func free() {
         index.deallocate()
         states.deallocate()
         entryVals.deallocate()
+        noEntry.deallocate()
         cache.deallocate()
     }
 
-    @inline(__always) private func hash(_ sid: UInt64, _ bucket: UInt32) -> UInt64 {
+    @inline(__always) func hash(_ sid: UInt64, _ bucket: UInt32) -> UInt64 {
         mixIndex(sid ^ (UInt64(bucket) &* 0x9E37_79B9_7F4A_7C15))
     }
 
     /// The slot of (sid, bucket), creating the session with `ts` as its first event.
     @inline(__always)
-    func slot(_ sid: UInt64, _ bucket: UInt32, _ ts: Int64) -> Int {
+    mutating func slot(_ sid: UInt64, _ bucket: UInt32, _ ts: Int64) -> Int {
         let h = hash(sid, bucket)
-        let c = Int(truncatingIfNeeded: h) & ((1 << SessionTable.cacheBits) - 1)
+        let c = Int(truncatingIfNeeded: h) & ((1 << SessionCore.cacheBits) - 1)
         let ce = cache[c]
         if ce.sid == sid && ce.bucket == bucket && ce.slot != .max { return Int(ce.slot) }
+        return slotSlow(sid, bucket, ts, h, c)
+    }
+
+    @inline(never)
+    private mutating func slotSlow(_ sid: UInt64, _ bucket: UInt32, _ ts: Int64, _ h: UInt64, _ c: Int) -> Int {
         let mask = (1 << bits) - 1
         var i = Int(truncatingIfNeeded: h >> UInt64(64 - bits))
         while true {
@@ -103,8 +114,10 @@ final class SessionTable {
             }
             i = (i + 1) & mask
         }
-        // Insert.
-        if count == capacity { grow() ; return slot(sid, bucket, ts) }
+        if count == capacity {
+            grow()
+            return slotSlow(sid, bucket, ts, h, c)
+        }
         let s = count
         count += 1
         index[i] = KeyEntry(sid: sid, bucket: bucket, slot: UInt32(s))
@@ -129,7 +142,7 @@ final class SessionTable {
         }
     }
 
-    private func grow() {
+    private mutating func grow() {
         let oldSize = 1 << bits
         let old = index
         bits += 1
@@ -157,16 +170,29 @@ final class SessionTable {
     }
 }
 
+/// Owner of a `SessionCore` (frees it). Hot loops copy `core` into a local, work on it and
+/// store it back.
+final class SessionTable {
+    var core: SessionCore
+    init(dims: Int, noEntry: [UInt32], expected: Int = 1024) {
+        core = SessionCore(dims: dims, noEntry: noEntry, expected: expected)
+    }
+    deinit { core.free() }
+    var count: Int { core.count }
+    var dims: Int { core.dims }
+}
+
 struct PairEntry {
     var value: UInt64
     var group: UInt32
     var used: UInt32
 }
 
-/// An exact set of (group, 64-bit value) pairs: distinct visitors per group, (name, session) pairs.
-final class PairSet {
-    private var table: UnsafeMutablePointer<PairEntry>
-    private var bits: Int
+/// An exact set of (group, 64-bit value) pairs: distinct visitors per group, (name, session)
+/// pairs. A struct for local use in hot loops; `free()` releases it.
+struct PairSetCore {
+    private(set) var table: UnsafeMutablePointer<PairEntry>
+    private(set) var bits: Int
     private(set) var count = 0
 
     init(expected: Int = 256) {
@@ -177,7 +203,7 @@ final class PairSet {
         table.initialize(repeating: PairEntry(value: 0, group: 0, used: 0), count: 1 << b)
     }
 
-    deinit { table.deallocate() }
+    func free() { table.deallocate() }
 
     @inline(__always) private func hash(_ g: UInt32, _ v: UInt64) -> UInt64 {
         mixIndex(v ^ (UInt64(g) &* 0xD6E8_FEB8_6659_FD93))
@@ -185,7 +211,7 @@ final class PairSet {
 
     /// Inserts the pair; true when it was new.
     @inline(__always)
-    func insert(_ g: UInt32, _ v: UInt64) -> Bool {
+    mutating func insert(_ g: UInt32, _ v: UInt64) -> Bool {
         let mask = (1 << bits) - 1
         var i = Int(truncatingIfNeeded: hash(g, v) >> UInt64(64 - bits))
         while true {
@@ -205,7 +231,8 @@ final class PairSet {
         for i in 0..<(1 << bits) where table[i].used != 0 { body(table[i].group, table[i].value) }
     }
 
-    private func grow() {
+    @inline(never)
+    private mutating func grow() {
         let oldSize = 1 << bits
         let old = table
         bits += 1
@@ -220,6 +247,15 @@ final class PairSet {
         }
         old.deallocate()
     }
+}
+
+/// Owner of a `PairSetCore`.
+final class PairSet {
+    var core: PairSetCore
+    init(expected: Int = 256) { core = PairSetCore(expected: expected) }
+    deinit { core.free() }
+    @inline(__always) func insert(_ g: UInt32, _ v: UInt64) -> Bool { core.insert(g, v) }
+    func forEach(_ body: (UInt32, UInt64) -> Void) { core.forEach(body) }
 }
 
 /// A growable zero-initialised array of `T` for per-group accumulators indexed by global ids.
