@@ -1,3 +1,7 @@
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
 import ZTAFormat
 import ZTAStorage
 
@@ -31,6 +35,9 @@ final class AggWorker: @unchecked Sendable {
     var nameAcc: DenseArray<GroupAcc>?
     var nameVis: PairSet?
     var sel: [Int32] = []
+    let scratch = BatchScratch()
+    /// Keeps the prefetching loads of `pass1` observable so they are not optimised away.
+    var sink: UInt32 = 0
     var sel2: [Int32] = []
     /// Session-filter verdicts per slot (window / bucket table).
     var passW: [UInt8] = []
@@ -70,6 +77,20 @@ final class AggregateExecutor {
     private(set) var workers: [AggWorker] = []
     private let noEntry: [UInt32]
     private(set) var scanStats = ScanStats()
+    /// Wall time of each phase, ms (for `explain`-style diagnostics and benchmarks).
+    private(set) var phaseTimes: [(String, Double)] = []
+    private var phaseStart = AggregateExecutor.clock()
+    /// Thread CPU time in ns (phases of a one-worker run are measured without preemption noise).
+    static func clock() -> UInt64 {
+        var t = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+        return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
+    }
+    private func lap(_ name: String) {
+        let now = AggregateExecutor.clock()
+        phaseTimes.append((name, Double(now - phaseStart) / 1e6))
+        phaseStart = now
+    }
 
     init(plan: AggregatePlan, threads: Int) {
         self.plan = plan
@@ -106,15 +127,22 @@ final class AggregateExecutor {
 
     /// Runs the scan and all aggregation phases.
     func run(source: any EventSource) throws -> AggregateResult {
+        phaseStart = AggregateExecutor.clock()
         let sp = try source.scanPlan(plan.scanRequest)
         scanStats = sp.stats
+        lap("scanPlan")
         // Sessions average several events; size each worker's tables for its share up front.
         let rows = sp.tasks.reduce(0) { $0 + $1.rowCount }
-        let expected = min(1 << 24, max(1024, rows / threads / 8))
+        let expected = min(1 << 24, max(1024, rows / threads / 10))
         workers = (0..<threads).map { AggWorker(w: $0, plan: plan, noEntry: noEntry, expected: expected) }
+        lap("alloc")
+        var loadTime = 0.0
         var retained: [AggChunk] = []
         let scanner = WaveScanner(threads: threads)
         try scanner.run(sp.tasks, prepare: { [self] in prepare($0) }) { wave in
+            let l0 = AggregateExecutor.clock()
+            loadTime += Double(l0 - phaseStart) / 1e6
+            defer { phaseStart = AggregateExecutor.clock(); phaseTimes.append(("pass1", Double(phaseStart - l0) / 1e6)) }
             let pathCount = globals[Int(Column.path.rawValue)]?.count ?? 0
             let nameCount = globals[Int(Column.name.rawValue)]?.count ?? 0
             parallel(threads) { [self] w in
@@ -125,6 +153,8 @@ final class AggregateExecutor {
             }
             if plan.needSecondPass { retained.append(contentsOf: wave) }
         }
+        phaseTimes.append(("load+prepare", loadTime))
+        phaseStart = AggregateExecutor.clock()
         return finish(retained)
     }
 
@@ -181,31 +211,49 @@ final class AggregateExecutor {
             var bc = wk.bucketTable?.core
             var pairs = wk.namePairs?.core
             var cur = 0
+            var sink: UInt32 = 0
+            let sc = wk.scratch
+            let batch = BatchScratch.size
+            let boundsOpt: UnsafePointer<Int64>? = hasS ? bounds : nil
+            let pl: UnsafePointer<UInt8>? = hasPLUT ? pLUT : nil
+            let nl: UnsafePointer<UInt8>? = hasNLUT ? nLUT : nil
             wk.sel.withUnsafeBufferPointer { sel in
-                for k in 0..<n {
-                    let i = Int(sel[k])
-                    let t = ts[i]
-                    let type = ty[i]
-                    let s = sid[i]
-                    var kept: UInt8 = 1
-                    if hasPLUT { kept &= pLUT[Int(pathCodes[i])] }
-                    if hasNLUT { kept &= nLUT[Int(nameCodes[i])] }
-                    let isPv: UInt32 = type == 0 ? 1 : 0
-                    let isEv: UInt32 = type == 1 ? 1 : 0
+                var k0 = 0
+                while k0 < n {
+                    let bn = min(batch, n - k0)
+                    let rows = sel.baseAddress! + k0
+                    SessionKernel.gather(bn, rows: rows, ts: ts, sid: sid, outTs: sc.ts, outSid: sc.sid,
+                                         bounds: boundsOpt, buckets: nb, outBucket: sc.bucket, cursor: &cur)
+                    if hasPLUT || hasNLUT {
+                        SessionKernel.kept(bn, rows: rows, pathLUT: pl, pathCodes: pathCodes, nameLUT: nl, nameCodes: nameCodes, out: sc.kept)
+                    }
+                    let keptPtr: UnsafePointer<UInt8>? = hasPLUT || hasNLUT ? UnsafePointer(sc.kept) : nil
                     if hasW {
-                        let slot = wc!.slot(s, 0, t)
-                        update(&wc!, slot, i, t, type, isPv, isEv, kept, vis[i], top[i], entryDims, maps, codes)
-                        if hasPairs && kept != 0 && isEv != 0 {
-                            _ = pairs!.insert(nameMap[Int(nameCodes[i])], UInt64(slot))
+                        sink ^= wc!.resolve(bn, sc.sid, sc.zero, sc.ts, sc.slotW, sc.hash, sc.miss)
+                        let (ne, ns) = SessionKernel.fold(bn, rows: rows, slots: sc.slotW, ts: sc.ts, type: ty, visitor: vis, top: top,
+                                                          kept: keptPtr, states: wc!.states, trackEntry: entryDims > 0,
+                                                          entryCand: sc.entryCand, sideCand: sc.sideCand)
+                        finishRows(&wc!, ne, ns, sc.slotW, rows, sc, vis, entryDims, maps, codes)
+                        if hasPairs {
+                            for j in 0..<bn {
+                                let i = Int(rows[j])
+                                if ty[i] == EventType.event.rawValue && (keptPtr == nil || keptPtr![j] != 0) {
+                                    _ = pairs!.insert(nameMap[Int(nameCodes[i])], UInt64(sc.slotW[j]))
+                                }
+                            }
                         }
                     }
                     if hasS {
-                        if !(t >= bounds[cur] && t < bounds[cur + 1]) { cur = Bucketing.find(t, bounds, nb) }
-                        let slot = bc!.slot(s, UInt32(cur), t)
-                        update(&bc!, slot, i, t, type, isPv, isEv, kept, vis[i], top[i], entryDims, maps, codes)
+                        sink ^= bc!.resolve(bn, sc.sid, sc.bucket, sc.ts, sc.slotS, sc.hash, sc.miss)
+                        let (ne, ns) = SessionKernel.fold(bn, rows: rows, slots: sc.slotS, ts: sc.ts, type: ty, visitor: vis, top: top,
+                                                          kept: keptPtr, states: bc!.states, trackEntry: entryDims > 0,
+                                                          entryCand: sc.entryCand, sideCand: sc.sideCand)
+                        finishRows(&bc!, ne, ns, sc.slotS, rows, sc, vis, entryDims, maps, codes)
                     }
+                    k0 += bn
                 }
             }
+            wk.sink = sink
             if hasW { wk.windowTable!.core = wc! }
             if hasS { wk.bucketTable!.core = bc! }
             if hasPairs { wk.namePairs!.core = pairs! }
@@ -221,36 +269,20 @@ final class AggregateExecutor {
         }}}}}}}}}}}}}
     }
 
-    /// Folds one row into its session's state.
+    /// The rare per-row work `SessionKernel.fold` defers: entry candidates and second visitors.
     @inline(__always)
-    private func update(_ core: inout SessionCore, _ slot: Int, _ i: Int, _ t: Int64, _ type: UInt8,
-                        _ isPv: UInt32, _ isEv: UInt32, _ kept: UInt8, _ v: UInt64, _ top: Int32,
-                        _ entryDims: Int, _ maps: UnsafePointer<UnsafePointer<UInt32>>,
-                        _ codes: UnsafePointer<UnsafePointer<UInt32>>) {
-        let st = core.states + slot
-        if t < st.pointee.minTs { st.pointee.minTs = t }
-        if t > st.pointee.maxTs { st.pointee.maxTs = t }
-        st.pointee.pvAll &+= isPv
-        st.pointee.evAll &+= isEv
-        if kept != 0 {
-            st.pointee.keptPv &+= isPv
-            st.pointee.keptEv &+= isEv
-            if type == EventType.engagement.rawValue && top > 0 {
-                st.pointee.engSum &+= Int64(top)
-                st.pointee.engCnt &+= 1
-            }
-            if isPv | isEv != 0 {
-                if st.pointee.hasVisitor == 0 {
-                    st.pointee.visitor = v
-                    st.pointee.hasVisitor = 1
-                } else if st.pointee.visitor != v {
-                    core.sideSlots.append(UInt32(slot))
-                    core.sideVisitors.append(v)
-                }
-            }
+    private func finishRows(_ core: inout SessionCore, _ ne: Int, _ ns: Int, _ slots: UnsafePointer<Int32>,
+                            _ rows: UnsafePointer<Int32>, _ sc: BatchScratch, _ vis: UnsafePointer<UInt64>,
+                            _ entryDims: Int, _ maps: UnsafePointer<UnsafePointer<UInt32>>,
+                            _ codes: UnsafePointer<UnsafePointer<UInt32>>) {
+        for q in 0..<ns {
+            let j = Int(sc.sideCand[q])
+            core.sideSlots.append(UInt32(slots[j]))
+            core.sideVisitors.append(vis[Int(rows[j])])
         }
-        if isPv != 0 && entryDims > 0 && t <= st.pointee.entryTs {
-            updateEntry(core, slot, i, t, entryDims, maps, codes)
+        for q in 0..<ne {
+            let j = Int(sc.entryCand[q])
+            updateEntry(core, Int(slots[j]), Int(rows[j]), sc.ts[j], entryDims, maps, codes)
         }
     }
 
@@ -262,6 +294,8 @@ final class AggregateExecutor {
                              _ maps: UnsafePointer<UnsafePointer<UInt32>>, _ codes: UnsafePointer<UnsafePointer<UInt32>>) {
         let st = core.states + slot
         let ev = core.entryVals + slot * dims
+        // Candidates are listed before earlier rows of their batch are applied: re-check.
+        if t > st.pointee.entryTs { return }
         var wins = t < st.pointee.entryTs
         if !wins {
             for d in 0..<dims {
@@ -387,6 +421,7 @@ final class AggregateExecutor {
             }
         }
 
+        lap("finish A")
         // Phase B: distinct visitors (each worker the visitors it owns, over all workers' sessions),
         // event_name session metrics, and the second pass.
         parallel(threads) { [self] w in
@@ -412,7 +447,10 @@ final class AggregateExecutor {
             }
             if plan.needSecondPass { pass2(retained, wk) }
         }
-        return merge()
+        lap("finish B")
+        let r = merge()
+        lap("merge")
+        return r
     }
 
     /// Distinct visitors of the total and the session-level groups, for the visitors worker `w` owns.

@@ -66,13 +66,13 @@ struct SessionCore {
     init(dims: Int, noEntry: [UInt32], expected: Int) {
         self.dims = dims
         var b = 10
-        while (1 << b) < expected * 2 { b += 1 }
+        while (1 << b) * 7 / 10 < expected { b += 1 }
         bits = b
-        index = .allocate(capacity: 1 << b)
+        index = LargeAlloc.allocate(KeyEntry.self, count: 1 << b)
         index.initialize(repeating: KeyEntry(sid: 0, bucket: 0, slot: .max), count: 1 << b)
-        capacity = 1 << (b - 1)
-        states = .allocate(capacity: capacity)
-        entryVals = .allocate(capacity: max(1, capacity * dims))
+        capacity = (1 << b) * 7 / 10
+        states = LargeAlloc.allocate(SessionState.self, count: capacity)
+        entryVals = LargeAlloc.allocate(UInt32.self, count: max(1, capacity * dims))
         self.noEntry = .allocate(capacity: max(1, dims))
         for d in 0..<dims { self.noEntry[d] = noEntry[d] }
         cache = .allocate(capacity: 1 << SessionCore.cacheBits)
@@ -80,9 +80,9 @@ struct SessionCore {
     }
 
     func free() {
-        index.deallocate()
-        states.deallocate()
-        entryVals.deallocate()
+        LargeAlloc.deallocate(index, count: 1 << bits)
+        LargeAlloc.deallocate(states, count: capacity)
+        LargeAlloc.deallocate(entryVals, count: max(1, capacity * dims))
         noEntry.deallocate()
         cache.deallocate()
     }
@@ -99,6 +99,53 @@ struct SessionCore {
         let ce = cache[c]
         if ce.sid == sid && ce.bucket == bucket && ce.slot != .max { return Int(ce.slot) }
         return slotSlow(sid, bucket, ts, h, c)
+    }
+
+    @inline(__always) func hashKey(_ sid: UInt64, _ bucket: UInt32) -> UInt64 { hash(sid, bucket) }
+
+    /// Whether (sid, bucket), of hash `h`, is in the recent-key cache.
+    @inline(__always)
+    func cached(_ h: UInt64, _ sid: UInt64, _ bucket: UInt32) -> Bool {
+        let ce = cache[Int(truncatingIfNeeded: h) & ((1 << SessionCore.cacheBits) - 1)]
+        return (ce.sid == sid) && (ce.bucket == bucket)
+    }
+
+    /// Loads the index line a probe for hash `h` starts at. Issued for a batch of cache misses
+    /// in a tight loop, the (random) memory accesses overlap instead of stalling one by one.
+    @inline(__always)
+    func touch(_ h: UInt64) -> UInt32 {
+        index[Int(truncatingIfNeeded: h >> UInt64(64 - bits))].slot
+    }
+
+    /// Resolves the slots of a batch of `n` keys (`sids[j]`, `buckets[j]`, first seen at `ts[j]`)
+    /// into `slots[j]`, creating new sessions. Done as separate tight loops — hash and probe the
+    /// recent-key cache, touch the index lines of the misses (so their random accesses overlap),
+    /// then resolve the misses — instead of one long dependent chain per row.
+    @inline(__always)
+    mutating func resolve(_ n: Int, _ sids: UnsafePointer<UInt64>, _ buckets: UnsafePointer<UInt32>,
+                          _ ts: UnsafePointer<Int64>, _ slots: UnsafeMutablePointer<Int32>,
+                          _ hashes: UnsafeMutablePointer<UInt64>, _ misses: UnsafeMutablePointer<Int32>) -> UInt32 {
+        let cmask = (1 << SessionCore.cacheBits) - 1
+        var m = 0
+        for j in 0..<n {
+            let sid = sids[j], b = buckets[j]
+            let h = hash(sid, b)
+            hashes[j] = h
+            let ce = cache[Int(truncatingIfNeeded: h) & cmask]
+            let hit = ce.sid == sid && ce.bucket == b && ce.slot != .max
+            slots[j] = hit ? Int32(bitPattern: ce.slot) : -1
+            misses[m] = Int32(truncatingIfNeeded: j)
+            m &+= hit ? 0 : 1
+        }
+        var sink: UInt32 = 0
+        let shift = UInt64(64 - bits)
+        for q in 0..<m { sink ^= index[Int(truncatingIfNeeded: hashes[Int(misses[q])] >> shift)].slot }
+        for q in 0..<m {
+            let j = Int(misses[q])
+            let h = hashes[j]
+            slots[j] = Int32(truncatingIfNeeded: slotSlow(sids[j], buckets[j], ts[j], h, Int(truncatingIfNeeded: h) & cmask))
+        }
+        return sink
     }
 
     @inline(never)
@@ -147,7 +194,7 @@ struct SessionCore {
         let old = index
         bits += 1
         let size = 1 << bits
-        index = .allocate(capacity: size)
+        index = LargeAlloc.allocate(KeyEntry.self, count: size)
         index.initialize(repeating: KeyEntry(sid: 0, bucket: 0, slot: .max), count: size)
         let mask = size - 1
         for j in 0..<oldSize where old[j].slot != .max {
@@ -156,15 +203,15 @@ struct SessionCore {
             while index[i].slot != .max { i = (i + 1) & mask }
             index[i] = e
         }
-        old.deallocate()
-        let newCap = size / 2
-        let ns = UnsafeMutablePointer<SessionState>.allocate(capacity: newCap)
+        LargeAlloc.deallocate(old, count: oldSize)
+        let newCap = size * 7 / 10
+        let ns = LargeAlloc.allocate(SessionState.self, count: newCap)
         ns.moveInitialize(from: states, count: count)
-        states.deallocate()
+        LargeAlloc.deallocate(states, count: capacity)
         states = ns
-        let nv = UnsafeMutablePointer<UInt32>.allocate(capacity: max(1, newCap * dims))
+        let nv = LargeAlloc.allocate(UInt32.self, count: max(1, newCap * dims))
         nv.moveInitialize(from: entryVals, count: count * dims)
-        entryVals.deallocate()
+        LargeAlloc.deallocate(entryVals, count: max(1, capacity * dims))
         entryVals = nv
         capacity = newCap
     }
@@ -199,11 +246,11 @@ struct PairSetCore {
         var b = 8
         while (1 << b) < expected * 2 { b += 1 }
         bits = b
-        table = .allocate(capacity: 1 << b)
+        table = LargeAlloc.allocate(PairEntry.self, count: 1 << b)
         table.initialize(repeating: PairEntry(value: 0, group: 0, used: 0), count: 1 << b)
     }
 
-    func free() { table.deallocate() }
+    func free() { LargeAlloc.deallocate(table, count: 1 << bits) }
 
     @inline(__always) private func hash(_ g: UInt32, _ v: UInt64) -> UInt64 {
         mixIndex(v ^ (UInt64(g) &* 0xD6E8_FEB8_6659_FD93))
@@ -237,7 +284,7 @@ struct PairSetCore {
         let old = table
         bits += 1
         let size = 1 << bits
-        table = .allocate(capacity: size)
+        table = LargeAlloc.allocate(PairEntry.self, count: size)
         table.initialize(repeating: PairEntry(value: 0, group: 0, used: 0), count: size)
         let mask = size - 1
         for j in 0..<oldSize where old[j].used != 0 {
@@ -245,7 +292,7 @@ struct PairSetCore {
             while table[i].used != 0 { i = (i + 1) & mask }
             table[i] = old[j]
         }
-        old.deallocate()
+        LargeAlloc.deallocate(old, count: oldSize)
     }
 }
 

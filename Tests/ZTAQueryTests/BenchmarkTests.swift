@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 import ZTAFormat
 import ZTAStorage
-import ZTAQuery
+@testable import ZTAQuery
 
 /// Timings over a large synthetic site (prints, never asserts a time). Runs only with
 /// `ZTAS_BENCH=1` (rows via `ZTAS_BENCH_ROWS`, default 2.4 M):
@@ -53,6 +53,7 @@ final class BenchmarkTests: XCTestCase {
         func pathCode(_ rng: inout SplitMix64) -> UInt32 { rng.next() % 2 == 0 ? hot[Int(rng.next() % 5)] : randCode(.path, &rng) }
 
         struct Row { var ts: Int64; var type: UInt8; var visitor: UInt64; var session: UInt64; var top: Int32; var x: Int32; var y: Int32; var depth: Int8; var s: [UInt32] }
+        let sessionLength = UInt64(Int(ProcessInfo.processInfo.environment["ZTAS_BENCH_SESSLEN"] ?? "") ?? 20)
         var rowsOut: [Row] = []
         rowsOut.reserveCapacity(target + 64)
         let visitors = (0..<(target / 16)).map { _ in rng.next() }
@@ -61,7 +62,7 @@ final class BenchmarkTests: XCTestCase {
         while rowsOut.count < target {
             let sid = rng.next(), vis = visitors[Int(rng.next() % UInt64(visitors.count))]
             var t = start + Int64(rng.next() % UInt64(span))
-            let n = 1 + Int(rng.next() % 20)
+            let n = 1 + Int(rng.next() % sessionLength)
             let device = randCode(.device, &rng), browser = randCode(.browser, &rng), os = randCode(.os, &rng)
             let country = randCode(.country, &rng), region = randCode(.region, &rng)
             var first = true
@@ -188,6 +189,66 @@ final class BenchmarkTests: XCTestCase {
             let export = try ExportRequest.parse(["siteId": "site_big", "startDate": "2026-03-10", "endDate": "2026-03-10", "type": "pageviews"], timezone: "UTC", now: 0)
             try time("[\(threads)t] export pageviews 1 day, limit 10000", runs: 3) { try e.export(export) }
         }
+        if ProcessInfo.processInfo.environment["ZTAS_BENCH_CALIBRATE"] != nil {
+            // Machine calibration: a plain pass over the columns a summary reads, and the same with
+            // a random 64 KiB table access per row.
+            for _ in 0..<5 {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                var acc: UInt64 = 0
+                for c in chunks {
+                    c.ts.withUnsafeBufferPointer { ts in c.session.withUnsafeBufferPointer { s in c.type.withUnsafeBufferPointer { ty in
+                        for i in 0..<c.count { acc &+= UInt64(bitPattern: ts[i]) ^ s[i] &+ UInt64(ty[i]) }
+                    }}}
+                }
+                let t1 = DispatchTime.now().uptimeNanoseconds
+                var table = [UInt64](repeating: 0, count: 8192)
+                table.withUnsafeMutableBufferPointer { tb in
+                    for c in chunks {
+                        c.session.withUnsafeBufferPointer { s in
+                            for i in 0..<c.count { tb[Int(truncatingIfNeeded: (s[i] &* 0x9E3779B97F4A7C15) >> 51)] &+= 1 }
+                        }
+                    }
+                }
+                let t2 = DispatchTime.now().uptimeNanoseconds
+                print("CALIBRATE scan \(Double(t1 - t0) / 1e6) ms, scan+64KiB random update \(Double(t2 - t1) / 1e6) ms", acc & 1, table[0] & 1)
+            }
+        }
+        if let only = ProcessInfo.processInfo.environment["ZTAS_BENCH_PHASES"] {
+            let r = try StatsAPIRequest.parse(march.merging(["interval": "month", "metrics": "visitors,pageviews,sessions", "property": only]) { $1 }, timezone: "UTC", now: 0)
+            for _ in 0..<(Int(ProcessInfo.processInfo.environment["ZTAS_BENCH_RUNS"] ?? "") ?? 8) {
+                let ex = AggregateExecutor(plan: AggregatePlan(r.aggregateQuery), threads: 1)
+                _ = try ex.run(source: source)
+                print("PHASES", ex.phaseTimes.map { "\($0.0)=\(String(format: "%.1f", $0.1))" }.joined(separator: " "))
+            }
+        }
         print(try QueryEngine(source: source).explain(try StatsAPIRequest.parse(march.merging(["property": "page", "filters": "country==US;page==/blog/*"]) { $1 }, timezone: "UTC", now: 0)))
+    }
+}
+
+/// 1, 2 and 3 workers must give identical bodies on a larger generated set.
+final class ThreadConsistencyTests: XCTestCase {
+    func testWorkersAgreeOnLargerSet() throws {
+        let rows = Int(ProcessInfo.processInfo.environment["ZTAS_CONSISTENCY_ROWS"] ?? "") ?? 200_000
+        let chunks = BenchmarkTests.generate(rows: rows, seed: 11)
+        let source = InMemoryEventSource(chunksBySite: ["site_big": chunks])
+        let base = ["site_id": "site_big", "period": "custom", "date_from": "2026-03-01", "date_to": "2026-03-31"]
+        let all = "visitors,pageviews,sessions,bounces,bounce_rate,visit_duration,views_per_visit,events,avg_time_on_page"
+        let variants: [[String: String]] = [
+            ["interval": "day", "metrics": all],
+            ["property": "page", "metrics": all, "limit": "1000"],
+            ["property": "source", "metrics": all, "limit": "1000"],
+            ["property": "event_name", "metrics": all],
+            ["property": "page", "metrics": all, "filters": "country==US|DE", "limit": "1000"],
+        ]
+        let engines = [1, 2, 3].map { QueryEngine(source: source, threads: $0) }
+        for v in variants {
+            let r = try StatsAPIRequest.parse(base.merging(v) { $1 }, timezone: "UTC", now: 0)
+            let bodies = try engines.map { String(decoding: try $0.statsAPI(r), as: UTF8.self) }
+            for k in 1..<bodies.count where bodies[k] != bodies[0] {
+                let a = bodies[0].components(separatedBy: "},{"), b = bodies[k].components(separatedBy: "},{")
+                let firstDiff = zip(a, b).first { $0 != $1 }
+                XCTFail("\(v): \(k + 1) workers differ from 1 (rows \(a.count) vs \(b.count)); first difference:\n  \(firstDiff?.0 ?? "-")\n  \(firstDiff?.1 ?? "-")")
+            }
+        }
     }
 }
