@@ -1,3 +1,7 @@
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
 import ZTAFormat
 import ZTAStorage
 
@@ -31,6 +35,9 @@ final class AggWorker: @unchecked Sendable {
     var nameAcc: DenseArray<GroupAcc>?
     var nameVis: PairSet?
     var sel: [Int32] = []
+    let scratch = BatchScratch()
+    /// Keeps the prefetching loads of `pass1` observable so they are not optimised away.
+    var sink: UInt32 = 0
     var sel2: [Int32] = []
     /// Session-filter verdicts per slot (window / bucket table).
     var passW: [UInt8] = []
@@ -40,11 +47,13 @@ final class AggWorker: @unchecked Sendable {
     var seriesAcc: [GroupAcc] = []
     var groupAcc: [DenseArray<GroupAcc>] = []
 
-    init(w: Int, plan: AggregatePlan, noEntry: [UInt32]) {
+    /// `expected` = the number of sessions this worker will likely hold (sizes the tables once
+    /// instead of growing them).
+    init(w: Int, plan: AggregatePlan, noEntry: [UInt32], expected: Int) {
         self.w = w
         let dims = plan.entryColumns.count
-        windowTable = plan.needWindowTable ? SessionTable(dims: dims, noEntry: noEntry, expected: 4096) : nil
-        bucketTable = plan.needBucketTable ? SessionTable(dims: dims, noEntry: noEntry, expected: 4096) : nil
+        windowTable = plan.needWindowTable ? SessionTable(dims: dims, noEntry: noEntry, expected: expected) : nil
+        bucketTable = plan.needBucketTable ? SessionTable(dims: dims, noEntry: noEntry, expected: expected) : nil
         namePairs = plan.rowGroups.contains(.eventName) ? PairSet() : nil
         if plan.rowGroups.contains(.page) {
             pageAcc = DenseArray(count: 1024, zero: GroupAcc())
@@ -65,8 +74,23 @@ final class AggregateExecutor {
     let globals: [GlobalStrings?]
     let pathFilter: FilterLUTCache?
     let nameFilter: FilterLUTCache?
-    let workers: [AggWorker]
+    private(set) var workers: [AggWorker] = []
+    private let noEntry: [UInt32]
     private(set) var scanStats = ScanStats()
+    /// Wall time of each phase, ms (for `explain`-style diagnostics and benchmarks).
+    private(set) var phaseTimes: [(String, Double)] = []
+    private var phaseStart = AggregateExecutor.clock()
+    /// Thread CPU time in ns (phases of a one-worker run are measured without preemption noise).
+    static func clock() -> UInt64 {
+        var t = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+        return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
+    }
+    private func lap(_ name: String) {
+        let now = AggregateExecutor.clock()
+        phaseTimes.append((name, Double(now - phaseStart) / 1e6))
+        phaseStart = now
+    }
 
     init(plan: AggregatePlan, threads: Int) {
         self.plan = plan
@@ -81,8 +105,7 @@ final class AggregateExecutor {
         let nf = plan.eventFilters.filter { $0.dimension == .eventName }
         pathFilter = pf.isEmpty ? nil : FilterLUTCache(filters: pf)
         nameFilter = nf.isEmpty ? nil : FilterLUTCache(filters: nf)
-        let noEntry = plan.entryColumns.map { $0 == .channel ? UInt32(1) : UInt32(0) }
-        workers = (0..<max(1, threads)).map { AggWorker(w: $0, plan: plan, noEntry: noEntry) }
+        noEntry = plan.entryColumns.map { $0 == .channel ? UInt32(1) : UInt32(0) }
     }
 
     func global(_ c: Column) -> GlobalStrings { globals[Int(c.rawValue)]! }
@@ -104,11 +127,22 @@ final class AggregateExecutor {
 
     /// Runs the scan and all aggregation phases.
     func run(source: any EventSource) throws -> AggregateResult {
+        phaseStart = AggregateExecutor.clock()
         let sp = try source.scanPlan(plan.scanRequest)
         scanStats = sp.stats
+        lap("scanPlan")
+        // Sessions average several events; size each worker's tables for its share up front.
+        let rows = sp.tasks.reduce(0) { $0 + $1.rowCount }
+        let expected = min(1 << 24, max(1024, rows / threads / 10))
+        workers = (0..<threads).map { AggWorker(w: $0, plan: plan, noEntry: noEntry, expected: expected) }
+        lap("alloc")
+        var loadTime = 0.0
         var retained: [AggChunk] = []
         let scanner = WaveScanner(threads: threads)
         try scanner.run(sp.tasks, prepare: { [self] in prepare($0) }) { wave in
+            let l0 = AggregateExecutor.clock()
+            loadTime += Double(l0 - phaseStart) / 1e6
+            defer { phaseStart = AggregateExecutor.clock(); phaseTimes.append(("pass1", Double(phaseStart - l0) / 1e6)) }
             let pathCount = globals[Int(Column.path.rawValue)]?.count ?? 0
             let nameCount = globals[Int(Column.name.rawValue)]?.count ?? 0
             parallel(threads) { [self] w in
@@ -119,6 +153,8 @@ final class AggregateExecutor {
             }
             if plan.needSecondPass { retained.append(contentsOf: wave) }
         }
+        phaseTimes.append(("load+prepare", loadTime))
+        phaseStart = AggregateExecutor.clock()
         return finish(retained)
     }
 
@@ -157,43 +193,70 @@ final class AggregateExecutor {
         let series = plan.query.series
         let boundaries = series?.boundaries ?? [0, 0]
         let nb = series?.count ?? 0
-        let pathStrings = globals[Int(Column.path.rawValue)]
         withPtr(c.ts) { ts in withPtr(c.type) { ty in withPtr(c.session) { sid in withPtr(c.visitor) { vis in
         withPtr(c.timeOnPage) { top in withPtr(ac.pathLUT) { pLUT in withPtr(ac.nameLUT) { nLUT in
         withPtr(c.string(.path)?.codes ?? []) { pathCodes in withPtr(c.string(.name)?.codes ?? []) { nameCodes in
-        withPtr(boundaries) { bounds in
-        withPointers(ac.entryMaps) { maps in withPointers(ac.entryCodes) { codes in
+        withPtr(boundaries) { bounds in withPtr(ac.nameMap) { nameMap in
+        withPointers(ac.entryMaps) { mapsArr in withPointers(ac.entryCodes) { codesArr in
+            // Plain pointer buffers: no reference counting in the loop.
+            let maps = UnsafeMutablePointer<UnsafePointer<UInt32>>.allocate(capacity: max(1, entryDims))
+            let codes = UnsafeMutablePointer<UnsafePointer<UInt32>>.allocate(capacity: max(1, entryDims))
+            defer { maps.deallocate(); codes.deallocate() }
+            for d in 0..<entryDims { maps[d] = mapsArr[d]; codes[d] = codesArr[d] }
             let n = select(c, ts, sid, wk.w, &wk.sel)
             let hasPLUT = !ac.pathLUT.isEmpty, hasNLUT = !ac.nameLUT.isEmpty
-            let wt = wk.windowTable, bt = wk.bucketTable
-            let namePairs = wk.namePairs
-            let nameMap = ac.nameMap
+            let hasW = wk.windowTable != nil, hasS = wk.bucketTable != nil, hasPairs = wk.namePairs != nil
+            // The tables' storage lives in locals for the loop and is stored back after it.
+            var wc = wk.windowTable?.core
+            var bc = wk.bucketTable?.core
+            var pairs = wk.namePairs?.core
             var cur = 0
+            var sink: UInt32 = 0
+            let sc = wk.scratch
+            let batch = BatchScratch.size
+            let boundsOpt: UnsafePointer<Int64>? = hasS ? bounds : nil
+            let pl: UnsafePointer<UInt8>? = hasPLUT ? pLUT : nil
+            let nl: UnsafePointer<UInt8>? = hasNLUT ? nLUT : nil
             wk.sel.withUnsafeBufferPointer { sel in
-                for k in 0..<n {
-                    let i = Int(sel[k])
-                    let t = ts[i]
-                    let type = ty[i]
-                    let s = sid[i]
-                    var kept: UInt8 = 1
-                    if hasPLUT { kept &= pLUT[Int(pathCodes[i])] }
-                    if hasNLUT { kept &= nLUT[Int(nameCodes[i])] }
-                    let isPv: UInt32 = type == 0 ? 1 : 0
-                    let isEv: UInt32 = type == 1 ? 1 : 0
-                    if let wt {
-                        let slot = wt.slot(s, 0, t)
-                        update(wt, slot, i, t, type, isPv, isEv, kept, vis[i], top[i], entryDims, maps, codes, pathStrings)
-                        if kept != 0 && isEv != 0, let namePairs {
-                            _ = namePairs.insert(nameMap[Int(nameCodes[i])], UInt64(slot))
+                var k0 = 0
+                while k0 < n {
+                    let bn = min(batch, n - k0)
+                    let rows = sel.baseAddress! + k0
+                    SessionKernel.gather(bn, rows: rows, ts: ts, sid: sid, outTs: sc.ts, outSid: sc.sid,
+                                         bounds: boundsOpt, buckets: nb, outBucket: sc.bucket, cursor: &cur)
+                    if hasPLUT || hasNLUT {
+                        SessionKernel.kept(bn, rows: rows, pathLUT: pl, pathCodes: pathCodes, nameLUT: nl, nameCodes: nameCodes, out: sc.kept)
+                    }
+                    let keptPtr: UnsafePointer<UInt8>? = hasPLUT || hasNLUT ? UnsafePointer(sc.kept) : nil
+                    if hasW {
+                        sink ^= wc!.resolve(bn, sc.sid, sc.zero, sc.ts, sc.slotW, sc.hash, sc.miss)
+                        let (ne, ns) = SessionKernel.fold(bn, rows: rows, slots: sc.slotW, ts: sc.ts, type: ty, visitor: vis, top: top,
+                                                          kept: keptPtr, states: wc!.states, trackEntry: entryDims > 0,
+                                                          entryCand: sc.entryCand, sideCand: sc.sideCand)
+                        finishRows(&wc!, ne, ns, sc.slotW, rows, sc, vis, entryDims, maps, codes)
+                        if hasPairs {
+                            for j in 0..<bn {
+                                let i = Int(rows[j])
+                                if ty[i] == EventType.event.rawValue && (keptPtr == nil || keptPtr![j] != 0) {
+                                    _ = pairs!.insert(nameMap[Int(nameCodes[i])], UInt64(sc.slotW[j]))
+                                }
+                            }
                         }
                     }
-                    if let bt {
-                        if !(t >= bounds[cur] && t < bounds[cur + 1]) { cur = Bucketing.find(t, bounds, nb) }
-                        let slot = bt.slot(s, UInt32(cur), t)
-                        update(bt, slot, i, t, type, isPv, isEv, kept, vis[i], top[i], entryDims, maps, codes, pathStrings)
+                    if hasS {
+                        sink ^= bc!.resolve(bn, sc.sid, sc.bucket, sc.ts, sc.slotS, sc.hash, sc.miss)
+                        let (ne, ns) = SessionKernel.fold(bn, rows: rows, slots: sc.slotS, ts: sc.ts, type: ty, visitor: vis, top: top,
+                                                          kept: keptPtr, states: bc!.states, trackEntry: entryDims > 0,
+                                                          entryCand: sc.entryCand, sideCand: sc.sideCand)
+                        finishRows(&bc!, ne, ns, sc.slotS, rows, sc, vis, entryDims, maps, codes)
                     }
+                    k0 += bn
                 }
             }
+            wk.sink = sink
+            if hasW { wk.windowTable!.core = wc! }
+            if hasS { wk.bucketTable!.core = bc! }
+            if hasPairs { wk.namePairs!.core = pairs! }
             // Row-level groups without session filters: accumulate right away, on rows owned by visitor.
             if !plan.rowGroups.isEmpty && !plan.needSecondPass {
                 let n2: Int
@@ -203,49 +266,48 @@ final class AggregateExecutor {
                     rowGroupKernel(ac, wk, sel, n2, ts, ty, vis, top, pLUT, nLUT, hasPLUT, hasNLUT, pathCodes, nameCodes, nil)
                 }
             }
-        }}}}}}}}}}}}
+        }}}}}}}}}}}}}
     }
 
-    /// Folds one row into its session's state.
+    /// The rare per-row work `SessionKernel.fold` defers: entry candidates and second visitors.
     @inline(__always)
-    private func update(_ table: SessionTable, _ slot: Int, _ i: Int, _ t: Int64, _ type: UInt8,
-                        _ isPv: UInt32, _ isEv: UInt32, _ kept: UInt8, _ v: UInt64, _ top: Int32,
-                        _ entryDims: Int, _ maps: [UnsafePointer<UInt32>], _ codes: [UnsafePointer<UInt32>],
-                        _ pathStrings: GlobalStrings?) {
-        let st = table.states + slot
-        if t < st.pointee.minTs { st.pointee.minTs = t }
-        if t > st.pointee.maxTs { st.pointee.maxTs = t }
-        st.pointee.pvAll &+= isPv
-        st.pointee.evAll &+= isEv
-        if kept != 0 {
-            st.pointee.keptPv &+= isPv
-            st.pointee.keptEv &+= isEv
-            if type == EventType.engagement.rawValue && top > 0 {
-                st.pointee.engSum &+= Int64(top)
-                st.pointee.engCnt &+= 1
-            }
-            if isPv | isEv != 0 {
-                if st.pointee.hasVisitor == 0 {
-                    st.pointee.visitor = v
-                    st.pointee.hasVisitor = 1
-                } else if st.pointee.visitor != v {
-                    table.sideSlots.append(UInt32(slot))
-                    table.sideVisitors.append(v)
-                }
+    private func finishRows(_ core: inout SessionCore, _ ne: Int, _ ns: Int, _ slots: UnsafePointer<Int32>,
+                            _ rows: UnsafePointer<Int32>, _ sc: BatchScratch, _ vis: UnsafePointer<UInt64>,
+                            _ entryDims: Int, _ maps: UnsafePointer<UnsafePointer<UInt32>>,
+                            _ codes: UnsafePointer<UnsafePointer<UInt32>>) {
+        for q in 0..<ns {
+            let j = Int(sc.sideCand[q])
+            core.sideSlots.append(UInt32(slots[j]))
+            core.sideVisitors.append(vis[Int(rows[j])])
+        }
+        for q in 0..<ne {
+            let j = Int(sc.entryCand[q])
+            updateEntry(core, Int(slots[j]), Int(rows[j]), sc.ts[j], entryDims, maps, codes)
+        }
+    }
+
+    /// A pageview at or before the session's entry: it becomes the entry when earlier, or at equal
+    /// ts when its path is smaller (events.md §3; identical paths fall back to the other entry
+    /// values in order, so the answer never depends on scan order).
+    @inline(never)
+    private func updateEntry(_ core: SessionCore, _ slot: Int, _ i: Int, _ t: Int64, _ dims: Int,
+                             _ maps: UnsafePointer<UnsafePointer<UInt32>>, _ codes: UnsafePointer<UnsafePointer<UInt32>>) {
+        let st = core.states + slot
+        let ev = core.entryVals + slot * dims
+        // Candidates are listed before earlier rows of their batch are applied: re-check.
+        if t > st.pointee.entryTs { return }
+        var wins = t < st.pointee.entryTs
+        if !wins {
+            for d in 0..<dims {
+                let a = maps[d][Int(codes[d][i])], b = ev[d]
+                if a == b { continue }
+                wins = global(plan.entryColumns[d]).lessLocked(a, b)
+                break
             }
         }
-        if isPv != 0 && entryDims > 0 {
-            let et = st.pointee.entryTs
-            if t <= et {
-                let ev = table.entryVals + slot * entryDims
-                let rowPath = maps[0][Int(codes[0][i])]
-                // Ties on ts: the smallest path (bytes) is the entry (events.md §3).
-                if t < et || (rowPath != ev[0] && pathStrings!.lessLocked(rowPath, ev[0])) {
-                    st.pointee.entryTs = t
-                    ev[0] = rowPath
-                    if entryDims > 1 { for d in 1..<entryDims { ev[d] = maps[d][Int(codes[d][i])] } }
-                }
-            }
+        if wins {
+            st.pointee.entryTs = t
+            for d in 0..<dims { ev[d] = maps[d][Int(codes[d][i])] }
         }
     }
 
@@ -257,6 +319,9 @@ final class AggregateExecutor {
                                 _ hasPLUT: Bool, _ hasNLUT: Bool, _ pathCodes: UnsafePointer<UInt32>,
                                 _ nameCodes: UnsafePointer<UInt32>, _ verdict: ((Int) -> Bool)?) {
         let doPage = wk.pageAcc != nil, doName = wk.nameAcc != nil
+        // Accumulator bases and visitor sets in locals for the loop (stored back below).
+        let pageBase = wk.pageAcc?.base, nameBase = wk.nameAcc?.base
+        var pageVis = wk.pageVis?.core, nameVis = wk.nameVis?.core
         withPtr(ac.pathMap) { pmap in withPtr(ac.nameMap) { nmap in
             for k in 0..<n {
                 let i = Int(sel[k])
@@ -269,19 +334,21 @@ final class AggregateExecutor {
                 let isPv = type == 0, isEv = type == 1
                 let eng = type == EventType.engagement.rawValue && top[i] > 0
                 if doPage {
-                    let g = Int(pmap[Int(pathCodes[i])])
-                    rowAdd(wk.pageAcc!.base + g, wk.pageVis!, UInt32(g), isPv, isEv, eng, top[i], vis[i])
+                    let g = pmap[Int(pathCodes[i])]
+                    rowAdd(pageBase! + Int(g), &pageVis!, g, isPv, isEv, eng, top[i], vis[i])
                 }
                 if doName {
-                    let g = Int(nmap[Int(nameCodes[i])])
-                    rowAdd(wk.nameAcc!.base + g, wk.nameVis!, UInt32(g), isPv, isEv, eng, top[i], vis[i])
+                    let g = nmap[Int(nameCodes[i])]
+                    rowAdd(nameBase! + Int(g), &nameVis!, g, isPv, isEv, eng, top[i], vis[i])
                 }
             }
         }}
+        if doPage { wk.pageVis!.core = pageVis! }
+        if doName { wk.nameVis!.core = nameVis! }
     }
 
     @inline(__always)
-    private func rowAdd(_ a: UnsafeMutablePointer<GroupAcc>, _ set: PairSet, _ g: UInt32, _ isPv: Bool, _ isEv: Bool,
+    private func rowAdd(_ a: UnsafeMutablePointer<GroupAcc>, _ set: inout PairSetCore, _ g: UInt32, _ isPv: Bool, _ isEv: Bool,
                         _ eng: Bool, _ top: Int32, _ v: UInt64) {
         if isPv { a.pointee.pageviews &+= 1 }
         if isEv { a.pointee.events &+= 1 }
@@ -302,41 +369,49 @@ final class AggregateExecutor {
         }
         let groupIdx = plan.sessionGroups.map { plan.entryIndex($0.column) }
         let groupSizes = plan.sessionGroups.map { global($0.column).count }
-        let pathIdx = plan.rowGroups.contains(.page) ? 0 : -1
+        let pathCount = globals[Int(Column.path.rawValue)]?.count ?? 0
+        let nameCount = globals[Int(Column.name.rawValue)]?.count ?? 0
         let nb = plan.query.series?.count ?? 0
+        let wantTotal = plan.query.total
+        let pagePanel = plan.rowGroups.contains(.page)
 
         // Phase A: verdicts and session-side sums over each worker's own sessions.
         parallel(threads) { [self] w in
             let wk = workers[w]
             wk.seriesAcc = [GroupAcc](repeating: GroupAcc(), count: nb)
             wk.groupAcc = groupSizes.map { DenseArray(count: $0, zero: GroupAcc()) }
-            wk.pageAcc?.ensure(global(.path).count)
-            wk.nameAcc?.ensure(global(.name).count)
+            wk.pageAcc?.ensure(pathCount)
+            wk.nameAcc?.ensure(nameCount)
             if let t = wk.windowTable {
-                wk.passW = verdicts(t, filterLUTs)
+                let core = t.core
+                wk.passW = verdicts(core, filterLUTs)
+                let bases = wk.groupAcc.map(\.base)
+                let pageBase = wk.pageAcc?.base
+                var total = GroupAcc()
                 wk.passW.withUnsafeBufferPointer { pass in
-                    for s in 0..<t.count where pass[s] != 0 {
-                        let st = t.states[s]
-                        let ev = t.entryVals + s * t.dims
+                    for s in 0..<core.count where pass[s] != 0 {
+                        let ev = core.entryVals + s * core.dims
                         var a = GroupAcc()
-                        sessionContribution(st, &a)
-                        if plan.query.total { wk.totalAcc.add(a) }
-                        for (k, gi) in groupIdx.enumerated() { wk.groupAcc[k].base[Int(ev[gi])].add(a) }
-                        if pathIdx >= 0 && st.counted {
+                        sessionContribution(core.states[s], &a)
+                        total.add(a)
+                        for (k, gi) in groupIdx.enumerated() { bases[k][Int(ev[gi])].add(a) }
+                        if pagePanel && a.sessions != 0 {
                             // Page breakdown: session metrics by entry page.
-                            let p = wk.pageAcc!.base + Int(ev[pathIdx])
+                            let p = pageBase! + Int(ev[0])
                             p.pointee.sessions &+= a.sessions; p.pointee.bounces &+= a.bounces
                             p.pointee.durMs &+= a.durMs; p.pointee.spv &+= a.spv
                         }
                     }
                 }
+                if wantTotal { wk.totalAcc = total }
             }
             if let t = wk.bucketTable {
-                wk.passS = verdicts(t, filterLUTs)
+                let core = t.core
+                wk.passS = verdicts(core, filterLUTs)
                 wk.passS.withUnsafeBufferPointer { pass in
                     wk.seriesAcc.withUnsafeMutableBufferPointer { acc in
-                        for s in 0..<t.count where pass[s] != 0 {
-                            let st = t.states[s]
+                        for s in 0..<core.count where pass[s] != 0 {
+                            let st = core.states[s]
                             var a = GroupAcc()
                             sessionContribution(st, &a)
                             acc[Int(st.bucket)].add(a)
@@ -346,62 +421,25 @@ final class AggregateExecutor {
             }
         }
 
+        lap("finish A")
         // Phase B: distinct visitors (each worker the visitors it owns, over all workers' sessions),
         // event_name session metrics, and the second pass.
         parallel(threads) { [self] w in
             let wk = workers[w]
-            if plan.query.total || !groupIdx.isEmpty {
-                let totalSet = PairSet(expected: 1024)
-                let groupSets = groupIdx.map { _ in PairSet(expected: 1024) }
-                for other in workers {
-                    guard let t = other.windowTable else { continue }
-                    other.passW.withUnsafeBufferPointer { pass in
-                        func visit(_ s: Int, _ v: UInt64) {
-                            guard owner(v, threads) == w else { return }
-                            let ev = t.entryVals + s * t.dims
-                            if plan.query.total && totalSet.insert(0, v) { wk.totalAcc.visitors &+= 1 }
-                            for (k, gi) in groupIdx.enumerated() {
-                                let g = ev[gi]
-                                if groupSets[k].insert(g, v) { wk.groupAcc[k].base[Int(g)].visitors &+= 1 }
-                            }
-                        }
-                        for s in 0..<t.count where pass[s] != 0 {
-                            let st = t.states[s]
-                            if st.hasVisitor != 0 { visit(s, st.visitor) }
-                        }
-                        for (j, s) in t.sideSlots.enumerated() where pass[Int(s)] != 0 { visit(Int(s), t.sideVisitors[j]) }
-                    }
-                }
+            if wantTotal || !groupIdx.isEmpty {
+                windowVisitors(w, wk, groupIdx)
             }
-            if nb > 0 {
-                let set = PairSet(expected: 1024)
-                for other in workers {
-                    guard let t = other.bucketTable else { continue }
-                    other.passS.withUnsafeBufferPointer { pass in
-                        wk.seriesAcc.withUnsafeMutableBufferPointer { acc in
-                            for s in 0..<t.count where pass[s] != 0 {
-                                let st = t.states[s]
-                                if st.hasVisitor != 0 && owner(st.visitor, threads) == w && set.insert(st.bucket, st.visitor) {
-                                    acc[Int(st.bucket)].visitors &+= 1
-                                }
-                            }
-                            for (j, s) in t.sideSlots.enumerated() where pass[Int(s)] != 0 {
-                                let v = t.sideVisitors[j]
-                                let b = t.states[Int(s)].bucket
-                                if owner(v, threads) == w && set.insert(b, v) { acc[Int(b)].visitors &+= 1 }
-                            }
-                        }
-                    }
-                }
-            }
+            if nb > 0 { seriesVisitors(w, wk) }
             if let pairs = wk.namePairs, let t = wk.windowTable {
+                let core = t.core
+                let nameBase = wk.nameAcc!.base
                 wk.passW.withUnsafeBufferPointer { pass in
                     pairs.forEach { g, slot in
                         let s = Int(slot)
                         guard pass[s] != 0 else { return }
                         var a = GroupAcc()
-                        sessionContribution(t.states[s], &a)
-                        let p = wk.nameAcc!.base + Int(g)
+                        sessionContribution(core.states[s], &a)
+                        let p = nameBase + Int(g)
                         p.pointee.sessions &+= a.sessions; p.pointee.bounces &+= a.bounces
                         p.pointee.durMs &+= a.durMs; p.pointee.spv &+= a.spv
                     }
@@ -409,23 +447,88 @@ final class AggregateExecutor {
             }
             if plan.needSecondPass { pass2(retained, wk) }
         }
-        return merge()
+        lap("finish B")
+        let r = merge()
+        lap("merge")
+        return r
+    }
+
+    /// Distinct visitors of the total and the session-level groups, for the visitors worker `w` owns.
+    private func windowVisitors(_ w: Int, _ wk: AggWorker, _ groupIdx: [Int]) {
+        var totalSet = PairSetCore(expected: 1024)
+        var groupSets = groupIdx.map { _ in PairSetCore(expected: 1024) }
+        defer { totalSet.free(); for g in groupSets { g.free() } }
+        let bases = wk.groupAcc.map(\.base)
+        let wantTotal = plan.query.total
+        var totalVisitors: Int64 = 0
+        for other in workers {
+            guard let t = other.windowTable else { continue }
+            let core = t.core
+            other.passW.withUnsafeBufferPointer { pass in
+                func visit(_ s: Int, _ v: UInt64) {
+                    let ev = core.entryVals + s * core.dims
+                    if wantTotal && totalSet.insert(0, v) { totalVisitors &+= 1 }
+                    for k in 0..<groupIdx.count {
+                        let g = ev[groupIdx[k]]
+                        if groupSets[k].insert(g, v) { bases[k][Int(g)].visitors &+= 1 }
+                    }
+                }
+                for s in 0..<core.count where pass[s] != 0 {
+                    let st = core.states + s
+                    if st.pointee.hasVisitor != 0 && owner(st.pointee.visitor, threads) == w { visit(s, st.pointee.visitor) }
+                }
+                for (j, s) in core.sideSlots.enumerated() where pass[Int(s)] != 0 {
+                    let v = core.sideVisitors[j]
+                    if owner(v, threads) == w { visit(Int(s), v) }
+                }
+            }
+        }
+        wk.totalAcc.visitors = totalVisitors
+    }
+
+    /// Distinct visitors per bucket, for the visitors worker `w` owns.
+    private func seriesVisitors(_ w: Int, _ wk: AggWorker) {
+        var set = PairSetCore(expected: 1024)
+        defer { set.free() }
+        wk.seriesAcc.withUnsafeMutableBufferPointer { acc in
+            for other in workers {
+                guard let t = other.bucketTable else { continue }
+                let core = t.core
+                other.passS.withUnsafeBufferPointer { pass in
+                    for s in 0..<core.count where pass[s] != 0 {
+                        let st = core.states + s
+                        if st.pointee.hasVisitor != 0 && owner(st.pointee.visitor, threads) == w
+                            && set.insert(st.pointee.bucket, st.pointee.visitor) {
+                            acc[Int(st.pointee.bucket)].visitors &+= 1
+                        }
+                    }
+                    for (j, s) in core.sideSlots.enumerated() where pass[Int(s)] != 0 {
+                        let v = core.sideVisitors[j]
+                        let b = core.states[Int(s)].bucket
+                        if owner(v, threads) == w && set.insert(b, v) { acc[Int(b)].visitors &+= 1 }
+                    }
+                }
+            }
+        }
     }
 
     /// Second pass for row-level groups under session filters: rows owned by visitor, kept only
     /// when their session (looked up in its owner's window table) passed.
     private func pass2(_ chunks: [AggChunk], _ wk: AggWorker) {
+        let cores = workers.map { $0.windowTable!.core }
+        let passes = workers.map(\.passW)
+        let t = threads
         for ac in chunks {
             let c = ac.chunk
             withPtr(c.ts) { ts in withPtr(c.type) { ty in withPtr(c.session) { sid in withPtr(c.visitor) { vis in
             withPtr(c.timeOnPage) { top in withPtr(ac.pathLUT) { pLUT in withPtr(ac.nameLUT) { nLUT in
             withPtr(c.string(.path)?.codes ?? []) { pathCodes in withPtr(c.string(.name)?.codes ?? []) { nameCodes in
                 let n = select(c, ts, vis, wk.w, &wk.sel2)
-                let verdict: (Int) -> Bool = { [self] i in
+                let verdict: (Int) -> Bool = { i in
                     let s = sid[i]
-                    let o = workers[owner(s, threads)]
-                    guard let slot = o.windowTable!.lookup(s, 0) else { return false }
-                    return o.passW[slot] != 0
+                    let o = owner(s, t)
+                    guard let slot = cores[o].lookup(s, 0) else { return false }
+                    return passes[o][slot] != 0
                 }
                 wk.sel2.withUnsafeBufferPointer { sel in
                     rowGroupKernel(ac, wk, sel, n, ts, ty, vis, top, pLUT, nLUT, !ac.pathLUT.isEmpty,
@@ -436,12 +539,14 @@ final class AggregateExecutor {
     }
 
     /// 1 for each session of `t` that passes every session filter.
-    private func verdicts(_ t: SessionTable, _ luts: [(Int, [UInt8])]) -> [UInt8] {
-        var out = [UInt8](repeating: 1, count: t.count)
-        for (idx, lut) in luts {
-            lut.withUnsafeBufferPointer { l in
-                for s in 0..<t.count where out[s] != 0 {
-                    out[s] = l[Int(t.entryVals[s * t.dims + idx])]
+    private func verdicts(_ core: SessionCore, _ luts: [(Int, [UInt8])]) -> [UInt8] {
+        var out = [UInt8](repeating: 1, count: core.count)
+        out.withUnsafeMutableBufferPointer { o in
+            for (idx, lut) in luts {
+                lut.withUnsafeBufferPointer { l in
+                    for s in 0..<core.count where o[s] != 0 {
+                        o[s] = l[Int(core.entryVals[s * core.dims + idx])]
+                    }
                 }
             }
         }

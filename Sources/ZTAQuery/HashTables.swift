@@ -7,7 +7,8 @@
 /// Which of `threads` workers owns id `x` (sessions and visitors are split between workers by id,
 /// so per-worker tables are disjoint and need no merging).
 @inline(__always) func owner(_ x: UInt64, _ threads: Int) -> Int {
-    threads == 1 ? 0 : Int(truncatingIfNeeded: (mixOwner(x) >> 33) % UInt64(threads))
+    // Multiply-shift instead of a modulo: no division per row.
+    threads == 1 ? 0 : Int(truncatingIfNeeded: ((mixOwner(x) >> 32) &* UInt64(threads)) >> 32)
 }
 
 /// Per-session aggregate of one session in one bucket (events.md §3), updated row by row.
@@ -40,58 +41,115 @@ struct KeyEntry {
     var slot: UInt32  // UInt32.max = empty
 }
 
-/// Session table of one worker: (session id, bucket) → dense slot with its `SessionState` and
+/// The storage of a session table: (session id, bucket) → dense slot with its `SessionState` and
 /// the entry's session-level values (query-global string ids, `dims` per session).
-final class SessionTable {
-    private var index: UnsafeMutablePointer<KeyEntry>
-    private var bits: Int
-    private(set) var states: UnsafeMutablePointer<SessionState>
-    private(set) var entryVals: UnsafeMutablePointer<UInt32>
-    private(set) var count = 0
-    private var capacity: Int
+///
+/// A struct so hot loops can hold it in a local variable (no class-property exclusivity checks,
+/// no reference counting per row); `SessionTable` owns and frees the memory.
+struct SessionCore {
+    var index: UnsafeMutablePointer<KeyEntry>
+    var bits: Int
+    var states: UnsafeMutablePointer<SessionState>
+    var entryVals: UnsafeMutablePointer<UInt32>
+    var count = 0
+    var capacity: Int
     let dims: Int
     /// Entry values of a session without a pageview (events.md §6.1).
-    let noEntry: [UInt32]
+    let noEntry: UnsafeMutablePointer<UInt32>
     /// A small direct-mapped cache of recent keys: rows of a session cluster in time.
-    private let cache: UnsafeMutablePointer<KeyEntry>
-    private static let cacheBits = 12
+    let cache: UnsafeMutablePointer<KeyEntry>
+    static let cacheBits = 12
     /// Extra visitors of sessions with more than one (slot, visitor), rare.
     var sideSlots: [UInt32] = []
     var sideVisitors: [UInt64] = []
 
-    init(dims: Int, noEntry: [UInt32], expected: Int = 1024) {
+    init(dims: Int, noEntry: [UInt32], expected: Int) {
         self.dims = dims
-        self.noEntry = noEntry
         var b = 10
-        while (1 << b) < expected * 2 { b += 1 }
+        while (1 << b) * 7 / 10 < expected { b += 1 }
         bits = b
-        index = .allocate(capacity: 1 << b)
+        index = LargeAlloc.allocate(KeyEntry.self, count: 1 << b)
         index.initialize(repeating: KeyEntry(sid: 0, bucket: 0, slot: .max), count: 1 << b)
-        capacity = 1 << (b - 1)
-        states = .allocate(capacity: capacity)
-        entryVals = .allocate(capacity: max(1, capacity * dims))
-        cache = .allocate(capacity: 1 << SessionTable.cacheBits)
-        cache.initialize(repeating: KeyEntry(sid: 0, bucket: 0, slot: .max), count: 1 << SessionTable.cacheBits)
+        capacity = (1 << b) * 7 / 10
+        states = LargeAlloc.allocate(SessionState.self, count: capacity)
+        entryVals = LargeAlloc.allocate(UInt32.self, count: max(1, capacity * dims))
+        self.noEntry = .allocate(capacity: max(1, dims))
+        for d in 0..<dims { self.noEntry[d] = noEntry[d] }
+        cache = .allocate(capacity: 1 << SessionCore.cacheBits)
+        cache.initialize(repeating: KeyEntry(sid: 0, bucket: 0, slot: .max), count: 1 << SessionCore.cacheBits)
     }
 
-    deinit {
-        index.deallocate()
-        states.deallocate()
-        entryVals.deallocate()
+    func free() {
+        LargeAlloc.deallocate(index, count: 1 << bits)
+        LargeAlloc.deallocate(states, count: capacity)
+        LargeAlloc.deallocate(entryVals, count: max(1, capacity * dims))
+        noEntry.deallocate()
         cache.deallocate()
     }
 
-    @inline(__always) private func hash(_ sid: UInt64, _ bucket: UInt32) -> UInt64 {
+    @inline(__always) func hash(_ sid: UInt64, _ bucket: UInt32) -> UInt64 {
         mixIndex(sid ^ (UInt64(bucket) &* 0x9E37_79B9_7F4A_7C15))
     }
 
     /// The slot of (sid, bucket), creating the session with `ts` as its first event.
     @inline(__always)
-    func slot(_ sid: UInt64, _ bucket: UInt32, _ ts: Int64) -> Int {
+    mutating func slot(_ sid: UInt64, _ bucket: UInt32, _ ts: Int64) -> Int {
         let h = hash(sid, bucket)
-        let c = Int(truncatingIfNeeded: h) & ((1 << SessionTable.cacheBits) - 1)
+        let c = Int(truncatingIfNeeded: h) & ((1 << SessionCore.cacheBits) - 1)
         let ce = cache[c]
         if ce.sid == sid && ce.bucket == bucket && ce.slot != .max { return Int(ce.slot) }
+        return slotSlow(sid, bucket, ts, h, c)
+    }
+
+    @inline(__always) func hashKey(_ sid: UInt64, _ bucket: UInt32) -> UInt64 { hash(sid, bucket) }
+
+    /// Whether (sid, bucket), of hash `h`, is in the recent-key cache.
+    @inline(__always)
+    func cached(_ h: UInt64, _ sid: UInt64, _ bucket: UInt32) -> Bool {
+        let ce = cache[Int(truncatingIfNeeded: h) & ((1 << SessionCore.cacheBits) - 1)]
+        return (ce.sid == sid) && (ce.bucket == bucket)
+    }
+
+    /// Loads the index line a probe for hash `h` starts at. Issued for a batch of cache misses
+    /// in a tight loop, the (random) memory accesses overlap instead of stalling one by one.
+    @inline(__always)
+    func touch(_ h: UInt64) -> UInt32 {
+        index[Int(truncatingIfNeeded: h >> UInt64(64 - bits))].slot
+    }
+
+    /// Resolves the slots of a batch of `n` keys (`sids[j]`, `buckets[j]`, first seen at `ts[j]`)
+    /// into `slots[j]`, creating new sessions. Done as separate tight loops — hash and probe the
+    /// recent-key cache, touch the index lines of the misses (so their random accesses overlap),
+    /// then resolve the misses — instead of one long dependent chain per row.
+    @inline(__always)
+    mutating func resolve(_ n: Int, _ sids: UnsafePointer<UInt64>, _ buckets: UnsafePointer<UInt32>,
+                          _ ts: UnsafePointer<Int64>, _ slots: UnsafeMutablePointer<Int32>,
+                          _ hashes: UnsafeMutablePointer<UInt64>, _ misses: UnsafeMutablePointer<Int32>) -> UInt32 {
+        let cmask = (1 << SessionCore.cacheBits) - 1
+        var m = 0
+        for j in 0..<n {
+            let sid = sids[j], b = buckets[j]
+            let h = hash(sid, b)
+            hashes[j] = h
+            let ce = cache[Int(truncatingIfNeeded: h) & cmask]
+            let hit = ce.sid == sid && ce.bucket == b && ce.slot != .max
+            slots[j] = hit ? Int32(bitPattern: ce.slot) : -1
+            misses[m] = Int32(truncatingIfNeeded: j)
+            m &+= hit ? 0 : 1
+        }
+        var sink: UInt32 = 0
+        let shift = UInt64(64 - bits)
+        for q in 0..<m { sink ^= index[Int(truncatingIfNeeded: hashes[Int(misses[q])] >> shift)].slot }
+        for q in 0..<m {
+            let j = Int(misses[q])
+            let h = hashes[j]
+            slots[j] = Int32(truncatingIfNeeded: slotSlow(sids[j], buckets[j], ts[j], h, Int(truncatingIfNeeded: h) & cmask))
+        }
+        return sink
+    }
+
+    @inline(never)
+    private mutating func slotSlow(_ sid: UInt64, _ bucket: UInt32, _ ts: Int64, _ h: UInt64, _ c: Int) -> Int {
         let mask = (1 << bits) - 1
         var i = Int(truncatingIfNeeded: h >> UInt64(64 - bits))
         while true {
@@ -103,8 +161,10 @@ final class SessionTable {
             }
             i = (i + 1) & mask
         }
-        // Insert.
-        if count == capacity { grow() ; return slot(sid, bucket, ts) }
+        if count == capacity {
+            grow()
+            return slotSlow(sid, bucket, ts, h, c)
+        }
         let s = count
         count += 1
         index[i] = KeyEntry(sid: sid, bucket: bucket, slot: UInt32(s))
@@ -129,12 +189,12 @@ final class SessionTable {
         }
     }
 
-    private func grow() {
+    private mutating func grow() {
         let oldSize = 1 << bits
         let old = index
         bits += 1
         let size = 1 << bits
-        index = .allocate(capacity: size)
+        index = LargeAlloc.allocate(KeyEntry.self, count: size)
         index.initialize(repeating: KeyEntry(sid: 0, bucket: 0, slot: .max), count: size)
         let mask = size - 1
         for j in 0..<oldSize where old[j].slot != .max {
@@ -143,18 +203,30 @@ final class SessionTable {
             while index[i].slot != .max { i = (i + 1) & mask }
             index[i] = e
         }
-        old.deallocate()
-        let newCap = size / 2
-        let ns = UnsafeMutablePointer<SessionState>.allocate(capacity: newCap)
+        LargeAlloc.deallocate(old, count: oldSize)
+        let newCap = size * 7 / 10
+        let ns = LargeAlloc.allocate(SessionState.self, count: newCap)
         ns.moveInitialize(from: states, count: count)
-        states.deallocate()
+        LargeAlloc.deallocate(states, count: capacity)
         states = ns
-        let nv = UnsafeMutablePointer<UInt32>.allocate(capacity: max(1, newCap * dims))
+        let nv = LargeAlloc.allocate(UInt32.self, count: max(1, newCap * dims))
         nv.moveInitialize(from: entryVals, count: count * dims)
-        entryVals.deallocate()
+        LargeAlloc.deallocate(entryVals, count: max(1, capacity * dims))
         entryVals = nv
         capacity = newCap
     }
+}
+
+/// Owner of a `SessionCore` (frees it). Hot loops copy `core` into a local, work on it and
+/// store it back.
+final class SessionTable {
+    var core: SessionCore
+    init(dims: Int, noEntry: [UInt32], expected: Int = 1024) {
+        core = SessionCore(dims: dims, noEntry: noEntry, expected: expected)
+    }
+    deinit { core.free() }
+    var count: Int { core.count }
+    var dims: Int { core.dims }
 }
 
 struct PairEntry {
@@ -163,21 +235,22 @@ struct PairEntry {
     var used: UInt32
 }
 
-/// An exact set of (group, 64-bit value) pairs: distinct visitors per group, (name, session) pairs.
-final class PairSet {
-    private var table: UnsafeMutablePointer<PairEntry>
-    private var bits: Int
+/// An exact set of (group, 64-bit value) pairs: distinct visitors per group, (name, session)
+/// pairs. A struct for local use in hot loops; `free()` releases it.
+struct PairSetCore {
+    private(set) var table: UnsafeMutablePointer<PairEntry>
+    private(set) var bits: Int
     private(set) var count = 0
 
     init(expected: Int = 256) {
         var b = 8
         while (1 << b) < expected * 2 { b += 1 }
         bits = b
-        table = .allocate(capacity: 1 << b)
+        table = LargeAlloc.allocate(PairEntry.self, count: 1 << b)
         table.initialize(repeating: PairEntry(value: 0, group: 0, used: 0), count: 1 << b)
     }
 
-    deinit { table.deallocate() }
+    func free() { LargeAlloc.deallocate(table, count: 1 << bits) }
 
     @inline(__always) private func hash(_ g: UInt32, _ v: UInt64) -> UInt64 {
         mixIndex(v ^ (UInt64(g) &* 0xD6E8_FEB8_6659_FD93))
@@ -185,7 +258,7 @@ final class PairSet {
 
     /// Inserts the pair; true when it was new.
     @inline(__always)
-    func insert(_ g: UInt32, _ v: UInt64) -> Bool {
+    mutating func insert(_ g: UInt32, _ v: UInt64) -> Bool {
         let mask = (1 << bits) - 1
         var i = Int(truncatingIfNeeded: hash(g, v) >> UInt64(64 - bits))
         while true {
@@ -205,12 +278,13 @@ final class PairSet {
         for i in 0..<(1 << bits) where table[i].used != 0 { body(table[i].group, table[i].value) }
     }
 
-    private func grow() {
+    @inline(never)
+    private mutating func grow() {
         let oldSize = 1 << bits
         let old = table
         bits += 1
         let size = 1 << bits
-        table = .allocate(capacity: size)
+        table = LargeAlloc.allocate(PairEntry.self, count: size)
         table.initialize(repeating: PairEntry(value: 0, group: 0, used: 0), count: size)
         let mask = size - 1
         for j in 0..<oldSize where old[j].used != 0 {
@@ -218,8 +292,17 @@ final class PairSet {
             while table[i].used != 0 { i = (i + 1) & mask }
             table[i] = old[j]
         }
-        old.deallocate()
+        LargeAlloc.deallocate(old, count: oldSize)
     }
+}
+
+/// Owner of a `PairSetCore`.
+final class PairSet {
+    var core: PairSetCore
+    init(expected: Int = 256) { core = PairSetCore(expected: expected) }
+    deinit { core.free() }
+    @inline(__always) func insert(_ g: UInt32, _ v: UInt64) -> Bool { core.insert(g, v) }
+    func forEach(_ body: (UInt32, UInt64) -> Void) { core.forEach(body) }
 }
 
 /// A growable zero-initialised array of `T` for per-group accumulators indexed by global ids.

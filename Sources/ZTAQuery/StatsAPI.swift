@@ -40,7 +40,7 @@ public struct StatsAPIRequest: Sendable {
         if let i = params["interval"], !i.isEmpty { interval = try Interval.parse(i) }
         var buckets: Bucketing? = nil
         if property == nil && window.period != "realtime" {
-            buckets = try Bucketing.make(window, interval: interval ?? .day)
+            buckets = try Bucketing.make(window, interval: interval ?? Interval.defaultFor(period: window.period))
         }
         let limit = try intParam(params["limit"], default: 100, range: 1...1000, name: "limit")
         let offset = try intParam(params["offset"], default: 0, range: 0...Int(Int32.max), name: "offset")
