@@ -37,6 +37,12 @@ extension ServerCore {
         add(.get, "/api/user/export", .jwt) { try await self.exportAccount($0) }
         add(.post, "/api/user/delete", .jwt, body: json) { try await self.deleteAccount($0) }
 
+        // API keys (§7.3)
+        add(.get, "/api/api-keys", .jwt) { try await self.listAPIKeys($0) }
+        add(.post, "/api/api-keys", .jwt, body: json) { try await self.createAPIKey($0) }
+        add(.patch, "/api/api-keys", .jwt, body: json) { try await self.renameAPIKey($0) }
+        add(.delete, "/api/api-keys", .jwt) { try await self.revokeAPIKey($0) }
+
         // Sites (§7.1)
         add(.get, "/api/sites", .jwtOrKey(.read)) { try await self.listSites($0) }
         add(.post, "/api/sites", .jwtOrKey(.admin), body: json) { try await self.createSite($0) }

@@ -91,4 +91,35 @@ struct SiteTests {
         #expect(try await s.call("GET", "/api/stats-api", token: b).error == "site_id parameter is required")
         try await s.stop()
     }
+
+    @Test func apiKeys() async throws {
+        let s = try await TestServer.start()
+        let t = try await s.register("keys@example.com")
+        let site = try await s.createSite(t, domain: "keys.example.com")
+        let other = try await s.createSite(t, domain: "other-keys.example.com")
+        let made = try await s.call("POST", "/api/api-keys", token: t, json: ["name": "ci", "scope": "read", "siteId": site])
+        #expect(made.status == 201)
+        let apiKey = try #require(made.json["apiKey"] as? [String: Any])
+        let key = try #require(apiKey["key"] as? String)
+        #expect(key.hasPrefix("zta_live_") && key.count == 41)
+        #expect(apiKey["keyPrefix"] as? String == String(key.prefix(16)) + "...")
+        #expect(try await s.call("POST", "/api/api-keys", token: t, json: ["name": "x", "scope": "root"]).error == "Invalid scope")
+        #expect(try await s.call("POST", "/api/api-keys", token: t, json: ["scope": "read"]).error == "Name is required")
+
+        let stats = try await s.call("GET", "/api/stats-api?site_id=\(site)&period=7d", token: key)
+        #expect(stats.status == 200)
+        #expect(stats.header("X-RateLimit-Limit") == "100")
+        #expect(try await s.call("GET", "/api/stats-api?site_id=\(other)", token: key).error == "API key does not allow this operation")
+        #expect(try await s.call("GET", "/api/user/sessions", token: key).error == "This endpoint requires a user session")
+        #expect(try await s.call("GET", "/api/api-keys", token: key).status == 403)
+        #expect(try await s.call("POST", "/api/sites", token: key, json: ["domain": "k.example.com"]).error
+                == "API key does not allow this operation")
+        let listed = try await s.call("GET", "/api/api-keys", token: t)
+        #expect((listed.json["apiKeys"] as? [[String: Any]])?.first?["key"] == nil)
+        let id = try #require(apiKey["id"] as? String)
+        #expect(try await s.call("DELETE", "/api/api-keys?id=\(id)", token: t).json["message"] as? String == "API key revoked successfully")
+        #expect(try await s.call("GET", "/api/stats-api?site_id=\(site)", token: key).error == "Invalid or inactive API key")
+        #expect(try await s.call("GET", "/api/stats-api?site_id=\(site)", token: "zta_live_0000").error == "Invalid or inactive API key")
+        try await s.stop()
+    }
 }

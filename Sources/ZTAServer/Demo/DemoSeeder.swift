@@ -18,7 +18,7 @@ struct DemoSeeder {
     func seedIfNeeded() async throws {
         let secretPath = core.config.dataDirectory + "/demo.credentials"
         if let existing = try? String(contentsOfFile: secretPath, encoding: .utf8) {
-            print("demo account: \(existing.trimmingCharacters(in: .whitespacesAndNewlines))")
+            announce("demo account: \(existing.trimmingCharacters(in: .whitespacesAndNewlines))")
             return
         }
         let password = "Demo-" + Secrets.randomHex(bytes: 6) + "!Zt"
@@ -45,7 +45,14 @@ struct DemoSeeder {
         let creds = "\(Self.email) / \(password) (site \(Self.domain), \(siteId))"
         try creds.write(toFile: secretPath, atomically: true, encoding: .utf8)
         chmod(secretPath, 0o600)
-        print("demo account created: \(creds); \(summary.accepted) events in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+        announce("demo account created: \(creds); \(summary.accepted) events in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+    }
+
+    /// Standard output (flushed: it is often a file or a pipe) and the log.
+    private func announce(_ line: String) {
+        print(line)
+        fflush(nil)  // all streams: `stdout` itself is not concurrency-safe to name
+        core.logger.notice("\(line)")
     }
 
     /// Generates one site's lines (ids rewritten to the demo site) into a temporary file, then imports it.
