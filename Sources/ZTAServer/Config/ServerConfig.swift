@@ -71,7 +71,7 @@ public struct ServerConfig: Sendable {
     }
 
     /// Applies `PUBLIC_URL`, `JWT_SECRET`, `ALLOW_REGISTRATION`, `TRUSTED_PROXIES`, `METRICS_TOKEN`,
-    /// `GEOIP_DB` from `env` (flags already set win only for host/port/data).
+    /// `GEOIP_DB` and `RATE_LIMIT_{TRACK_PER_MINUTE,USER_PER_MINUTE,USER_PER_HOUR}` from `env`.
     public mutating func apply(environment env: [String: String]) {
         if let v = env["PUBLIC_URL"], !v.isEmpty { publicURL = v.hasSuffix("/") ? String(v.dropLast()) : v }
         if let v = env["JWT_SECRET"], !v.isEmpty { jwtSecret = v }
@@ -81,5 +81,9 @@ public struct ServerConfig: Sendable {
         }
         if let v = env["METRICS_TOKEN"], !v.isEmpty { metricsToken = v }
         if let v = env["GEOIP_DB"], !v.isEmpty { geoIPDatabase = v }
+        // Operators (and benchmarks) may move the main limits: requests per minute / hour.
+        if let v = env["RATE_LIMIT_TRACK_PER_MINUTE"].flatMap(Int.init), v > 0 { rateLimits.track = RateLimit(v, per: 60) }
+        if let v = env["RATE_LIMIT_USER_PER_MINUTE"].flatMap(Int.init), v > 0 { rateLimits.userMinute = RateLimit(v, per: 60) }
+        if let v = env["RATE_LIMIT_USER_PER_HOUR"].flatMap(Int.init), v > 0 { rateLimits.userHour = RateLimit(v, per: 3600) }
     }
 }

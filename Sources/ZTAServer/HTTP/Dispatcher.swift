@@ -37,8 +37,8 @@ struct Dispatcher: HTTPResponder {
             response = Reply.error(.notFound)
             if isAPI { add(Self.corsHeaders, to: &response) }
         }
-        let seconds = Double((ContinuousClock.now - started).components.attoseconds) / 1e18
-            + Double((ContinuousClock.now - started).components.seconds)
+        let elapsed = (ContinuousClock.now - started).components
+        let seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
         core.metrics.request(method: request.method.rawValue, route: routeLabel, status: response.status.code, seconds: seconds)
         return response
     }
