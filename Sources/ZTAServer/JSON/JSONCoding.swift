@@ -10,7 +10,8 @@ public enum JSONCoding {
             p.skipSpace()
             guard let v = p.value(depth: 0) else { return nil }
             p.skipSpace()
-            return p.i == buf.count ? v : nil
+            guard p.i == buf.count else { return nil }  // trailing bytes after the value
+            return v
         }
     }
 
