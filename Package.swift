@@ -18,6 +18,15 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // The HTTP server (ZTAServer) and its tests.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/jwt-kit", from: "5.7.1"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
@@ -28,13 +37,30 @@ let package = Package(
         .target(name: "ZTAQuery", dependencies: ["ZTAFormat", "ZTAStorage"], swiftSettings: optimized),
         .target(name: "ZTAEngine", dependencies: ["ZTAFormat", "ZTAStorage", "ZTAQuery", "CZlib"], swiftSettings: optimized),
         .target(name: "ZTAWorkloads", dependencies: ["ZTAFormat"], swiftSettings: optimized),
+        .target(name: "ZTAServer", dependencies: [
+            "ZTAEngine", "ZTAQuery", "ZTAStorage", "ZTAFormat", "ZTAWorkloads", "CZlib",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            .product(name: "HummingbirdOTP", package: "hummingbird-auth"),
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "JWTKit", package: "jwt-kit"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], swiftSettings: optimized),
         .executableTarget(name: "ztas", dependencies: [
-            "ZTAEngine", "ZTAWorkloads",
+            "ZTAEngine", "ZTAWorkloads", "ZTAServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimized),
         .testTarget(name: "ZTAFormatTests", dependencies: ["ZTAFormat"], resources: [.copy("Golden")]),
         .testTarget(name: "ZTAStorageTests", dependencies: ["ZTAStorage", "ZTAFormat"]),
         .testTarget(name: "ZTAQueryTests", dependencies: ["ZTAQuery", "ZTAStorage", "ZTAFormat"]),
+        .testTarget(name: "ZTAServerTests", dependencies: [
+            "ZTAServer", "ZTAEngine", "ZTAQuery", "ZTAFormat",
+            .product(name: "HummingbirdOTP", package: "hummingbird-auth"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "ZTAEngineTests", dependencies: ["ZTAEngine", "ZTAWorkloads", "ZTAQuery", "ZTAStorage", "ZTAFormat"]),
     ]
 )

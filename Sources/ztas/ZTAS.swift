@@ -4,14 +4,14 @@ import Glibc
 #endif
 
 @main
-struct ZTAS: ParsableCommand {
+struct ZTAS: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ztas",
         abstract: "Privacy-first web analytics with an embedded columnar event store.",
         subcommands: [
             ImportCommand.self, IngestCommand.self, QueryCommand.self, HeatmapCommand.self,
             GenerateCommand.self, VerifyCommand.self, InspectCommand.self, CompactCommand.self,
-            DeleteCommand.self, BenchCommand.self,
+            DeleteCommand.self, BenchCommand.self, ServeCommand.self,
         ]
     )
 }

@@ -1,0 +1,91 @@
+import GRDB
+
+/// Credential checks of api.md §2 and the site authorization of §3.
+extension ServerCore {
+    /// Reads `Authorization: Bearer …` and returns the caller, or the 401 of api.md §2.
+    func authenticate(_ call: Call, policy: AuthPolicy) async throws -> Principal {
+        guard let header = call.header("Authorization"), header.hasPrefix("Bearer "),
+              case let token = String(header.dropFirst(7)).trimmingCharacters(" "), !token.isEmpty,
+              !token.contains(" ") else {
+            throw APIError.authRequired
+        }
+        if token.hasPrefix("zta_") {
+            let p = try await authenticateKey(token, nowMs: call.nowMs)
+            guard case .jwtOrKey(let minScope) = policy else { throw APIError.jwtOnly }
+            if KeyScope(rawValue: p.apiKey!.scope).map({ $0 < minScope }) ?? true {
+                throw APIError(403, "API key does not allow this operation")
+            }
+            return p
+        }
+        let claims: SessionClaims
+        do { claims = try await tokens.verify(token, nowMs: call.nowMs) } catch {
+            throw error == TokenFailure.expired ? APIError(401, "Token expired. Please log in again.") : APIError(401, "Invalid or expired token")
+        }
+        let now = call.nowMs
+        let found = try await meta.pool.read { db -> (UserRecord, LoginSessionRecord)? in
+            guard let s = try Row.fetchOne(db, sql: "SELECT * FROM login_sessions WHERE id = ?", arguments: [claims.sid]),
+                  let u = try Row.fetchOne(db, sql: "SELECT * FROM users WHERE id = ?", arguments: [claims.sub.value]) else { return nil }
+            return (UserRecord(row: u), LoginSessionRecord(row: s))
+        }
+        guard let (user, session) = found, session.userId == user.id else {
+            throw APIError(401, "Session invalidated. Please log in again.")
+        }
+        if session.revokedAt != nil || session.expiresAt <= now {
+            throw APIError(401, "Session invalidated. Please log in again.")
+        }
+        if now - session.lastActiveAt >= 60_000 {
+            // lastActiveAt is refreshed at most once a minute.
+            try? await meta.pool.write { db in
+                try db.execute(sql: "UPDATE login_sessions SET last_active_at = ? WHERE id = ?", arguments: [now, session.id])
+            }
+        }
+        return Principal(user: user, sessionId: session.id, apiKey: nil)
+    }
+
+    private func authenticateKey(_ key: String, nowMs: Int64) async throws -> Principal {
+        let hash = Secrets.sha256Hex(key)
+        let found = try await meta.pool.read { db -> (APIKeyRecord, UserRecord)? in
+            guard let k = try Row.fetchOne(db, sql: "SELECT * FROM api_keys WHERE key_hash = ?", arguments: [hash]) else { return nil }
+            let rec = APIKeyRecord(row: k)
+            guard let u = try Row.fetchOne(db, sql: "SELECT * FROM users WHERE id = ?", arguments: [rec.userId]) else { return nil }
+            return (rec, UserRecord(row: u))
+        }
+        guard let (k, user) = found, k.revokedAt == nil else { throw APIError(401, "Invalid or inactive API key") }
+        if let e = k.expiresAt, e <= nowMs { throw APIError(401, "API key expired") }
+        try? await meta.pool.write { db in
+            try db.execute(sql: "UPDATE api_keys SET last_used = ? WHERE id = ?", arguments: [nowMs, k.id])
+        }
+        return Principal(user: user, sessionId: nil, apiKey: k)
+    }
+
+    /// The caller's role on a site, nil when none (teams add `site_members` rows).
+    func role(_ userId: String, _ site: SiteRecord) async throws -> SiteRole? {
+        if site.ownerId == userId { return .owner }
+        let raw = try await meta.pool.read { db in
+            try String.fetchOne(db, sql: "SELECT role FROM site_members WHERE site_id = ? AND user_id = ?",
+                                arguments: [site.id, userId])
+        }
+        return raw.flatMap(SiteRole.init(rawValue:))
+    }
+
+    func site(_ id: String) async throws -> SiteRecord? {
+        try await meta.pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM sites WHERE id = ?", arguments: [id]).map(SiteRecord.init(row:))
+        }
+    }
+
+    /// The site a query endpoint names, if the caller may use it with at least `minRole` (api.md §3):
+    /// unknown or invisible → 403 `Access denied`; visible but too weak a role → 403
+    /// `Insufficient permissions`; a key bound to another site → 403 `API key does not allow this operation`.
+    func authorizedSite(_ call: Call, _ siteId: String, minRole: SiteRole = .viewer,
+                        denied: APIError = .accessDenied) async throws -> (SiteRecord, SiteRole) {
+        guard let p = call.principal, let site = try await site(siteId), let role = try await role(p.user.id, site) else {
+            throw denied
+        }
+        if let key = p.apiKey, let bound = key.siteId, bound != site.id {
+            throw APIError(403, "API key does not allow this operation")
+        }
+        guard role >= minRole else { throw APIError(403, "Insufficient permissions") }
+        return (site, role)
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+
+/// A fixed-window limit: at most `limit` counted requests per `window` seconds.
+public struct RateLimit: Sendable, Equatable {
+    public var limit: Int
+    public var window: Int
+    public init(_ limit: Int, per window: Int) {
+        self.limit = limit
+        self.window = window
+    }
+}
+
+/// The rate limits of api.md §1 (defaults), all adjustable (tests lower them).
+public struct RateLimitConfig: Sendable {
+    /// Authenticated `/api` requests but track, per user or API key: both must allow.
+    public var userMinute = RateLimit(100, per: 60)
+    public var userHour = RateLimit(1000, per: 3600)
+    /// `/api/track` per client IP.
+    public var track = RateLimit(1000, per: 60)
+    /// Login attempts per IP, and failed logins per e-mail.
+    public var login = RateLimit(20, per: 60)
+    public var loginFailures = RateLimit(5, per: 900)
+    public var register = RateLimit(10, per: 3600)
+    public var forgot = RateLimit(3, per: 60)
+    public var reset = RateLimit(5, per: 60)
+    public var verifyReset = RateLimit(10, per: 60)
+    /// Answers with 401, per IP.
+    public var unauthorized = RateLimit(100, per: 60)
+    /// Wrong codes per 2FA temporary token before it is void.
+    public var twoFactorAttempts = 5
+    public init() {}
+}
+
+/// Everything `ztas serve` is configured with: flags first, then the environment.
+public struct ServerConfig: Sendable {
+    /// The data directory: events (the engine's files) and `meta.sqlite`.
+    public var dataDirectory: String
+    public var host = "127.0.0.1"
+    /// 0 picks a free port (tests).
+    public var port = 8080
+    /// `PUBLIC_URL`: base of links (reset mails, tracking code).
+    public var publicURL = "http://127.0.0.1:8080"
+    /// `JWT_SECRET` (≥ 32 characters); generated and kept in the data directory when absent.
+    public var jwtSecret: String?
+    /// `ALLOW_REGISTRATION` (default true; the first user can always register).
+    public var allowRegistration = true
+    /// `TRUSTED_PROXIES`: peers (addresses or CIDR ranges) whose `X-Forwarded-For` is believed.
+    public var trustedProxies: [String] = []
+    /// `METRICS_TOKEN`: when set, `/metrics` wants `Bearer <token>`.
+    public var metricsToken: String?
+    /// `GEOIP_DB`: accepted but not used yet (no MaxMind reader here): country stays empty.
+    public var geoIPDatabase: String?
+    public var rateLimits = RateLimitConfig()
+    /// Request body limits (api.md §1), bytes.
+    public var maxBody = 1 << 20
+    public var maxTrackBody = 256 << 10
+    public var maxImportBody = 100 << 20
+    /// bcrypt cost (≥ 10).
+    public var bcryptCost: UInt8 = 10
+    /// Create the demo user and site on start.
+    public var demo = false
+    /// Rows the demo site is filled with.
+    public var demoRows = 1_000_000
+    /// Query threads of the engine.
+    public var queryThreads = 2
+    /// Write the log line with the reset link (no SMTP here).
+    public var logResetLinks = true
+
+    public init(dataDirectory: String) {
+        self.dataDirectory = dataDirectory
+    }
+
+    /// Applies `PUBLIC_URL`, `JWT_SECRET`, `ALLOW_REGISTRATION`, `TRUSTED_PROXIES`, `METRICS_TOKEN`,
+    /// `GEOIP_DB` and `RATE_LIMIT_{TRACK_PER_MINUTE,USER_PER_MINUTE,USER_PER_HOUR}` from `env`.
+    public mutating func apply(environment env: [String: String]) {
+        if let v = env["PUBLIC_URL"], !v.isEmpty { publicURL = v.hasSuffix("/") ? String(v.dropLast()) : v }
+        if let v = env["JWT_SECRET"], !v.isEmpty { jwtSecret = v }
+        if let v = env["ALLOW_REGISTRATION"]?.lowercased() { allowRegistration = !(v == "false" || v == "0" || v == "no") }
+        if let v = env["TRUSTED_PROXIES"] {
+            trustedProxies = v.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)
+        }
+        if let v = env["METRICS_TOKEN"], !v.isEmpty { metricsToken = v }
+        if let v = env["GEOIP_DB"], !v.isEmpty { geoIPDatabase = v }
+        // Operators (and benchmarks) may move the main limits: requests per minute / hour.
+        if let v = env["RATE_LIMIT_TRACK_PER_MINUTE"].flatMap(Int.init), v > 0 { rateLimits.track = RateLimit(v, per: 60) }
+        if let v = env["RATE_LIMIT_USER_PER_MINUTE"].flatMap(Int.init), v > 0 { rateLimits.userMinute = RateLimit(v, per: 60) }
+        if let v = env["RATE_LIMIT_USER_PER_HOUR"].flatMap(Int.init), v > 0 { rateLimits.userHour = RateLimit(v, per: 3600) }
+    }
+}

@@ -1,0 +1,147 @@
+import Foundation
+import GRDB
+import Hummingbird
+import ZTAEngine
+import ZTAQuery
+
+/// `/api/import` (api.md §8): NDJSON event import, history, deletion of one import's events.
+extension ServerCore {
+    static let supportedFormats = ["ndjson"]
+
+    func importEvents(_ call: Call) async throws -> Reply.Out {
+        guard let siteId = call.query["siteId"], !siteId.isEmpty else { throw APIError.badRequest("siteId is required") }
+        if let f = call.query["format"], !f.isEmpty, f != "ndjson" {
+            // The GA formats (csv, json, ga4-api, ua-csv) are not implemented in this build.
+            throw APIError.badRequest("Invalid format. Supported: ndjson, csv, json, ga4-api, ua-csv")
+        }
+        let contentType = (call.header("Content-Type") ?? "text/plain").split(separator: ";").first
+            .map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        guard ["application/x-ndjson", "application/ndjson", "text/plain"].contains(contentType) else {
+            throw APIError(415, "Unsupported content type")
+        }
+        let (site, _) = try await authorizedSite(call, siteId, minRole: .admin, denied: APIError(403, "Site not found or access denied"))
+        guard imports.begin(site.id) else { throw APIError(409, "An import is already running for this site") }
+        defer { imports.end(site.id) }
+
+        let encoding = call.header("Content-Encoding")?.lowercased().trimmingCharacters(in: .whitespaces) ?? ""
+        guard encoding.isEmpty || encoding == "identity" || encoding == "gzip" else { throw APIError(415, "Unsupported content type") }
+        let spool = try BodySpool(directory: config.dataDirectory + "/tmp", limit: config.maxImportBody, gzip: encoding == "gzip")
+        do {
+            for try await chunk in call.request.body {
+                try chunk.withUnsafeReadableBytes { try spool.append($0) }
+            }
+            try spool.finish()
+        } catch BodySpool.Failure.tooLarge {
+            throw APIError.tooLarge
+        } catch BodySpool.Failure.badGzip(let m) {
+            throw APIError.badRequest("Failed to parse data", details: ["gzip: \(m)"])
+        }
+
+        let uid = call.user.id, now = call.nowMs, sid = site.id
+        let rowId = try await meta.pool.write { db -> Int64 in
+            try db.execute(sql: """
+                INSERT INTO imports (site_id, source, format, status, imported_at, imported_by) VALUES (?, 'ndjson', 'ndjson', 'running', ?, ?)
+                """, arguments: [sid, now, uid])
+            return db.lastInsertedRowID
+        }
+        let db = self.db
+        let path = spool.path
+        let summary: ImportSummary
+        do {
+            summary = try await Blocking.run {
+                var options = ImportOptions(siteRestriction: sid)
+                options.threads = 2
+                return try db.importNDJSON(input: try ImportInput(path: path), options: options)
+            }
+        } catch {
+            try? await meta.pool.write { db in
+                try db.execute(sql: "UPDATE imports SET status = 'failed' WHERE id = ?", arguments: [rowId])
+            }
+            logger.error("import failed", metadata: ["error": "\(error)"])
+            throw APIError.internalError
+        }
+        withExtendedLifetime(spool) {}
+        metrics.importLines(accepted: summary.accepted, rejected: summary.rejected)
+        var dateRange: JSONValue? = nil
+        var range: (String, String, Int)? = nil
+        if let lo = summary.minTs, let hi = summary.maxTs, let tz = SiteTimeZone(site.timezone) {
+            let a = tz.date(at: lo), b = tz.date(at: hi)
+            let days = Int(b.daysSinceEpoch - a.daysSinceEpoch) + 1
+            range = (a.description, b.description, days)
+            dateRange = .object([("start", .string(a.description)), ("end", .string(b.description)), ("days", .int(days))])
+        }
+        let engineId = Int64(summary.importId)
+        let dates = range
+        try await meta.pool.write { db in
+            try db.execute(sql: """
+                UPDATE imports SET engine_id = ?, status = 'completed', accepted = ?, rejected = ?, date_start = ?, date_end = ?, days = ?
+                WHERE id = ?
+                """, arguments: [engineId, summary.accepted, summary.rejected, dates?.0, dates?.1, dates?.2, rowId])
+        }
+        var out: [(String, JSONValue)] = [
+            ("success", true), ("importId", .string(ImportIds.external(rowId))), ("accepted", .int(summary.accepted)),
+            ("rejected", .int(summary.rejected)),
+            ("errors", .array(summary.errors.map { .object([("line", .int($0.line)), ("error", .string($0.error))]) })),
+            ("errorsTruncated", .bool(summary.errorsTruncated)),
+        ]
+        if let dateRange { out.append(("dateRange", dateRange)) }
+        out.append(("message", .string("Imported \(summary.accepted) events (\(summary.rejected) rejected)")))
+        return .json(.object(out), status: .created)
+    }
+
+    func listImports(_ call: Call) async throws -> Reply.Out {
+        let limit = try pageParam(call.query["limit"], default: 50, range: 1...100)
+        let offset = try pageParam(call.query["offset"], default: 0, range: 0...Int(Int32.max), name: "offset")
+        var siteIds: [String]
+        if let s = call.query["siteId"], !s.isEmpty {
+            let (site, _) = try await authorizedSite(call, s, minRole: .admin)
+            siteIds = [site.id]
+        } else {
+            siteIds = try await visibleSites(call).filter { $0.1 >= .admin }.map(\.0.id)
+        }
+        if siteIds.isEmpty { siteIds = [""] }
+        let marks = Array(repeating: "?", count: siteIds.count).joined(separator: ",")
+        let ids = siteIds
+        let (total, rows) = try await meta.pool.read { db -> (Int, [ImportRecord]) in
+            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM imports WHERE site_id IN (\(marks))",
+                                         arguments: StatementArguments(ids)) ?? 0
+            let rows = try Row.fetchAll(db, sql: "SELECT * FROM imports WHERE site_id IN (\(marks)) ORDER BY imported_at DESC, id DESC LIMIT ? OFFSET ?",
+                                        arguments: StatementArguments(ids) + [limit, offset]).map(ImportRecord.init(row:))
+            return (total, rows)
+        }
+        return .json(.object([
+            ("imports", .array(rows.map(\.json))),
+            ("supportedFormats", .array(Self.supportedFormats.map { .string($0) })),
+            ("pagination", .object([("total", .int(total)), ("limit", .int(limit)), ("offset", .int(offset)),
+                                    ("hasMore", .bool(offset + rows.count < total))])),
+        ]))
+    }
+
+    func deleteImport(_ call: Call) async throws -> Reply.Out {
+        guard let raw = call.query["importId"], !raw.isEmpty else { throw APIError.badRequest("importId is required") }
+        guard let id = ImportIds.parse(raw),
+              let rec = try await meta.pool.read({ db in
+                  try Row.fetchOne(db, sql: "SELECT * FROM imports WHERE id = ?", arguments: [id]).map(ImportRecord.init(row:))
+              }) else { throw APIError(404, "Import not found") }
+        _ = try await authorizedSite(call, rec.siteId, minRole: .admin, denied: APIError(404, "Import not found"))
+        if rec.status == "running" || imports.isRunning(rec.siteId) { throw APIError(409, "Import is still running") }
+        var deleted = 0
+        if let engineId = rec.engineId {
+            let db = self.db
+            let site = rec.siteId
+            deleted = try await Blocking.run { try db.deleteImport(site: site, importId: UInt32(engineId)) }
+        }
+        try await meta.pool.write { db in try db.execute(sql: "DELETE FROM imports WHERE id = ?", arguments: [id]) }
+        return .json(.object([("success", true), ("deletedRecords", .int(deleted)),
+                              ("message", .string("Import deleted: \(deleted) events removed"))]))
+    }
+
+    /// Pagination parameters (api.md §1).
+    func pageParam(_ s: String?, default d: Int, range: ClosedRange<Int>, name: String = "limit") throws(APIError) -> Int {
+        guard let s, !s.isEmpty else { return d }
+        guard let v = Int(s), range.contains(v) else {
+            throw name == "limit" ? APIError.badRequest("Limit must be between 1 and 100") : APIError.invalid(name)
+        }
+        return v
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import ZTAEngine
+import ZTAQuery
+
+/// Query endpoints of api.md §6. Each validates its parameters (through the ZTAQuery parsers),
+/// checks the caller's role on the site, builds the request with the site's time zone and
+/// returns the engine's JSON body as it is.
+extension ServerCore {
+    /// Parameters first (with UTC, so the first failure wins before the site is looked up), then
+    /// visibility and role, then the request again in the site's time zone.
+    private func resolve<R: Sendable>(_ call: Call, siteKey: String, missing: String, minRole: SiteRole = .viewer,
+                                      _ parse: ([String: String], String) throws(QueryError) -> R) async throws -> (R, SiteRecord) {
+        guard let siteId = call.query[siteKey], !siteId.isEmpty else { throw APIError.badRequest(missing) }
+        _ = try parse(call.query, "UTC")
+        let (site, _) = try await authorizedSite(call, siteId, minRole: minRole)
+        return (try parse(call.query, site.timezone), site)
+    }
+
+    func stats(_ call: Call) async throws -> Reply.Out {
+        let (r, _) = try await resolve(call, siteKey: "siteId", missing: "Site ID required") { p, tz throws(QueryError) in
+            try DashboardRequest.parse(p, timezone: tz, now: call.nowMs)
+        }
+        let db = self.db
+        return Reply.bytes(try await Blocking.run { try db.queries.dashboard(r) })
+    }
+
+    func statsAPI(_ call: Call) async throws -> Reply.Out {
+        let (r, _) = try await resolve(call, siteKey: "site_id", missing: "site_id parameter is required") { p, tz throws(QueryError) in
+            try StatsAPIRequest.parse(p, timezone: tz, now: call.nowMs)
+        }
+        let db = self.db
+        return Reply.bytes(try await Blocking.run { try db.queries.statsAPI(r) })
+    }
+
+    func heatmap(_ call: Call, kind: HeatmapKind) async throws -> Reply.Out {
+        let (r, _) = try await resolve(call, siteKey: "siteId",
+                                       missing: kind == .pages ? "Site ID required" : "Site ID and path are required") { p, tz throws(QueryError) in
+            try HeatmapRequest.parse(p, kind: kind, timezone: tz, now: call.nowMs)
+        }
+        let db = self.db
+        return Reply.bytes(try await Blocking.run { try db.queries.heatmap(r) })
+    }
+
+    func realtime(_ call: Call) async throws -> Reply.Out {
+        // `date` is resolved like a stats-api `realtime` period: W = [now − 5 min, now).
+        var params = call.query
+        params["site_id"] = call.query["siteId"]
+        params["period"] = "realtime"
+        params["metrics"] = nil; params["property"] = nil; params["filters"] = nil; params["interval"] = nil
+        params["limit"] = nil; params["offset"] = nil; params["date_from"] = nil; params["date_to"] = nil
+        guard let siteId = call.query["siteId"], !siteId.isEmpty else { throw APIError.badRequest("Site ID required") }
+        _ = try StatsAPIRequest.parse(params, timezone: "UTC", now: call.nowMs)
+        let (site, _) = try await authorizedSite(call, siteId)
+        let r = try StatsAPIRequest.parse(params, timezone: site.timezone, now: call.nowMs)
+        let db = self.db
+        let tz = r.window.timeZone
+        let body = try await Blocking.run { try Realtime.body(db.store, site: site.id, tz: tz, now: r.window.to) }
+        var resp = Reply.json(body)
+        resp.headers[.cacheControl] = "no-cache, no-store, must-revalidate"
+        return resp
+    }
+
+    func export(_ call: Call) async throws -> Reply.Out {
+        let (r, _) = try await resolve(call, siteKey: "siteId", missing: "Site ID required", minRole: .editor) { p, tz throws(QueryError) in
+            try ExportRequest.parse(p, timezone: tz, now: call.nowMs)
+        }
+        let db = self.db
+        let disposition = "attachment; filename=\"\(r.filename(now: call.nowMs))\""
+        if r.format == .json {
+            var resp = Reply.bytes(try await Blocking.run { try db.queries.export(r) })
+            resp.headers[.contentDisposition] = disposition
+            return resp
+        }
+        var headers = HTTPFields()
+        headers[.contentType] = r.format == .csv ? "text/csv; charset=utf-8" : "application/x-ndjson"
+        headers[.cacheControl] = "no-store"
+        headers[.contentDisposition] = disposition
+        // Streamed: the engine writes ~64 KiB pieces on a GCD thread; the response takes them
+        // through a bounded channel, so a slow client holds back the producer.
+        let body = ResponseBody { writer in
+            let pipe = ChunkPipe(capacity: 4)
+            let producer = Task {
+                do {
+                    try await Blocking.run { try db.queries.exportStream(r) { bytes in try pipe.send(bytes) } }
+                    pipe.finish(nil)
+                } catch {
+                    pipe.finish(error)
+                }
+            }
+            do {
+                for try await chunk in pipe.stream {
+                    try await writer.write(ByteBuffer(bytes: chunk))
+                    pipe.consumed()
+                }
+            } catch {
+                pipe.cancel()
+                _ = await producer.result
+                throw error
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: headers, body: body)
+    }
+}
+
+/// A bounded hand-off from a blocking producer thread to an async consumer.
+final class ChunkPipe: @unchecked Sendable {
+    private let slots: DispatchSemaphore
+    private let continuation: AsyncThrowingStream<[UInt8], any Error>.Continuation
+    let stream: AsyncThrowingStream<[UInt8], any Error>
+    private let lock = NSLock()
+    private var cancelled = false
+
+    struct Cancelled: Error {}
+
+    init(capacity: Int) {
+        slots = DispatchSemaphore(value: capacity)
+        (stream, continuation) = AsyncThrowingStream.makeStream()
+    }
+
+    /// Blocks while `capacity` chunks are unconsumed; throws once the consumer is gone.
+    func send(_ bytes: [UInt8]) throws {
+        slots.wait()
+        lock.lock(); let c = cancelled; lock.unlock()
+        if c { throw Cancelled() }
+        continuation.yield(bytes)
+    }
+
+    func consumed() { slots.signal() }
+
+    func finish(_ error: (any Error)?) {
+        if let error { continuation.finish(throwing: error) } else { continuation.finish() }
+    }
+
+    func cancel() {
+        lock.lock(); cancelled = true; lock.unlock()
+        slots.signal()
+    }
+}

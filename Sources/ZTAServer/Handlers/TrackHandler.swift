@@ -1,0 +1,121 @@
+import HTTPTypes
+import Hummingbird
+import Synchronization
+import ZTAEngine
+import ZTAFormat
+
+/// A short-lived cache of sites for `/api/track` (one SQLite read per site every few seconds,
+/// not per event); changes to a site invalidate it.
+final class SiteCache: Sendable {
+    private let entries = Mutex<[String: (SiteRecord?, Int64)]>([:])
+    static let ttlMs: Int64 = 5000
+
+    func get(_ id: String, nowMs: Int64, load: () async throws -> SiteRecord?) async throws -> SiteRecord? {
+        if let (s, at) = entries.withLock({ $0[id] }), nowMs - at < Self.ttlMs { return s }
+        let s = try await load()
+        entries.withLock { e in
+            if e.count > 10_000 { e.removeAll() }
+            e[id] = (s, nowMs)
+        }
+        return s
+    }
+
+    func invalidate(_ id: String) { _ = entries.withLock { $0.removeValue(forKey: id) } }
+}
+
+/// `POST /api/track` (api.md §5).
+extension ServerCore {
+    func track(_ call: Call) async throws -> Reply.Out {
+        let origin = call.header("Origin")
+        var corsOrigin = origin ?? "*"
+        do {
+            var r = try await trackEvents(call, origin: origin, corsOrigin: &corsOrigin)
+            for (k, v) in TrackCORS.headers(origin: corsOrigin) { r.headers[HTTPField.Name(k)!] = v }
+            return r
+        } catch let e as APIError {
+            var r = Reply.error(e)
+            for (k, v) in TrackCORS.headers(origin: e.status == 403 ? "null" : corsOrigin) { r.headers[HTTPField.Name(k)!] = v }
+            return r
+        }
+    }
+
+    private func trackEvents(_ call: Call, origin: String?, corsOrigin: inout String) async throws -> Reply.Out {
+        let body = try call.json()
+        let isBatch = body["batch"]?.boolValue == true
+        let siteId: String
+        var events: [TrackEvent] = []
+        var rejected = 0
+        if isBatch {
+            guard let s = body["siteId"]?.stringValue, !s.isEmpty else { throw APIError.badRequest("Site ID required") }
+            siteId = s
+            guard let list = body["events"]?.arrayValue, (1...100).contains(list.count) else {
+                throw APIError.badRequest("Batch must contain 1 to 100 events")
+            }
+            for v in list {
+                if let e = try? TrackEvent.parse(v) { events.append(e) } else { rejected += 1 }
+            }
+        } else {
+            guard let s = body["siteId"]?.stringValue, !s.isEmpty else { throw APIError.badRequest("Site ID required") }
+            siteId = s
+            events = [try TrackEvent.parse(body)]
+        }
+        metrics.dropped("invalid", count: rejected)
+        guard let site = try await siteCache.get(siteId, nowMs: call.nowMs, load: { try await self.site(siteId) }) else {
+            throw APIError(404, "Invalid site ID")
+        }
+        // A server-side proxy with a write key for the site speaks for its visitors.
+        var trusted = false
+        if let auth = call.header("Authorization"), auth.hasPrefix("Bearer zta_"),
+           let p = try? await authenticate(call, policy: .jwtOrKey(.write)),
+           p.apiKey?.siteId == nil || p.apiKey?.siteId == site.id,
+           (try? await role(p.user.id, site)).flatMap({ $0 }) != nil {
+            trusted = true
+        }
+        if !trusted, let origin {
+            guard TrackURLs.originMatches(origin, domain: site.domain) else {
+                metrics.dropped("origin", count: events.count)
+                throw APIError(403, "Origin not allowed")
+            }
+            corsOrigin = origin
+        }
+        let userAgent = call.header("User-Agent") ?? ""
+        var ip = call.clientIP
+        if trusted, let xff = call.header("X-Forwarded-For"),
+           let first = xff.split(separator: ",").first.map({ String($0).trimmingCharacters(" ") }), IPBytes(first) != nil {
+            ip = first
+        }
+        if UserAgentParser.isBot(userAgent) {
+            metrics.dropped("bot", count: events.count)
+            return isBatch ? .json(.object([("success", true), ("count", 0), ("rejected", .int(rejected))])) : .ok()
+        }
+        let ua = UserAgentParser.parse(userAgent)
+        let now = call.nowMs
+        let ids = identity.ids(site: site.id, ip: ip, userAgent: userAgent, nowMs: now)
+        var records: [EventRecord] = []
+        records.reserveCapacity(events.count)
+        var excluded = 0
+        for e in events {
+            if e.isExcluded(by: site.excludePaths) { excluded += 1; continue }
+            let visitor: UInt64, session: UInt64
+            if let sid = e.sessionId {
+                visitor = ids.current
+                session = XXH64.hash(sid, seed: 0)
+            } else {
+                (visitor, session) = sessions.assign(site: site.id, visitor: ids.current, previousVisitor: ids.previous, nowMs: now)
+            }
+            records.append(e.record(site: site, ua: ua, visitor: visitor, session: session, nowMs: now))
+        }
+        metrics.dropped("excluded_path", count: excluded)
+        if !records.isEmpty {
+            let db = self.db
+            let batch = records
+            metrics.ingestQueueDepth.add(1, ordering: .relaxed)
+            defer { metrics.ingestQueueDepth.subtract(1, ordering: .relaxed) }
+            // Acknowledged only once the WAL record is durable.
+            try await Blocking.run { try db.ingest(batch) }
+            for r in records { metrics.ingested(type: r.type.name, source: "track") }
+        }
+        if isBatch { return .json(.object([("success", true), ("count", .int(records.count)), ("rejected", .int(rejected))])) }
+        return .ok()
+    }
+}

@@ -1,0 +1,102 @@
+import GRDB
+
+/// The server's metadata (users, login sessions, sites, imports, reset tokens, API keys) in
+/// `DATA/meta.sqlite`: a GRDB `DatabasePool` (SQLite WAL mode, concurrent readers) whose schema
+/// is built by versioned migrations. Events never go here; they live in the engine's files.
+final class MetaStore: Sendable {
+    let pool: DatabasePool
+
+    init(path: String) throws {
+        var config = Configuration()
+        config.foreignKeysEnabled = true
+        config.busyMode = .timeout(5)
+        pool = try DatabasePool(path: path, configuration: config)
+        try Self.migrator.migrate(pool)
+    }
+
+    /// Schema history. Never edit a registered migration: add a new one.
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE users (
+                    id TEXT PRIMARY KEY,
+                    email TEXT NOT NULL UNIQUE,
+                    name TEXT,
+                    password_hash TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    totp_secret TEXT,
+                    totp_enabled INTEGER NOT NULL DEFAULT 0,
+                    totp_last_step INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE TABLE login_sessions (
+                    id TEXT PRIMARY KEY,
+                    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                    created_at INTEGER NOT NULL,
+                    last_active_at INTEGER NOT NULL,
+                    expires_at INTEGER NOT NULL,
+                    device TEXT NOT NULL,
+                    ip_masked TEXT NOT NULL,
+                    revoked_at INTEGER
+                );
+                CREATE INDEX login_sessions_user ON login_sessions(user_id);
+                CREATE TABLE sites (
+                    id TEXT PRIMARY KEY,
+                    owner_id TEXT NOT NULL REFERENCES users(id),
+                    domain TEXT NOT NULL UNIQUE,
+                    name TEXT NOT NULL,
+                    timezone TEXT NOT NULL,
+                    public INTEGER NOT NULL DEFAULT 0,
+                    exclude_paths TEXT NOT NULL DEFAULT '[]',
+                    data_retention INTEGER,
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL
+                );
+                CREATE INDEX sites_owner ON sites(owner_id);
+                CREATE TABLE site_members (
+                    site_id TEXT NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+                    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                    role TEXT NOT NULL,
+                    joined_at INTEGER NOT NULL,
+                    PRIMARY KEY (site_id, user_id)
+                );
+                CREATE TABLE password_resets (
+                    token_hash TEXT PRIMARY KEY,
+                    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                    expires_at INTEGER NOT NULL,
+                    used_at INTEGER
+                );
+                CREATE TABLE imports (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    engine_id INTEGER,
+                    site_id TEXT NOT NULL,
+                    source TEXT NOT NULL,
+                    format TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    accepted INTEGER NOT NULL DEFAULT 0,
+                    rejected INTEGER NOT NULL DEFAULT 0,
+                    date_start TEXT,
+                    date_end TEXT,
+                    days INTEGER,
+                    imported_at INTEGER NOT NULL,
+                    imported_by TEXT NOT NULL
+                );
+                CREATE INDEX imports_site ON imports(site_id);
+                CREATE TABLE api_keys (
+                    id TEXT PRIMARY KEY,
+                    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                    name TEXT NOT NULL,
+                    scope TEXT NOT NULL,
+                    site_id TEXT,
+                    key_hash TEXT NOT NULL UNIQUE,
+                    key_prefix TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    expires_at INTEGER,
+                    last_used INTEGER,
+                    revoked_at INTEGER
+                );
+                """)
+        }
+        return m
+    }
+}

@@ -1,0 +1,109 @@
+import Foundation
+import Prometheus
+import Synchronization
+
+/// The `/metrics` registry (api.md §9). Label values are bounded: route templates, methods,
+/// status codes, event types, reasons — never site or user ids or paths.
+final class ServerMetrics: Sendable {
+    let registry = PrometheusCollectorRegistry()
+    /// Ingests waiting for their WAL group commit.
+    let ingestQueueDepth = Atomic<Int>(0)
+
+    static let eventTypes = ["pageview", "event", "engagement", "heartbeat", "click", "scroll", "move"]
+    static let dropReasons = ["bot", "origin", "excluded_path", "invalid", "rate_limited"]
+
+    init() {
+        for t in Self.eventTypes { for s in ["track", "import"] { _ = ingestedCounter(t, s) } }
+        for r in Self.dropReasons { _ = droppedCounter(r) }
+        for r in ["accepted", "rejected"] { _ = importLines(r) }
+        for r in ["success", "failed", "dropped"] {
+            _ = registry.makeCounter(descriptor: Self.name("zta_webhook_deliveries_total", "Webhook deliveries"), labels: [("result", r)])
+        }
+    }
+
+    static func name(_ n: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: n, unitName: "", helpText: help)
+    }
+
+    func request(method: String, route: String, status: Int, seconds: Double) {
+        registry.makeCounter(descriptor: Self.name("zta_http_requests_total", "HTTP requests by route template and status"),
+                             labels: [("method", method), ("route", route), ("status", String(status))]).increment()
+        registry.makeDurationHistogram(
+            descriptor: Self.name("zta_http_request_duration_seconds", "HTTP request duration"),
+            labels: [("method", method), ("route", route)],
+            buckets: [.milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+                      .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5),
+                      .seconds(5), .seconds(10)]
+        ).record(.nanoseconds(Int64(seconds * 1e9)))
+    }
+
+    private func ingestedCounter(_ type: String, _ source: String) -> Counter {
+        registry.makeCounter(descriptor: Self.name("zta_events_ingested_total", "Events stored"),
+                             labels: [("type", type), ("source", source)])
+    }
+
+    private func droppedCounter(_ reason: String) -> Counter {
+        registry.makeCounter(descriptor: Self.name("zta_events_dropped_total", "Tracked events not stored"),
+                             labels: [("reason", reason)])
+    }
+
+    private func importLines(_ result: String) -> Counter {
+        registry.makeCounter(descriptor: Self.name("zta_import_lines_total", "Import lines by result"),
+                             labels: [("result", result)])
+    }
+
+    func ingested(type: String, source: String, count: Int = 1) {
+        if count > 0 { ingestedCounter(type, source).increment(by: Int64(count)) }
+    }
+
+    func dropped(_ reason: String, count: Int = 1) {
+        if count > 0 { droppedCounter(reason).increment(by: Int64(count)) }
+    }
+
+    func importLines(accepted: Int, rejected: Int) {
+        importLines("accepted").increment(by: Int64(accepted))
+        importLines("rejected").increment(by: Int64(rejected))
+    }
+
+    func rateLimited(bucket: String) {
+        registry.makeCounter(descriptor: Self.name("zta_rate_limited_total", "Requests refused by a rate limit"),
+                             labels: [("bucket", bucket)]).increment()
+    }
+
+    /// The exposition text, with the gauges read now.
+    func render(storedEvents: Int) -> [UInt8] {
+        registry.makeGauge(descriptor: Self.name("zta_ingest_queue_depth", "Tracked batches waiting for the WAL"))
+            .set(Double(ingestQueueDepth.load(ordering: .relaxed)))
+        registry.makeGauge(descriptor: Self.name("zta_stored_events", "Events in the store")).set(Double(storedEvents))
+        let p = ProcessStats.read()
+        registry.makeGauge(descriptor: Self.name("process_resident_memory_bytes", "Resident memory")).set(p.rss)
+        registry.makeGauge(descriptor: Self.name("process_virtual_memory_bytes", "Virtual memory")).set(p.vsize)
+        registry.makeGauge(descriptor: Self.name("process_cpu_seconds_total", "User and system CPU time")).set(p.cpuSeconds)
+        registry.makeGauge(descriptor: Self.name("process_open_fds", "Open file descriptors")).set(p.openFDs)
+        registry.makeGauge(descriptor: Self.name("process_start_time_seconds", "Process start, Unix seconds")).set(ProcessStats.startTime)
+        return registry.emitToBuffer()
+    }
+}
+
+/// Process figures from /proc (Linux); zeros elsewhere.
+enum ProcessStats {
+    static let startTime = Date().timeIntervalSince1970
+
+    struct Sample { var rss = 0.0, vsize = 0.0, cpuSeconds = 0.0, openFDs = 0.0 }
+
+    static func read() -> Sample {
+        var s = Sample()
+        guard let stat = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return s }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // Fields after the command: state is index 0, utime 11, stime 12, vsize 20, rss 21 (pages).
+        if fields.count > 21 {
+            let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+            s.cpuSeconds = ((Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)) / max(ticks, 1)
+            s.vsize = Double(fields[20]) ?? 0
+            s.rss = (Double(fields[21]) ?? 0) * Double(sysconf(Int32(_SC_PAGESIZE)))
+        }
+        s.openFDs = Double((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0)
+        return s
+    }
+}

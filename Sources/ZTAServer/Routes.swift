@@ -1,0 +1,82 @@
+import HTTPTypes
+import ZTAQuery
+
+/// The route table: every endpoint with its auth policy, body limit and pre-auth IP limit.
+extension ServerCore {
+    func makeRoutes() -> RouteTable {
+        var t = RouteTable()
+        let rl = config.rateLimits
+        let json = BodyPolicy.limit(config.maxBody)
+        func add(_ m: HTTPRequest.Method, _ path: String, _ auth: AuthPolicy, body: BodyPolicy = .ignore,
+                 ip: (String, RateLimit)? = nil, cors: Bool = true, _ h: @escaping @Sendable (Call) async throws -> Reply.Out) {
+            t.add(m, path, Endpoint(auth: auth, body: body, ipLimits: ip, cors: cors, handler: h))
+        }
+
+        // Operational (§9)
+        add(.get, "/health", .none) { try await self.health($0) }
+        add(.get, "/api/health", .none) { try await self.health($0) }
+        add(.get, "/metrics", .none) { try await self.metricsText($0) }
+
+        // Authentication (§2)
+        add(.post, "/api/auth/register", .none, body: json, ip: ("register", rl.register)) { try await self.register($0) }
+        add(.post, "/api/auth/login", .none, body: json, ip: ("login", rl.login)) { try await self.login($0) }
+        add(.post, "/api/auth/logout", .jwt, body: json) { try await self.logout($0) }
+        add(.post, "/api/auth/forgot", .none, body: json, ip: ("forgot", rl.forgot)) { try await self.forgot($0) }
+        add(.get, "/api/auth/verify-reset-token", .none, ip: ("verify_reset", rl.verifyReset)) { try await self.verifyResetToken($0) }
+        add(.post, "/api/auth/reset", .none, body: json, ip: ("reset", rl.reset)) { try await self.resetPassword($0) }
+        add(.post, "/api/auth/2fa/setup", .jwt, body: json) { try await self.setupTwoFactor($0) }
+        add(.post, "/api/auth/2fa/verify", .jwt, body: json) { try await self.verifyTwoFactor($0) }
+        add(.post, "/api/auth/2fa/disable", .jwt, body: json) { try await self.disableTwoFactor($0) }
+        add(.post, "/api/auth/2fa/validate", .none, body: json) { try await self.validateTwoFactor($0) }
+
+        // Account (§2)
+        add(.get, "/api/user/status", .jwtOrKey(.read)) { try await self.userStatus($0) }
+        add(.patch, "/api/user/password", .jwt, body: json) { try await self.changePassword($0) }
+        add(.get, "/api/user/sessions", .jwt) { try await self.listSessions($0) }
+        add(.delete, "/api/user/sessions", .jwt) { try await self.revokeSessions($0) }
+        add(.get, "/api/user/export", .jwt) { try await self.exportAccount($0) }
+        add(.post, "/api/user/delete", .jwt, body: json) { try await self.deleteAccount($0) }
+
+        // API keys (§7.3)
+        add(.get, "/api/api-keys", .jwt) { try await self.listAPIKeys($0) }
+        add(.post, "/api/api-keys", .jwt, body: json) { try await self.createAPIKey($0) }
+        add(.patch, "/api/api-keys", .jwt, body: json) { try await self.renameAPIKey($0) }
+        add(.delete, "/api/api-keys", .jwt) { try await self.revokeAPIKey($0) }
+
+        // Sites (§7.1)
+        add(.get, "/api/sites", .jwtOrKey(.read)) { try await self.listSites($0) }
+        add(.post, "/api/sites", .jwtOrKey(.admin), body: json) { try await self.createSite($0) }
+        add(.patch, "/api/sites", .jwtOrKey(.admin), body: json) { call in
+            let r = try await self.updateSite(call)
+            if let id = (try? call.json())?["id"]?.stringValue { self.siteCache.invalidate(id) }
+            return r
+        }
+        add(.delete, "/api/sites", .jwtOrKey(.admin)) { call in
+            defer { if let id = call.query["id"] { self.siteCache.invalidate(id) } }
+            return try await self.deleteSite(call)
+        }
+        add(.get, "/api/sites/{id}", .jwtOrKey(.read)) { try await self.getSite($0) }
+
+        // Ingest (§5)
+        add(.post, "/api/track", .none, body: .limit(config.maxTrackBody), ip: ("track", rl.track), cors: false) {
+            try await self.track($0)
+        }
+
+        // Queries (§6)
+        add(.get, "/api/stats", .jwtOrKey(.read)) { try await self.stats($0) }
+        add(.get, "/api/stats-api", .jwtOrKey(.read)) { try await self.statsAPI($0) }
+        add(.get, "/api/realtime", .jwtOrKey(.read)) { try await self.realtime($0) }
+        add(.get, "/api/export", .jwtOrKey(.read)) { try await self.export($0) }
+        add(.get, "/api/heatmaps", .jwtOrKey(.read)) { try await self.heatmap($0, kind: .heatmap) }
+        add(.get, "/api/heatmaps/elements", .jwtOrKey(.read)) { try await self.heatmap($0, kind: .elements) }
+        add(.get, "/api/heatmaps/rage-clicks", .jwtOrKey(.read)) { try await self.heatmap($0, kind: .rageClicks) }
+        add(.get, "/api/heatmaps/dead-clicks", .jwtOrKey(.read)) { try await self.heatmap($0, kind: .deadClicks) }
+        add(.get, "/api/heatmaps/pages", .jwtOrKey(.read)) { try await self.heatmap($0, kind: .pages) }
+
+        // Import (§8)
+        add(.post, "/api/import", .jwtOrKey(.write), body: .stream(config.maxImportBody)) { try await self.importEvents($0) }
+        add(.get, "/api/import", .jwtOrKey(.write)) { try await self.listImports($0) }
+        add(.delete, "/api/import", .jwtOrKey(.write)) { try await self.deleteImport($0) }
+        return t
+    }
+}

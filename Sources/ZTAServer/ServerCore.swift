@@ -1,0 +1,40 @@
+import Foundation
+import Logging
+import ZTAEngine
+
+/// Everything the handlers share: configuration, the event database, the metadata store, tokens,
+/// rate limits, metrics and the tracking state. One per running server.
+final class ServerCore: Sendable {
+    let config: ServerConfig
+    let db: Database
+    let meta: MetaStore
+    let tokens: TokenService
+    let limiter = RateLimiter()
+    let clients: ClientAddressResolver
+    let metrics = ServerMetrics()
+    let identity = VisitorIdentity()
+    let sessions = SessionTracker()
+    let imports = ImportRegistry()
+    let twoFactor = TwoFactorChallenges()
+    let siteCache = SiteCache()
+    let logger: Logger
+    let startedAt = Date()
+    /// A bcrypt hash of a random password, verified against for unknown e-mails so that a login
+    /// takes as long whether or not the account exists.
+    let dummyHash: String
+
+    init(config: ServerConfig, db: Database, meta: MetaStore, tokens: TokenService, logger: Logger, dummyHash: String) {
+        self.config = config
+        self.db = db
+        self.meta = meta
+        self.tokens = tokens
+        self.clients = ClientAddressResolver(trustedProxies: config.trustedProxies)
+        self.logger = logger
+        self.dummyHash = dummyHash
+    }
+
+    /// Events in the store (segments plus memtable), for `/metrics`.
+    var storedEvents: Int {
+        db.store.segmentList.reduce(0) { $0 + $1.rows } + db.store.memtableRows
+    }
+}

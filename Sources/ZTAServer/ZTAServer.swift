@@ -1,0 +1,173 @@
+import Foundation
+import GRDB
+public import Hummingbird
+import HummingbirdBcrypt
+public import Logging
+import NIOCore
+import ServiceLifecycle
+import ZTAEngine
+
+/// The ztas HTTP server (api.md): Hummingbird in front of the engine's `Database` and the
+/// metadata store. `run` serves until SIGTERM/SIGINT; `start` is for tests and returns once the
+/// socket listens.
+public enum ZTAServer {
+    /// Serves until SIGTERM or SIGINT, then finishes the requests in flight, stops the
+    /// background jobs and closes the database (memtable flushed, lock released).
+    public static func run(config: ServerConfig, logger: Logger = defaultLogger()) async throws {
+        let (core, app) = try await build(config: config, logger: logger, onRunning: { port in
+            logger.notice("ztas listening", metadata: ["address": "http://\(config.host):\(port)"])
+        })
+        do {
+            try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        } catch {
+            try? core.db.close()
+            throw error
+        }
+        logger.notice("ztas stopping: closing the database")
+        try core.db.close()
+    }
+
+    /// A `ztas` logger at `LOG_LEVEL` (default info).
+    public static func defaultLogger() -> Logger {
+        var logger = Logger(label: "ztas")
+        logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        return logger
+    }
+
+    /// Starts a server in this process (tests, benchmarks); `port` 0 picks a free one.
+    public static func start(config: ServerConfig, logger: Logger = Logger(label: "ztas")) async throws -> RunningServer {
+        let (portStream, portCont) = AsyncStream<Int>.makeStream()
+        let (core, app) = try await build(config: config, logger: logger, onRunning: { port in
+            portCont.yield(port)
+            portCont.finish()
+        })
+        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
+        let task = Task { try await group.run() }
+        var it = portStream.makeAsyncIterator()
+        guard let port = await it.next() else {
+            task.cancel()
+            _ = await task.result
+            try? core.db.close()
+            throw CancellationError()
+        }
+        return RunningServer(port: port, group: group, task: task, core: core)
+    }
+
+    static func build(config input: ServerConfig, logger: Logger,
+                      onRunning: @escaping @Sendable (Int) -> Void) async throws -> (ServerCore, some ApplicationProtocol) {
+        var config = input
+        try FileManager.default.createDirectory(atPath: config.dataDirectory, withIntermediateDirectories: true)
+        config.jwtSecret = try loadSecret(config)
+        let db = try Database(path: config.dataDirectory)
+        let meta: MetaStore
+        do { meta = try MetaStore(path: config.dataDirectory + "/meta.sqlite") } catch {
+            try? db.close()
+            throw error
+        }
+        let tokens = await TokenService(secret: config.jwtSecret!)
+        let cost = max(config.bcryptCost, 10)
+        let dummy = Bcrypt.hash(Secrets.randomHex(bytes: 16), cost: cost)
+        if config.geoIPDatabase != nil {
+            logger.warning("GEOIP_DB is set, but this build has no GeoIP reader: country and region stay empty")
+        }
+        let core = ServerCore(config: config, db: db, meta: meta, tokens: tokens, logger: logger, dummyHash: dummy)
+        if config.demo {
+            do { try await DemoSeeder(core: core).seedIfNeeded() } catch {
+                logger.error("demo seeding failed", metadata: ["error": "\(error)"])
+            }
+        }
+        let dispatcher = Dispatcher(core: core, routes: core.makeRoutes())
+        let configuredPort = config.port
+        let app = Application(
+            responder: dispatcher,
+            configuration: .init(address: .hostname(config.host, port: config.port), serverName: nil),
+            services: [MaintenanceService(core: core)],
+            onServerRunning: { channel in onRunning(channel.localAddress?.port ?? configuredPort) },
+            logger: logger
+        )
+        return (core, app)
+    }
+
+    /// `JWT_SECRET`, else the secret kept in `DATA/jwt.secret` (created: 32 random bytes, hex, mode 0600).
+    static func loadSecret(_ config: ServerConfig) throws -> String {
+        if let s = config.jwtSecret {
+            guard s.count >= 32 else { throw ServerError("JWT_SECRET must be at least 32 characters") }
+            return s
+        }
+        let path = config.dataDirectory + "/jwt.secret"
+        if let existing = try? String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
+           existing.count >= 32 {
+            return existing
+        }
+        let secret = Secrets.randomHex(bytes: 32)
+        guard FileManager.default.createFile(atPath: path, contents: Data(secret.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw ServerError("cannot write \(path)")
+        }
+        return secret
+    }
+}
+
+/// A startup failure with a message for the operator.
+public struct ServerError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ d: String) { description = d }
+}
+
+/// A server started by `ZTAServer.start`.
+public final class RunningServer: Sendable {
+    public let port: Int
+    let group: ServiceGroup
+    let task: Task<Void, any Error>
+    let core: ServerCore
+
+    init(port: Int, group: ServiceGroup, task: Task<Void, any Error>, core: ServerCore) {
+        self.port = port
+        self.group = group
+        self.task = task
+        self.core = core
+    }
+
+    /// Graceful shutdown, then the database is closed.
+    public func stop() async throws {
+        await group.triggerGracefulShutdown()
+        _ = await task.result
+        try core.db.close()
+    }
+
+    /// The data directory (tests look at its files).
+    public var dataDirectory: String { core.config.dataDirectory }
+}
+
+/// Background jobs: flushes the memtable when it is old enough (appends only check on write),
+/// and applies each site's `dataRetention` once an hour.
+struct MaintenanceService: Service {
+    let core: ServerCore
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            var lastRetention = Date.distantPast
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(30))
+                if Task.isCancelled { break }
+                let db = core.db
+                _ = try? await Blocking.run { try db.store.flushIfNeeded() }
+                if Date().timeIntervalSince(lastRetention) >= 3600 {
+                    lastRetention = Date()
+                    await applyRetention()
+                }
+            }
+        }
+    }
+
+    private func applyRetention() async {
+        guard let sites = try? await core.meta.pool.read({ db in
+            try Row.fetchAll(db, sql: "SELECT id, data_retention FROM sites WHERE data_retention IS NOT NULL")
+                .map { (String($0["id"]), Int64($0["data_retention"] as Int)) }
+        }) else { return }
+        let db = core.db
+        for (site, days) in sites {
+            let cutoff = Clock.nowMs() - days * 86_400_000
+            _ = try? await Blocking.run { try db.applyRetention(site: site, cutoff: cutoff) }
+        }
+    }
+}

@@ -1,0 +1,34 @@
+import ArgumentParser
+import Foundation
+import ZTAServer
+
+/// `ztas serve`: the HTTP API (api.md) over a data directory.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the HTTP server (api.md) over a data directory.",
+        discussion: """
+        Environment: PUBLIC_URL, JWT_SECRET (≥ 32 chars; generated into DATA/jwt.secret when absent), \
+        ALLOW_REGISTRATION (default true), TRUSTED_PROXIES (comma-separated addresses or CIDR ranges), \
+        METRICS_TOKEN, GEOIP_DB (accepted; no GeoIP reader in this build, so country stays empty), \
+        RATE_LIMIT_TRACK_PER_MINUTE (1000), RATE_LIMIT_USER_PER_MINUTE (100), RATE_LIMIT_USER_PER_HOUR (1000). \
+        Metadata lives in DATA/meta.sqlite. SIGTERM/SIGINT: graceful shutdown, then the database is closed.
+        """)
+
+    @OptionGroup var data: DataOption
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Port to listen on (0 = any free port).") var port = 8080
+    @Flag(help: "Create a demo user and a site filled with generated traffic (once).") var demo = false
+    @Option(help: "Events generated for the demo site.") var demoRows = 1_000_000
+
+    func run() async throws {
+        var config = ServerConfig(dataDirectory: data.path)
+        config.host = host
+        config.port = port
+        config.publicURL = "http://\(host):\(port)"
+        config.apply(environment: ProcessInfo.processInfo.environment)
+        config.demo = demo
+        config.demoRows = demoRows
+        try await ZTAServer.run(config: config)
+    }
+}
