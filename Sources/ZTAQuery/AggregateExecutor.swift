@@ -57,11 +57,13 @@ final class AggWorker: @unchecked Sendable {
         namePairs = plan.rowGroups.contains(.eventName) ? PairSet() : nil
         if plan.rowGroups.contains(.page) {
             pageAcc = DenseArray(count: 1024, zero: GroupAcc())
-            pageVis = PairSet(expected: 4096)
+            pageVis = PairSet(expected: expected * 3)
+            pageVis!.core.enableRecentCache()
         }
         if plan.rowGroups.contains(.eventName) {
             nameAcc = DenseArray(count: 64, zero: GroupAcc())
             nameVis = PairSet()
+            nameVis!.core.enableRecentCache()
         }
     }
 }
@@ -353,7 +355,7 @@ final class AggregateExecutor {
         if isPv { a.pointee.pageviews &+= 1 }
         if isEv { a.pointee.events &+= 1 }
         if eng { a.pointee.engSum &+= Int64(top); a.pointee.engCnt &+= 1 }
-        if (isPv || isEv) && set.insert(g, v) { a.pointee.visitors &+= 1 }
+        if (isPv || isEv) && set.insertCached(g, v) { a.pointee.visitors &+= 1 }
     }
 
     // MARK: - final phases
@@ -454,41 +456,81 @@ final class AggregateExecutor {
     }
 
     /// Distinct visitors of the total and the session-level groups, for the visitors worker `w` owns.
+    ///
+    /// Rather than one (group, visitor) set per panel, the counted sessions are chained per visitor
+    /// in one table (one random access per session whatever the number of panels); each visitor
+    /// then adds 1 to every distinct group among its few sessions.
     private func windowVisitors(_ w: Int, _ wk: AggWorker, _ groupIdx: [Int]) {
-        var totalSet = PairSetCore(expected: 1024)
-        var groupSets = groupIdx.map { _ in PairSetCore(expected: 1024) }
-        defer { totalSet.free(); for g in groupSets { g.free() } }
-        let bases = wk.groupAcc.map(\.base)
-        let wantTotal = plan.query.total
-        var totalVisitors: Int64 = 0
+        // Memberships (visitor, session) of the visitors this worker owns, across all workers' tables.
+        var memVisitor: [UInt64] = [], memEntry: [UnsafePointer<UInt32>] = []
+        var estimate = 0
+        for other in workers { estimate += (other.windowTable?.count ?? 0) / max(1, threads) + 16 }
+        memVisitor.reserveCapacity(estimate)
+        memEntry.reserveCapacity(estimate)
         for other in workers {
             guard let t = other.windowTable else { continue }
             let core = t.core
             other.passW.withUnsafeBufferPointer { pass in
-                func visit(_ s: Int, _ v: UInt64) {
-                    let ev = core.entryVals + s * core.dims
-                    if wantTotal && totalSet.insert(0, v) { totalVisitors &+= 1 }
-                    for k in 0..<groupIdx.count {
-                        let g = ev[groupIdx[k]]
-                        if groupSets[k].insert(g, v) { bases[k][Int(g)].visitors &+= 1 }
-                    }
-                }
                 for s in 0..<core.count where pass[s] != 0 {
                     let st = core.states + s
-                    if st.pointee.hasVisitor != 0 && owner(st.pointee.visitor, threads) == w { visit(s, st.pointee.visitor) }
+                    if st.pointee.hasVisitor != 0 && owner(st.pointee.visitor, threads) == w {
+                        memVisitor.append(st.pointee.visitor)
+                        memEntry.append(UnsafePointer(core.entryVals + s * core.dims))
+                    }
                 }
                 for (j, s) in core.sideSlots.enumerated() where pass[Int(s)] != 0 {
                     let v = core.sideVisitors[j]
-                    if owner(v, threads) == w { visit(Int(s), v) }
+                    if owner(v, threads) == w {
+                        memVisitor.append(v)
+                        memEntry.append(UnsafePointer(core.entryVals + Int(s) * core.dims))
+                    }
                 }
             }
         }
-        wk.totalAcc.visitors = totalVisitors
+        let m = memVisitor.count
+        // Chain memberships per visitor: heads in an open-addressing table, links in `next`.
+        var bits = 4
+        while (1 << bits) < m * 2 { bits += 1 }
+        let size = 1 << bits
+        let keys = LargeAlloc.allocate(UInt64.self, count: size)
+        let heads = LargeAlloc.allocate(Int32.self, count: size)
+        heads.initialize(repeating: -1, count: size)
+        defer { LargeAlloc.deallocate(keys, count: size); LargeAlloc.deallocate(heads, count: size) }
+        var next = [Int32](repeating: -1, count: m)
+        let mask = size - 1
+        for k in 0..<m {
+            let v = memVisitor[k]
+            var i = Int(truncatingIfNeeded: mixIndex(v) >> UInt64(64 - bits))
+            while heads[i] >= 0 && keys[i] != v { i = (i + 1) & mask }
+            if heads[i] < 0 { keys[i] = v }
+            next[k] = heads[i]
+            heads[i] = Int32(k)
+        }
+        let bases = wk.groupAcc.map(\.base)
+        var visitors: Int64 = 0
+        var seen: [UInt32] = []
+        for i in 0..<size where heads[i] >= 0 {
+            visitors &+= 1
+            for (g, gi) in groupIdx.enumerated() {
+                seen.removeAll(keepingCapacity: true)
+                var k = Int(heads[i])
+                while k >= 0 {
+                    let value = memEntry[k][gi]
+                    if !seen.contains(value) {
+                        seen.append(value)
+                        bases[g][Int(value)].visitors &+= 1
+                    }
+                    k = Int(next[k])
+                }
+            }
+        }
+        wk.totalAcc.visitors = visitors
     }
 
     /// Distinct visitors per bucket, for the visitors worker `w` owns.
     private func seriesVisitors(_ w: Int, _ wk: AggWorker) {
-        var set = PairSetCore(expected: 1024)
+        let sessions = workers.reduce(0) { $0 + ($1.bucketTable?.count ?? 0) }
+        var set = PairSetCore(expected: sessions / max(1, threads) + 1024)
         defer { set.free() }
         wk.seriesAcc.withUnsafeMutableBufferPointer { acc in
             for other in workers {
