@@ -18,6 +18,10 @@ struct AggChunk {
     /// Row-group translations (empty when unused).
     let pathMap: [UInt32]
     let nameMap: [UInt32]
+    /// Per row: the worker owning its session (by visitor: `visitorOwner`), or 255 when the row
+    /// lies outside the window. Computed once per chunk while loading, so workers only compare.
+    let sessionOwner: [UInt8]
+    let visitorOwner: [UInt8]
 }
 
 /// Per-worker state. Worker `w` owns the sessions with `owner(session) == w` (its session tables
@@ -123,8 +127,25 @@ final class AggregateExecutor {
         let nameLUT = nameFilter.map { $0.lut(c.string(.name)!.dictionary) } ?? []
         let pathMap = plan.rowGroups.contains(.page) ? global(.path).mapping(c.string(.path)!.dictionary) : []
         let nameMap = plan.rowGroups.contains(.eventName) ? global(.name).mapping(c.string(.name)!.dictionary) : []
+        let from = plan.query.window.from, to = plan.query.window.to, t = threads
+        func owners(_ ids: [UInt64]) -> [UInt8] {
+            var o = [UInt8](repeating: 255, count: c.count)
+            o.withUnsafeMutableBufferPointer { o in
+                c.ts.withUnsafeBufferPointer { ts in
+                    ids.withUnsafeBufferPointer { ids in
+                        for i in 0..<c.count {
+                            let v = ts[i]
+                            o[i] = v >= from && v < to ? UInt8(truncatingIfNeeded: owner(ids[i], t)) : 255
+                        }
+                    }
+                }
+            }
+            return o
+        }
+        let so = t > 1 ? owners(c.session) : []
+        let vo = t > 1 && !plan.rowGroups.isEmpty ? owners(c.visitor) : []
         return AggChunk(chunk: c, entryMaps: maps, entryCodes: codes, pathLUT: pathLUT, nameLUT: nameLUT,
-                        pathMap: pathMap, nameMap: nameMap)
+                        pathMap: pathMap, nameMap: nameMap, sessionOwner: so, visitorOwner: vo)
     }
 
     /// Runs the scan and all aggregation phases.
@@ -164,25 +185,26 @@ final class AggregateExecutor {
 
     /// Builds the selection of in-window rows owned by worker `w` (by session or by visitor).
     @inline(__always)
-    private func select(_ c: ColumnChunk, _ ts: UnsafePointer<Int64>, _ ids: UnsafePointer<UInt64>,
+    private func select(_ c: ColumnChunk, _ ts: UnsafePointer<Int64>, _ owners: [UInt8],
                         _ w: Int, _ sel: inout [Int32]) -> Int {
         let n = c.count
         if sel.count < n { sel = [Int32](repeating: 0, count: n) }
         let from = plan.query.window.from, to = plan.query.window.to
-        let t = threads
+        let me = UInt8(truncatingIfNeeded: w)
         return sel.withUnsafeMutableBufferPointer { s in
             var k = 0
-            if t == 1 {
+            if threads == 1 {
                 for i in 0..<n {
                     let v = ts[i]
                     s[k] = Int32(truncatingIfNeeded: i)
                     k &+= (v >= from && v < to) ? 1 : 0
                 }
             } else {
-                for i in 0..<n {
-                    let v = ts[i]
-                    s[k] = Int32(truncatingIfNeeded: i)
-                    k &+= (v >= from && v < to && owner(ids[i], t) == w) ? 1 : 0
+                owners.withUnsafeBufferPointer { o in
+                    for i in 0..<n {
+                        s[k] = Int32(truncatingIfNeeded: i)
+                        k &+= o[i] == me ? 1 : 0
+                    }
                 }
             }
             return k
@@ -205,7 +227,7 @@ final class AggregateExecutor {
             let codes = UnsafeMutablePointer<UnsafePointer<UInt32>>.allocate(capacity: max(1, entryDims))
             defer { maps.deallocate(); codes.deallocate() }
             for d in 0..<entryDims { maps[d] = mapsArr[d]; codes[d] = codesArr[d] }
-            let n = select(c, ts, sid, wk.w, &wk.sel)
+            let n = select(c, ts, ac.sessionOwner, wk.w, &wk.sel)
             let hasPLUT = !ac.pathLUT.isEmpty, hasNLUT = !ac.nameLUT.isEmpty
             let hasW = wk.windowTable != nil, hasS = wk.bucketTable != nil, hasPairs = wk.namePairs != nil
             // The tables' storage lives in locals for the loop and is stored back after it.
@@ -262,7 +284,7 @@ final class AggregateExecutor {
             // Row-level groups without session filters: accumulate right away, on rows owned by visitor.
             if !plan.rowGroups.isEmpty && !plan.needSecondPass {
                 let n2: Int
-                if threads == 1 { n2 = n } else { n2 = select(c, ts, vis, wk.w, &wk.sel2) }
+                if threads == 1 { n2 = n } else { n2 = select(c, ts, ac.visitorOwner, wk.w, &wk.sel2) }
                 let rows = threads == 1 ? wk.sel : wk.sel2
                 rows.withUnsafeBufferPointer { sel in
                     rowGroupKernel(ac, wk, sel, n2, ts, ty, vis, top, pLUT, nLUT, hasPLUT, hasNLUT, pathCodes, nameCodes, nil)
@@ -565,7 +587,7 @@ final class AggregateExecutor {
             withPtr(c.ts) { ts in withPtr(c.type) { ty in withPtr(c.session) { sid in withPtr(c.visitor) { vis in
             withPtr(c.timeOnPage) { top in withPtr(ac.pathLUT) { pLUT in withPtr(ac.nameLUT) { nLUT in
             withPtr(c.string(.path)?.codes ?? []) { pathCodes in withPtr(c.string(.name)?.codes ?? []) { nameCodes in
-                let n = select(c, ts, vis, wk.w, &wk.sel2)
+                let n = select(c, ts, ac.visitorOwner, wk.w, &wk.sel2)
                 let verdict: (Int) -> Bool = { i in
                     let s = sid[i]
                     let o = owner(s, t)
