@@ -18,6 +18,10 @@ struct AggChunk {
     /// Row-group translations (empty when unused).
     let pathMap: [UInt32]
     let nameMap: [UInt32]
+    /// Per row: the worker owning its session (by visitor: `visitorOwner`), or 255 when the row
+    /// lies outside the window. Computed once per chunk while loading, so workers only compare.
+    let sessionOwner: [UInt8]
+    let visitorOwner: [UInt8]
 }
 
 /// Per-worker state. Worker `w` owns the sessions with `owner(session) == w` (its session tables
@@ -57,11 +61,13 @@ final class AggWorker: @unchecked Sendable {
         namePairs = plan.rowGroups.contains(.eventName) ? PairSet() : nil
         if plan.rowGroups.contains(.page) {
             pageAcc = DenseArray(count: 1024, zero: GroupAcc())
-            pageVis = PairSet(expected: 4096)
+            pageVis = PairSet(expected: expected * 3)
+            pageVis!.core.enableRecentCache()
         }
         if plan.rowGroups.contains(.eventName) {
             nameAcc = DenseArray(count: 64, zero: GroupAcc())
             nameVis = PairSet()
+            nameVis!.core.enableRecentCache()
         }
     }
 }
@@ -121,8 +127,25 @@ final class AggregateExecutor {
         let nameLUT = nameFilter.map { $0.lut(c.string(.name)!.dictionary) } ?? []
         let pathMap = plan.rowGroups.contains(.page) ? global(.path).mapping(c.string(.path)!.dictionary) : []
         let nameMap = plan.rowGroups.contains(.eventName) ? global(.name).mapping(c.string(.name)!.dictionary) : []
+        let from = plan.query.window.from, to = plan.query.window.to, t = threads
+        func owners(_ ids: [UInt64]) -> [UInt8] {
+            var o = [UInt8](repeating: 255, count: c.count)
+            o.withUnsafeMutableBufferPointer { o in
+                c.ts.withUnsafeBufferPointer { ts in
+                    ids.withUnsafeBufferPointer { ids in
+                        for i in 0..<c.count {
+                            let v = ts[i]
+                            o[i] = v >= from && v < to ? UInt8(truncatingIfNeeded: owner(ids[i], t)) : 255
+                        }
+                    }
+                }
+            }
+            return o
+        }
+        let so = t > 1 ? owners(c.session) : []
+        let vo = t > 1 && !plan.rowGroups.isEmpty ? owners(c.visitor) : []
         return AggChunk(chunk: c, entryMaps: maps, entryCodes: codes, pathLUT: pathLUT, nameLUT: nameLUT,
-                        pathMap: pathMap, nameMap: nameMap)
+                        pathMap: pathMap, nameMap: nameMap, sessionOwner: so, visitorOwner: vo)
     }
 
     /// Runs the scan and all aggregation phases.
@@ -162,25 +185,26 @@ final class AggregateExecutor {
 
     /// Builds the selection of in-window rows owned by worker `w` (by session or by visitor).
     @inline(__always)
-    private func select(_ c: ColumnChunk, _ ts: UnsafePointer<Int64>, _ ids: UnsafePointer<UInt64>,
+    private func select(_ c: ColumnChunk, _ ts: UnsafePointer<Int64>, _ owners: [UInt8],
                         _ w: Int, _ sel: inout [Int32]) -> Int {
         let n = c.count
         if sel.count < n { sel = [Int32](repeating: 0, count: n) }
         let from = plan.query.window.from, to = plan.query.window.to
-        let t = threads
+        let me = UInt8(truncatingIfNeeded: w)
         return sel.withUnsafeMutableBufferPointer { s in
             var k = 0
-            if t == 1 {
+            if threads == 1 {
                 for i in 0..<n {
                     let v = ts[i]
                     s[k] = Int32(truncatingIfNeeded: i)
                     k &+= (v >= from && v < to) ? 1 : 0
                 }
             } else {
-                for i in 0..<n {
-                    let v = ts[i]
-                    s[k] = Int32(truncatingIfNeeded: i)
-                    k &+= (v >= from && v < to && owner(ids[i], t) == w) ? 1 : 0
+                owners.withUnsafeBufferPointer { o in
+                    for i in 0..<n {
+                        s[k] = Int32(truncatingIfNeeded: i)
+                        k &+= o[i] == me ? 1 : 0
+                    }
                 }
             }
             return k
@@ -203,7 +227,7 @@ final class AggregateExecutor {
             let codes = UnsafeMutablePointer<UnsafePointer<UInt32>>.allocate(capacity: max(1, entryDims))
             defer { maps.deallocate(); codes.deallocate() }
             for d in 0..<entryDims { maps[d] = mapsArr[d]; codes[d] = codesArr[d] }
-            let n = select(c, ts, sid, wk.w, &wk.sel)
+            let n = select(c, ts, ac.sessionOwner, wk.w, &wk.sel)
             let hasPLUT = !ac.pathLUT.isEmpty, hasNLUT = !ac.nameLUT.isEmpty
             let hasW = wk.windowTable != nil, hasS = wk.bucketTable != nil, hasPairs = wk.namePairs != nil
             // The tables' storage lives in locals for the loop and is stored back after it.
@@ -260,7 +284,7 @@ final class AggregateExecutor {
             // Row-level groups without session filters: accumulate right away, on rows owned by visitor.
             if !plan.rowGroups.isEmpty && !plan.needSecondPass {
                 let n2: Int
-                if threads == 1 { n2 = n } else { n2 = select(c, ts, vis, wk.w, &wk.sel2) }
+                if threads == 1 { n2 = n } else { n2 = select(c, ts, ac.visitorOwner, wk.w, &wk.sel2) }
                 let rows = threads == 1 ? wk.sel : wk.sel2
                 rows.withUnsafeBufferPointer { sel in
                     rowGroupKernel(ac, wk, sel, n2, ts, ty, vis, top, pLUT, nLUT, hasPLUT, hasNLUT, pathCodes, nameCodes, nil)
@@ -353,7 +377,7 @@ final class AggregateExecutor {
         if isPv { a.pointee.pageviews &+= 1 }
         if isEv { a.pointee.events &+= 1 }
         if eng { a.pointee.engSum &+= Int64(top); a.pointee.engCnt &+= 1 }
-        if (isPv || isEv) && set.insert(g, v) { a.pointee.visitors &+= 1 }
+        if (isPv || isEv) && set.insertCached(g, v) { a.pointee.visitors &+= 1 }
     }
 
     // MARK: - final phases
@@ -454,41 +478,81 @@ final class AggregateExecutor {
     }
 
     /// Distinct visitors of the total and the session-level groups, for the visitors worker `w` owns.
+    ///
+    /// Rather than one (group, visitor) set per panel, the counted sessions are chained per visitor
+    /// in one table (one random access per session whatever the number of panels); each visitor
+    /// then adds 1 to every distinct group among its few sessions.
     private func windowVisitors(_ w: Int, _ wk: AggWorker, _ groupIdx: [Int]) {
-        var totalSet = PairSetCore(expected: 1024)
-        var groupSets = groupIdx.map { _ in PairSetCore(expected: 1024) }
-        defer { totalSet.free(); for g in groupSets { g.free() } }
-        let bases = wk.groupAcc.map(\.base)
-        let wantTotal = plan.query.total
-        var totalVisitors: Int64 = 0
+        // Memberships (visitor, session) of the visitors this worker owns, across all workers' tables.
+        var memVisitor: [UInt64] = [], memEntry: [UnsafePointer<UInt32>] = []
+        var estimate = 0
+        for other in workers { estimate += (other.windowTable?.count ?? 0) / max(1, threads) + 16 }
+        memVisitor.reserveCapacity(estimate)
+        memEntry.reserveCapacity(estimate)
         for other in workers {
             guard let t = other.windowTable else { continue }
             let core = t.core
             other.passW.withUnsafeBufferPointer { pass in
-                func visit(_ s: Int, _ v: UInt64) {
-                    let ev = core.entryVals + s * core.dims
-                    if wantTotal && totalSet.insert(0, v) { totalVisitors &+= 1 }
-                    for k in 0..<groupIdx.count {
-                        let g = ev[groupIdx[k]]
-                        if groupSets[k].insert(g, v) { bases[k][Int(g)].visitors &+= 1 }
-                    }
-                }
                 for s in 0..<core.count where pass[s] != 0 {
                     let st = core.states + s
-                    if st.pointee.hasVisitor != 0 && owner(st.pointee.visitor, threads) == w { visit(s, st.pointee.visitor) }
+                    if st.pointee.hasVisitor != 0 && owner(st.pointee.visitor, threads) == w {
+                        memVisitor.append(st.pointee.visitor)
+                        memEntry.append(UnsafePointer(core.entryVals + s * core.dims))
+                    }
                 }
                 for (j, s) in core.sideSlots.enumerated() where pass[Int(s)] != 0 {
                     let v = core.sideVisitors[j]
-                    if owner(v, threads) == w { visit(Int(s), v) }
+                    if owner(v, threads) == w {
+                        memVisitor.append(v)
+                        memEntry.append(UnsafePointer(core.entryVals + Int(s) * core.dims))
+                    }
                 }
             }
         }
-        wk.totalAcc.visitors = totalVisitors
+        let m = memVisitor.count
+        // Chain memberships per visitor: heads in an open-addressing table, links in `next`.
+        var bits = 4
+        while (1 << bits) < m * 2 { bits += 1 }
+        let size = 1 << bits
+        let keys = LargeAlloc.allocate(UInt64.self, count: size)
+        let heads = LargeAlloc.allocate(Int32.self, count: size)
+        heads.initialize(repeating: -1, count: size)
+        defer { LargeAlloc.deallocate(keys, count: size); LargeAlloc.deallocate(heads, count: size) }
+        var next = [Int32](repeating: -1, count: m)
+        let mask = size - 1
+        for k in 0..<m {
+            let v = memVisitor[k]
+            var i = Int(truncatingIfNeeded: mixIndex(v) >> UInt64(64 - bits))
+            while heads[i] >= 0 && keys[i] != v { i = (i + 1) & mask }
+            if heads[i] < 0 { keys[i] = v }
+            next[k] = heads[i]
+            heads[i] = Int32(k)
+        }
+        let bases = wk.groupAcc.map(\.base)
+        var visitors: Int64 = 0
+        var seen: [UInt32] = []
+        for i in 0..<size where heads[i] >= 0 {
+            visitors &+= 1
+            for (g, gi) in groupIdx.enumerated() {
+                seen.removeAll(keepingCapacity: true)
+                var k = Int(heads[i])
+                while k >= 0 {
+                    let value = memEntry[k][gi]
+                    if !seen.contains(value) {
+                        seen.append(value)
+                        bases[g][Int(value)].visitors &+= 1
+                    }
+                    k = Int(next[k])
+                }
+            }
+        }
+        wk.totalAcc.visitors = visitors
     }
 
     /// Distinct visitors per bucket, for the visitors worker `w` owns.
     private func seriesVisitors(_ w: Int, _ wk: AggWorker) {
-        var set = PairSetCore(expected: 1024)
+        let sessions = workers.reduce(0) { $0 + ($1.bucketTable?.count ?? 0) }
+        var set = PairSetCore(expected: sessions / max(1, threads) + 1024)
         defer { set.free() }
         wk.seriesAcc.withUnsafeMutableBufferPointer { acc in
             for other in workers {
@@ -523,7 +587,7 @@ final class AggregateExecutor {
             withPtr(c.ts) { ts in withPtr(c.type) { ty in withPtr(c.session) { sid in withPtr(c.visitor) { vis in
             withPtr(c.timeOnPage) { top in withPtr(ac.pathLUT) { pLUT in withPtr(ac.nameLUT) { nLUT in
             withPtr(c.string(.path)?.codes ?? []) { pathCodes in withPtr(c.string(.name)?.codes ?? []) { nameCodes in
-                let n = select(c, ts, vis, wk.w, &wk.sel2)
+                let n = select(c, ts, ac.visitorOwner, wk.w, &wk.sel2)
                 let verdict: (Int) -> Bool = { i in
                     let s = sid[i]
                     let o = owner(s, t)

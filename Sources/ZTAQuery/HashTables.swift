@@ -91,32 +91,6 @@ struct SessionCore {
         mixIndex(sid ^ (UInt64(bucket) &* 0x9E37_79B9_7F4A_7C15))
     }
 
-    /// The slot of (sid, bucket), creating the session with `ts` as its first event.
-    @inline(__always)
-    mutating func slot(_ sid: UInt64, _ bucket: UInt32, _ ts: Int64) -> Int {
-        let h = hash(sid, bucket)
-        let c = Int(truncatingIfNeeded: h) & ((1 << SessionCore.cacheBits) - 1)
-        let ce = cache[c]
-        if ce.sid == sid && ce.bucket == bucket && ce.slot != .max { return Int(ce.slot) }
-        return slotSlow(sid, bucket, ts, h, c)
-    }
-
-    @inline(__always) func hashKey(_ sid: UInt64, _ bucket: UInt32) -> UInt64 { hash(sid, bucket) }
-
-    /// Whether (sid, bucket), of hash `h`, is in the recent-key cache.
-    @inline(__always)
-    func cached(_ h: UInt64, _ sid: UInt64, _ bucket: UInt32) -> Bool {
-        let ce = cache[Int(truncatingIfNeeded: h) & ((1 << SessionCore.cacheBits) - 1)]
-        return (ce.sid == sid) && (ce.bucket == bucket)
-    }
-
-    /// Loads the index line a probe for hash `h` starts at. Issued for a batch of cache misses
-    /// in a tight loop, the (random) memory accesses overlap instead of stalling one by one.
-    @inline(__always)
-    func touch(_ h: UInt64) -> UInt32 {
-        index[Int(truncatingIfNeeded: h >> UInt64(64 - bits))].slot
-    }
-
     /// Resolves the slots of a batch of `n` keys (`sids[j]`, `buckets[j]`, first seen at `ts[j]`)
     /// into `slots[j]`, creating new sessions. Done as separate tight loops — hash and probe the
     /// recent-key cache, touch the index lines of the misses (so their random accesses overlap),
@@ -250,7 +224,31 @@ struct PairSetCore {
         table.initialize(repeating: PairEntry(value: 0, group: 0, used: 0), count: 1 << b)
     }
 
-    func free() { LargeAlloc.deallocate(table, count: 1 << bits) }
+    func free() {
+        LargeAlloc.deallocate(table, count: 1 << bits)
+        recent?.deallocate()
+    }
+
+    /// An optional direct-mapped cache of recently inserted pairs: rows repeating a pair cluster in
+    /// time (a visitor's pageviews and events on one page), so most repeats skip the big table.
+    private var recent: UnsafeMutablePointer<PairEntry>? = nil
+    static let recentBits = 12
+
+    mutating func enableRecentCache() {
+        let p = UnsafeMutablePointer<PairEntry>.allocate(capacity: 1 << PairSetCore.recentBits)
+        p.initialize(repeating: PairEntry(value: 0, group: 0, used: 0), count: 1 << PairSetCore.recentBits)
+        recent = p
+    }
+
+    /// `insert` behind the recent-pair cache (requires `enableRecentCache`).
+    @inline(__always)
+    mutating func insertCached(_ g: UInt32, _ v: UInt64) -> Bool {
+        let h = hash(g, v)
+        let c = recent! + (Int(truncatingIfNeeded: h) & ((1 << PairSetCore.recentBits) - 1))
+        if c.pointee.used != 0 && c.pointee.value == v && c.pointee.group == g { return false }
+        c.pointee = PairEntry(value: v, group: g, used: 1)
+        return insert(g, v)
+    }
 
     @inline(__always) private func hash(_ g: UInt32, _ v: UInt64) -> UInt64 {
         mixIndex(v ^ (UInt64(g) &* 0xD6E8_FEB8_6659_FD93))
