@@ -7,7 +7,8 @@ import ZTAFormat
 final class GlobalStrings: @unchecked Sendable {
     private let lock = NSLock()
     private(set) var values: [String] = []
-    private var index: [String: UInt32] = [:]
+    /// Keyed by bytes: stored values match byte for byte, not by canonical equivalence.
+    private var index: [UTF8Key: UInt32] = [:]
     /// Mapping per dictionary instance; the dictionary is kept alive so its identity stays unique.
     private var cache: [ObjectIdentifier: (StringDictionary, [UInt32])] = [:]
 
@@ -16,10 +17,10 @@ final class GlobalStrings: @unchecked Sendable {
     }
 
     private func idLocked(_ s: String) -> UInt32 {
-        if let id = index[s] { return id }
+        if let id = index[UTF8Key(s)] { return id }
         let id = UInt32(values.count)
         values.append(s)
-        index[s] = id
+        index[UTF8Key(s)] = id
         return id
     }
 
@@ -32,7 +33,7 @@ final class GlobalStrings: @unchecked Sendable {
     /// The global id of `s` if it was seen.
     func existingID(_ s: String) -> UInt32? {
         lock.lock(); defer { lock.unlock() }
-        return index[s]
+        return index[UTF8Key(s)]
     }
 
     /// Code → global id for every entry of `d`.

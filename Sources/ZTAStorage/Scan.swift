@@ -77,7 +77,7 @@ public protocol EventSource: Sendable {
 }
 
 /// An `EventSource` over chunks held in memory (tests, references, small tools).
-/// Applies `blockFilter` with stats computed from each chunk's `ts` and numeric columns only.
+/// Prunes chunks by time only; `blockFilter` is not applied (chunks carry no block statistics).
 public struct InMemoryEventSource: EventSource {
     public var chunksBySite: [String: [ColumnChunk]]
     public init(chunksBySite: [String: [ColumnChunk]]) { self.chunksBySite = chunksBySite }
