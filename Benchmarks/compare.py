@@ -29,6 +29,7 @@ import json
 import math
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -88,14 +89,20 @@ def rhaz(x: float, digits: int) -> float:
     return -v if x < 0 else v
 
 
-def median_ms(fn, runs: int) -> tuple[float, object]:
-    """One warm-up call, then the median wall time of `runs` calls, in ms."""
+def timed_runs(fn, runs: int) -> tuple[list[float], object]:
+    """One warm-up call, then the wall times of `runs` calls in ms (sorted) and the last result."""
     result = fn()
     times = []
     for _ in range(max(1, runs)):
         t0 = time.perf_counter()
         result = fn()
         times.append((time.perf_counter() - t0) * 1000)
+    return sorted(times), result
+
+
+def median_ms(fn, runs: int) -> tuple[float, object]:
+    """One warm-up call, then the median wall time of `runs` calls, in ms."""
+    times, result = timed_runs(fn, runs)
     return statistics.median(times), result
 
 
@@ -646,6 +653,17 @@ def dashboard_value(results, w: Window) -> dict:
     }
 
 
+def materialize(statements: list[str], names: list[str]) -> list[str]:
+    """ClickHouse form of shared CTEs: it inlines a CTE at every reference (scanning `events` again
+    each time) unless told `AS MATERIALIZED`; DuckDB decides that by itself, so only chDB gets this."""
+    out = []
+    for sql in statements:
+        for n in names:
+            sql = re.sub(rf"(^|\n|WITH )({n}) AS \(", rf"\1\2 AS MATERIALIZED (", sql, count=1)
+        out.append(sql)
+    return out
+
+
 def build_queries(site: str, top_page: str) -> list[dict]:
     """The dashboard query set. Windows are UTC calendar days relative to the data's last day."""
     last = "2026-04-14"
@@ -659,18 +677,22 @@ def build_queries(site: str, top_page: str) -> list[dict]:
         qs.append({"name": name, "note": note, "kind": "stats-api",
                    "params": {"site_id": site, "period": "custom", "date_from": w.start, "date_to": w.end,
                               "metrics": SUMMARY_METRICS, "interval": interval},
-                   "sql": {"duckdb": sql, "chdb": sql},
+                   "sql": {"duckdb": sql, "chdb": materialize(sql, ["ev"])},
                    "value": lambda r, labels=labels: series_rows(r, labels, SUMMARY_METRICS),
                    "ztas_value": lambda j: j["results"]})
 
     def breakdown(name, w, prop, filters=None, session_filters=None):
-        sql = page_breakdown_sql(site, w, session_filters) if prop == "page" else session_breakdown_sql(site, w, prop)
+        if prop == "page":
+            sql = page_breakdown_sql(site, w, session_filters)
+            shared = ["ev", "s"] if session_filters else ["ev"]
+        else:
+            sql, shared = session_breakdown_sql(site, w, prop), ["ev", "sg"]
         params = {"site_id": site, "period": "custom", "date_from": w.start, "date_to": w.end,
                   "metrics": BREAKDOWN_METRICS, "property": prop}
         if filters:
             params["filters"] = filters
         qs.append({"name": name, "note": f"{w.start}..{w.end}", "kind": "stats-api", "params": params,
-                   "sql": {"duckdb": sql, "chdb": sql},
+                   "sql": {"duckdb": sql, "chdb": materialize(sql, shared)},
                    "value": lambda r, prop=prop: breakdown_rows(r, prop, BREAKDOWN_METRICS),
                    "ztas_value": lambda j: j["results"]})
 
@@ -691,15 +713,15 @@ def build_queries(site: str, top_page: str) -> list[dict]:
     hm = {"siteId": site, "startDate": w31.start, "endDate": w31.end, "path": top_page}
     q = click_sql(site, w31, top_page)
     qs.append({"name": "click heatmap 31d", "note": f"path {top_page}", "kind": "heatmap", "heatmap": "click",
-               "params": {**hm, "type": "click"}, "sql": {"duckdb": q, "chdb": q}, "value": click_value,
+               "params": {**hm, "type": "click"}, "sql": {"duckdb": q, "chdb": materialize(q, ["c", "be"])}, "value": click_value,
                "ztas_value": lambda j: {k: j[k] for k in ("totalClicks", "pageviews", "clicks")}})
     q = scroll_sql(site, w31, top_page)
     qs.append({"name": "scroll depth 31d", "note": f"path {top_page}", "kind": "heatmap", "heatmap": "scroll",
-               "params": {**hm, "type": "scroll"}, "sql": {"duckdb": q, "chdb": q}, "value": scroll_value,
+               "params": {**hm, "type": "scroll"}, "sql": {"duckdb": q, "chdb": materialize(q, ["pv", "sc"])}, "value": scroll_value,
                "ztas_value": lambda j: {k: j[k] for k in ("pageviews", "avgScrollDepth", "scrollDepth")}})
     qs.append({"name": "rage clicks 90d", "note": f"path {top_page}", "kind": "heatmap", "heatmap": "rage-clicks",
                "params": {"siteId": site, "startDate": w90.start, "endDate": w90.end, "path": top_page},
-               "sql": {"duckdb": rage_sql(site, w90, top_page, "duckdb"), "chdb": rage_sql(site, w90, top_page, "chdb")},
+               "sql": {"duckdb": rage_sql(site, w90, top_page, "duckdb"), "chdb": materialize(rage_sql(site, w90, top_page, "chdb"), ["c"])},
                "value": rage_value,
                "ztas_value": lambda j: {"rageClicks": j["rageClicks"]}})
     qs.append({"name": "dashboard /api/stats 30d", "note": f"{w30.start}..{w30.end}", "kind": "dashboard",
@@ -764,34 +786,40 @@ def mark(diffs: list[str]) -> str:
 # Running
 
 
-def run_ztas_bench(args, zdir: Path, queries: list[dict], work: Path, runs: int) -> dict[str, dict]:
-    spec = []
-    for q in queries:
-        e = {"name": q["name"], "kind": q["kind"], "params": q["params"]}
-        if "heatmap" in q:
-            e["heatmap"] = q["heatmap"]
-        spec.append(e)
-    qfile = work / "queries.json"
-    qfile.write_text(json.dumps(spec, indent=1))
-    print(f"[queries] ztas bench ({len(spec)} queries, {runs} runs each) ...", flush=True)
+def ztas_bench(args, zdir: Path, q: dict, work: Path, runs: int) -> dict:
+    """Times one query with `ztas bench` (in-process: one warm-up, then `runs` runs)."""
+    e = {"name": q["name"], "kind": q["kind"], "params": q["params"]}
+    if "heatmap" in q:
+        e["heatmap"] = q["heatmap"]
+    qfile = work / "query.json"
+    qfile.write_text(json.dumps([e], indent=1))
     p = subprocess.run([args.ztas, "bench", "--data", str(zdir), "--queries", str(qfile), "--runs", str(runs)],
                        capture_output=True, text=True)
     if p.returncode != 0:
-        sys.exit(f"ztas bench failed: {p.stderr[-2000:]}")
-    return {r["name"]: r for r in json.loads(p.stdout[p.stdout.index("["):])}
+        return {"error": p.stderr.strip()[-300:]}
+    return json.loads(p.stdout[p.stdout.index("["):])[0]
 
 
-def run_peer(peer: Peer, key: str, queries: list[dict], runs: int) -> dict[str, dict]:
+def peer_time(peer: Peer, stmts: list[str], value, runs: int) -> dict:
+    try:
+        times, res = timed_runs(lambda: peer.run_all(stmts), runs)
+        return {"median_ms": statistics.median(times), "min_ms": times[0], "value": value(res)}
+    except Exception as e:  # a peer failing one query must not hide the others
+        return {"error": str(e).splitlines()[0][:300]}
+
+
+def time_queries(args, zdir: Path, work: Path, duck: Peer, ch: Peer, queries: list[dict], runs: int) -> dict[str, dict]:
+    """Times every query on the three engines, one query at a time (ztas, DuckDB, chDB in turn),
+    so that load from elsewhere on the machine falls on all three alike."""
     out = {}
+    print(f"[queries] {len(queries)} queries, median of {runs} runs after a warm-up; ms = ztas / DuckDB / chDB", flush=True)
     for q in queries:
-        stmts = q["sql"][key]
-        try:
-            ms, res = median_ms(lambda: peer.run_all(stmts), runs)
-            out[q["name"]] = {"median_ms": ms, "value": q["value"](res)}
-        except Exception as e:  # a peer failing one query must not hide the others
-            out[q["name"]] = {"error": str(e).splitlines()[0][:300]}
-        r = out[q["name"]]
-        print(f"  {peer.name:6} {q['name']:40} {('%.1f ms' % r['median_ms']) if 'median_ms' in r else r['error']}", flush=True)
+        z = ztas_bench(args, zdir, q, work, runs)
+        d = peer_time(duck, q["sql"]["duckdb"], q["value"], runs)
+        c = peer_time(ch, q["sql"]["chdb"], q["value"], runs)
+        out[q["name"]] = {"ztas": z, "duckdb": d, "chdb": c}
+        cell = lambda r: f"{r['median_ms']:.1f}" if "median_ms" in r else f"error: {r['error']}"  # noqa: E731
+        print(f"  {q['name']:40} {cell(z):>9} / {cell(d):>9} / {cell(c):>9}", flush=True)
     return out
 
 
@@ -807,7 +835,9 @@ def markdown(report: dict) -> str:
     L.append(f"# ztas vs DuckDB vs chDB — {meta['rows']:,} events\n")
     L.append(f"Run {meta['date']} on {meta['machine']}; site `{meta['site']}` ({meta['site_rows']:,} events), "
              f"top page `{meta['top_page']}`; median of {meta['runs']} warm runs after one warm-up.  ")
-    L.append(f"Peers: {meta['duckdb']}; {meta['chdb']}.\n")
+    L.append(f"Peers: {meta['duckdb']}; {meta['chdb']}.  ")
+    L.append(f"1-minute load average of the machine (shared with other work) before/after the queries: "
+             f"{meta['loadavg'][0]} / {meta['loadavg'][1]}.\n")
     load = report.get("load")
     if load:
         n = load["rows"]
@@ -836,6 +866,15 @@ def markdown(report: dict) -> str:
         L.append(f"| {r['name']} | {r['note']} | {fmt_ms(r['ztas_ms'])} | {fmt_ms(r['duckdb_ms'])} | {fmt_ms(r['chdb_ms'])} | {ratio} | {r['check']} |")
     L.append("\n`answers`: ztas CLI vs DuckDB, then chDB vs DuckDB: `=` same answer, `≈` only bucket labels differ, "
              "`≠` differs (details in latest.json), `·` not compared (the dashboard has no CLI form).\n")
+    if all(r.get("duckdb_min_ms") is not None and r.get("ztas_min_ms") is not None for r in report["queries"]):
+        L.append("Fastest of the runs (less sensitive to load from elsewhere on a shared machine):\n")
+        L.append("| query | ztas min ms | DuckDB min ms | chDB min ms | best peer / ztas |")
+        L.append("|---|---:|---:|---:|---:|")
+        for r in report["queries"]:
+            peers = [v for v in (r["duckdb_min_ms"], r.get("chdb_min_ms")) if v is not None]
+            ratio = f"{min(peers) / r['ztas_min_ms']:.1f}×" if peers and r["ztas_min_ms"] else "—"
+            L.append(f"| {r['name']} | {fmt_ms(r['ztas_min_ms'])} | {fmt_ms(r['duckdb_min_ms'])} | {fmt_ms(r.get('chdb_min_ms'))} | {ratio} |")
+        L.append("")
     cs = report.get("summary_check")
     if cs:
         L.append("## Cross-check: 31-day summary\n")
@@ -850,6 +889,12 @@ def markdown(report: dict) -> str:
     if sc:
         L.append("## Time follows the data\n")
         L.append(f"Same queries on {sc['rows_big']:,} events over {sc['days_big']} days (same daily volume, 5× the history):\n")
+        bl = report.get("scale_load")
+        if bl:
+            n = bl["rows"]
+            L.append("Loading them: " + "; ".join(
+                f"{label} {bl[k]['seconds']:.0f} s ({n / bl[k]['seconds'] / 1e6:.2f} M rows/s, {bl[k]['bytes'] / n:.1f} B/event)"
+                for k, label in (("ztas", "ztas"), ("duckdb", "DuckDB"), ("chdb", "chDB"))) + ".\n")
         L.append("| query | ztas ms (N) | ztas ms (5N) | DuckDB ms (N) | DuckDB ms (5N) | chDB ms (N) | chDB ms (5N) |")
         L.append("|---|---:|---:|---:|---:|---:|---:|")
         for r in sc["queries"]:
@@ -871,14 +916,13 @@ def query_phase(args, work: Path, site: str, runs: int, verify: bool, only: set[
     queries = build_queries(site, top)
     if only:
         queries = [q for q in queries if q["name"] in only]
-    zt = run_ztas_bench(args, zdir, queries, work, runs)
-    print("[queries] peers ...", flush=True)
-    dres = run_peer(duck, "duckdb", queries, runs)
-    cres = run_peer(ch, "chdb", queries, runs)
+    load_before = os.getloadavg()[0]
+    timed = time_queries(args, zdir, work, duck, ch, queries, runs)
+    load_after = os.getloadavg()[0]
     rows, summary = [], None
     for q in queries:
         n = q["name"]
-        d, c = dres[n], cres[n]
+        z, d, c = timed[n]["ztas"], timed[n]["duckdb"], timed[n]["chdb"]
         check = "·"
         zv = None
         diffs: dict[str, list[str]] = {}
@@ -906,11 +950,13 @@ def query_phase(args, work: Path, site: str, runs: int, verify: bool, only: set[
             check = " ".join(marks)
         if n == "summary 31d":
             summary = {"ztas": zv[0] if zv else None, "DuckDB": d.get("value", [None])[0], "chDB": c.get("value", [None])[0]}
-        rows.append({"name": n, "note": q["note"], "ztas_ms": zt[n]["median_ms"], "ztas_min_ms": zt[n]["min_ms"],
-                     "ztas_p90_ms": zt[n]["p90_ms"], "duckdb_ms": d.get("median_ms"), "chdb_ms": c.get("median_ms"),
-                     "duckdb_error": d.get("error"), "chdb_error": c.get("error"), "check": check,
+        rows.append({"name": n, "note": q["note"], "ztas_ms": z.get("median_ms"), "ztas_min_ms": z.get("min_ms"),
+                     "ztas_p90_ms": z.get("p90_ms"), "duckdb_ms": d.get("median_ms"), "chdb_ms": c.get("median_ms"),
+                     "duckdb_min_ms": d.get("min_ms"), "chdb_min_ms": c.get("min_ms"),
+                     "ztas_error": z.get("error"), "duckdb_error": d.get("error"), "chdb_error": c.get("error"), "check": check,
                      "differences": diffs})
-    meta = {"site": site, "top_page": top, "site_rows": site_rows, "duckdb": duck.settings(), "chdb": ch.settings()}
+    meta = {"site": site, "top_page": top, "site_rows": site_rows, "duckdb": duck.settings(), "chdb": ch.settings(),
+            "loadavg": [round(load_before, 1), round(load_after, 1)]}
     duck.con.close()
     return rows, summary, meta
 
@@ -956,6 +1002,8 @@ def main() -> None:
     if args.skip_load and prev.exists():
         old = json.loads(prev.read_text())
         report["load"], report["ingest"] = old.get("load"), old.get("ingest")
+        if old.get("scale_load"):
+            report["scale_load"] = old["scale_load"]
     else:
         report["load"] = load_all(args, ndjson, work, rows)
         report["ingest"] = ingest_bench(args, ndjson, work, args.ingest_lines)
