@@ -38,21 +38,29 @@ struct IngestCommand: ParsableCommand {
         let ackLock = NSLock()
         let nWriters = max(1, writers)
         let failure = FailureBox()
-        DispatchQueue.concurrentPerform(iterations: nWriters) { _ in
-            while let i = next.take(limit: batches.count) {
-                do {
-                    try db.ingest(batches[i])
-                } catch {
-                    failure.set(error)
-                    return
+        // Real threads, not concurrentPerform: its pool is as wide as the cores, and writers
+        // spend their time blocked on fsync, which is exactly when others should be queueing.
+        let done = DispatchGroup()
+        for _ in 0..<nWriters {
+            done.enter()
+            Thread {
+                defer { done.leave() }
+                while let i = next.take(limit: batches.count) {
+                    do {
+                        try db.ingest(batches[i])
+                    } catch {
+                        failure.set(error)
+                        return
+                    }
+                    if acks {
+                        ackLock.lock()
+                        writeStdout("ack \(i) \(batches[i].count)\n")
+                        ackLock.unlock()
+                    }
                 }
-                if acks {
-                    ackLock.lock()
-                    writeStdout("ack \(i) \(batches[i].count)\n")
-                    ackLock.unlock()
-                }
-            }
+            }.start()
         }
+        done.wait()
         if let e = failure.error { throw e }
         let secs = monotonicSeconds() - start
         try db.close()
