@@ -30,34 +30,17 @@ public struct PartitionKey: Hashable, Comparable, Sendable, CustomStringConverti
     }
 
     static func yearMonth(ofMs ts: Int64) -> (Int64, Int64) {
-        let days = ts >= 0 ? ts / 86_400_000 : (ts - 86_399_999) / 86_400_000
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let m = mp < 10 ? mp + 3 : mp - 9
-        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
-        return (y, m)
+        let d = CivilDays.date(days: CivilDays.days(ofMs: ts))
+        return (d.year, d.month)
     }
 
     /// `[start, end)` of the month in ms.
     public var range: (Int64, Int64) {
         let parts = month.split(separator: "-")
         let y = Int64(parts[0]) ?? 1970, m = Int64(parts[1]) ?? 1
-        let start = PartitionKey.daysFromCivil(y, m, 1) * 86_400_000
-        let end = (m == 12 ? PartitionKey.daysFromCivil(y + 1, 1, 1) : PartitionKey.daysFromCivil(y, m + 1, 1)) * 86_400_000
+        let start = CivilDays.days(year: y, month: m, day: 1) * 86_400_000
+        let end = (m == 12 ? CivilDays.days(year: y + 1, month: 1, day: 1) : CivilDays.days(year: y, month: m + 1, day: 1)) * 86_400_000
         return (start, end)
-    }
-
-    static func daysFromCivil(_ y0: Int64, _ m: Int64, _ d: Int64) -> Int64 {
-        let y = m <= 2 ? y0 - 1 : y0
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
     }
 }
 

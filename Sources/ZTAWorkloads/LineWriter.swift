@@ -1,3 +1,5 @@
+import ZTAFormat
+
 /// Byte-level NDJSON output for the workload generator: a reusable buffer, JSON string escaping
 /// done once per vocabulary entry, and allocation-free number and timestamp formatting.
 
@@ -182,16 +184,9 @@ struct LineWriter: ~Copyable {
         }
     }
 
-    /// Proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's algorithm).
+    /// Proleptic Gregorian date of a day count since 1970-01-01.
     static func civil(fromDays days: Int64) -> (Int, Int, Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (Int(yoe + era * 400 + (m <= 2 ? 1 : 0)), Int(m), Int(d))
+        let d = CivilDays.date(days: days)
+        return (Int(d.year), Int(d.month), Int(d.day))
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ZTAEngine
+import ZTAFormat
 
 struct DeleteCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -38,10 +39,5 @@ func parseUTCDate(_ s: String) -> Int64? {
     let p = s.split(separator: "-", omittingEmptySubsequences: false)
     guard p.count == 3, p[0].count == 4, p[1].count == 2, p[2].count == 2,
           let y = Int64(p[0]), let m = Int64(p[1]), let d = Int64(p[2]), (1...12).contains(m), (1...31).contains(d) else { return nil }
-    let yy = m <= 2 ? y - 1 : y
-    let era = (yy >= 0 ? yy : yy - 399) / 400
-    let yoe = yy - era * 400
-    let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-    return (era * 146_097 + doe - 719_468) * 86_400_000
+    return CivilDays.days(year: y, month: m, day: d) * 86_400_000
 }

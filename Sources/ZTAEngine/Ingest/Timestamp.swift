@@ -1,3 +1,5 @@
+import ZTAFormat
+
 /// Timestamps of import lines (`events.md` §2): ISO 8601 strings and their accepted range.
 public enum ImportTimestamp {
     /// 2000-01-01T00:00:00Z, the first accepted `ts` (inclusive).
@@ -89,13 +91,8 @@ public enum ImportTimestamp {
         }
     }
 
-    /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-    static func daysFromCivil(_ y0: Int64, _ m: Int64, _ d: Int64) -> Int64 {
-        let y = m <= 2 ? y0 - 1 : y0
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
+    /// Days since 1970-01-01 of a proleptic Gregorian date.
+    static func daysFromCivil(_ y: Int64, _ m: Int64, _ d: Int64) -> Int64 {
+        CivilDays.days(year: y, month: m, day: d)
     }
 }
