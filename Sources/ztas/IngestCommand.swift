@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ZTAEngine
 import ZTAFormat
+import ZTAStorage
 
 /// Durable trickle ingest through the WAL: what `/api/track` does, from NDJSON. Prints one
 /// `ack <lines>` line on stdout after each batch is fsync'd, which crash tests and benchmarks read.
@@ -14,10 +15,13 @@ struct IngestCommand: ParsableCommand {
     @Option(help: "Events per acknowledged batch.") var batch = 100
     @Option(help: "Concurrent writers (group commit merges their fsyncs).") var writers = 1
     @Flag(help: "Print an `ack` line after every batch.") var acks = false
+    @Option(help: "Flush the memtable to segments every N rows (default 1,000,000).") var flushRows: Int?
     @Argument(help: "NDJSON file or - for standard input.") var file: String
 
     func run() throws {
-        let db = try Database(path: data.path)
+        var options = StoreOptions()
+        if let flushRows { options.flushRows = max(1, flushRows) }
+        let db = try Database(path: data.path, options: options)
         let input = try ImportInput(path: file)
         let parser = NDJSONParser(siteRestriction: nil, importId: 0)
         var records: [EventRecord] = []
