@@ -19,6 +19,8 @@ final class ServerCore: Sendable {
     let siteCache = SiteCache()
     let logger: Logger
     let startedAt = Date()
+    /// Flush by age, compaction and retention; driven by `MaintenanceService`.
+    let maintenance: MaintenanceScheduler
     /// A bcrypt hash of a random password, verified against for unknown e-mails so that a login
     /// takes as long whether or not the account exists.
     let dummyHash: String
@@ -31,6 +33,9 @@ final class ServerCore: Sendable {
         self.clients = ClientAddressResolver(trustedProxies: config.trustedProxies)
         self.logger = logger
         self.dummyHash = dummyHash
+        self.maintenance = MaintenanceScheduler(database: db, policy: config.compactionPolicy,
+                                                interval: config.maintenanceInterval,
+                                                retentionDays: { [meta] in Self.retentionDays(meta) })
     }
 
     /// Events in the store (segments plus memtable), for `/metrics`.

@@ -58,7 +58,7 @@ public enum ZTAServer {
         var config = input
         try FileManager.default.createDirectory(atPath: config.dataDirectory, withIntermediateDirectories: true)
         config.jwtSecret = try loadSecret(config)
-        let db = try Database(path: config.dataDirectory)
+        let db = try Database(path: config.dataDirectory, options: config.storeOptions)
         let meta: MetaStore
         do { meta = try MetaStore(path: config.dataDirectory + "/meta.sqlite") } catch {
             try? db.close()
@@ -136,38 +136,10 @@ public final class RunningServer: Sendable {
 
     /// The data directory (tests look at its files).
     public var dataDirectory: String { core.config.dataDirectory }
-}
 
-/// Background jobs: flushes the memtable when it is old enough (appends only check on write),
-/// and applies each site's `dataRetention` once an hour.
-struct MaintenanceService: Service {
-    let core: ServerCore
-
-    func run() async throws {
-        await cancelWhenGracefulShutdown {
-            var lastRetention = Date.distantPast
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(30))
-                if Task.isCancelled { break }
-                let db = core.db
-                _ = try? await Blocking.run { try db.store.flushIfNeeded() }
-                if Date().timeIntervalSince(lastRetention) >= 3600 {
-                    lastRetention = Date()
-                    await applyRetention()
-                }
-            }
-        }
-    }
-
-    private func applyRetention() async {
-        guard let sites = try? await core.meta.pool.read({ db in
-            try Row.fetchAll(db, sql: "SELECT id, data_retention FROM sites WHERE data_retention IS NOT NULL")
-                .map { (String($0["id"]), Int64($0["data_retention"] as Int)) }
-        }) else { return }
-        let db = core.db
-        for (site, days) in sites {
-            let cutoff = Clock.nowMs() - days * 86_400_000
-            _ = try? await Blocking.run { try db.applyRetention(site: site, cutoff: cutoff) }
-        }
+    /// Runs one background maintenance pass now (flush by age, compaction, retention) and
+    /// returns when it is done — what the periodic job does, for tests.
+    public func runMaintenance() async {
+        await core.runMaintenancePass()
     }
 }

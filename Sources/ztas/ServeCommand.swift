@@ -11,7 +11,8 @@ struct ServeCommand: AsyncParsableCommand {
         Environment: PUBLIC_URL, JWT_SECRET (≥ 32 chars; generated into DATA/jwt.secret when absent), \
         ALLOW_REGISTRATION (default true), TRUSTED_PROXIES (comma-separated addresses or CIDR ranges), \
         METRICS_TOKEN, GEOIP_DB (accepted; no GeoIP reader in this build, so country stays empty), \
-        RATE_LIMIT_TRACK_PER_MINUTE (1000), RATE_LIMIT_USER_PER_MINUTE (100), RATE_LIMIT_USER_PER_HOUR (1000). \
+        RATE_LIMIT_TRACK_PER_MINUTE (1000), RATE_LIMIT_USER_PER_MINUTE (100), RATE_LIMIT_USER_PER_HOUR (1000), \
+        MAINTENANCE_INTERVAL_SECONDS (60: background memtable flush, compaction and daily data retention). \
         Metadata lives in DATA/meta.sqlite. SIGTERM/SIGINT: graceful shutdown, then the database is closed.
         """)
 

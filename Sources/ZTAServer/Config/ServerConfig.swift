@@ -1,4 +1,6 @@
 import Foundation
+public import ZTAEngine
+public import ZTAStorage
 
 /// A fixed-window limit: at most `limit` counted requests per `window` seconds.
 public struct RateLimit: Sendable, Equatable {
@@ -65,13 +67,21 @@ public struct ServerConfig: Sendable {
     public var queryThreads = 2
     /// Write the log line with the reset link (no SMTP here).
     public var logResetLinks = true
+    /// `MAINTENANCE_INTERVAL_SECONDS`: pause between background maintenance passes (memtable
+    /// flush by age, compaction, daily retention). Default 60.
+    public var maintenanceInterval: Double = 60
+    /// Memtable flush thresholds and block size of the event store (tests make them small).
+    public var storeOptions = StoreOptions()
+    /// Which partitions the background maintenance compacts.
+    public var compactionPolicy = CompactionPolicy()
 
     public init(dataDirectory: String) {
         self.dataDirectory = dataDirectory
     }
 
     /// Applies `PUBLIC_URL`, `JWT_SECRET`, `ALLOW_REGISTRATION`, `TRUSTED_PROXIES`, `METRICS_TOKEN`,
-    /// `GEOIP_DB` and `RATE_LIMIT_{TRACK_PER_MINUTE,USER_PER_MINUTE,USER_PER_HOUR}` from `env`.
+    /// `GEOIP_DB`, `RATE_LIMIT_{TRACK_PER_MINUTE,USER_PER_MINUTE,USER_PER_HOUR}` and
+    /// `MAINTENANCE_INTERVAL_SECONDS` from `env`.
     public mutating func apply(environment env: [String: String]) {
         if let v = env["PUBLIC_URL"], !v.isEmpty { publicURL = v.hasSuffix("/") ? String(v.dropLast()) : v }
         if let v = env["JWT_SECRET"], !v.isEmpty { jwtSecret = v }
@@ -85,5 +95,6 @@ public struct ServerConfig: Sendable {
         if let v = env["RATE_LIMIT_TRACK_PER_MINUTE"].flatMap(Int.init), v > 0 { rateLimits.track = RateLimit(v, per: 60) }
         if let v = env["RATE_LIMIT_USER_PER_MINUTE"].flatMap(Int.init), v > 0 { rateLimits.userMinute = RateLimit(v, per: 60) }
         if let v = env["RATE_LIMIT_USER_PER_HOUR"].flatMap(Int.init), v > 0 { rateLimits.userHour = RateLimit(v, per: 3600) }
+        if let v = env["MAINTENANCE_INTERVAL_SECONDS"].flatMap(Double.init), v > 0, v.isFinite { maintenanceInterval = v }
     }
 }

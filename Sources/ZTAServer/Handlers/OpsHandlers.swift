@@ -27,6 +27,8 @@ extension ServerCore {
             let given = call.header("Authorization") ?? ""
             guard Secrets.constantTimeEqual(given, "Bearer " + token) else { throw APIError.authRequired }
         }
-        return Reply.bytes(metrics.render(storedEvents: storedEvents), contentType: "text/plain; version=0.0.4")
+        let body = metrics.render(storedEvents: storedEvents, segments: db.store.segmentList.count,
+                                  memtableRows: db.store.memtableRows, maintenance: maintenance.stats)
+        return Reply.bytes(body, contentType: "text/plain; version=0.0.4")
     }
 }

@@ -45,20 +45,11 @@ extension ServerCore {
     }
 
     func realtime(_ call: Call) async throws -> Reply.Out {
-        // `date` is resolved like a stats-api `realtime` period: W = [now − 5 min, now).
-        var params = call.query
-        params["site_id"] = call.query["siteId"]
-        params["period"] = "realtime"
-        params["metrics"] = nil; params["property"] = nil; params["filters"] = nil; params["interval"] = nil
-        params["limit"] = nil; params["offset"] = nil; params["date_from"] = nil; params["date_to"] = nil
-        guard let siteId = call.query["siteId"], !siteId.isEmpty else { throw APIError.badRequest("Site ID required") }
-        _ = try StatsAPIRequest.parse(params, timezone: "UTC", now: call.nowMs)
-        let (site, _) = try await authorizedSite(call, siteId)
-        let r = try StatsAPIRequest.parse(params, timezone: site.timezone, now: call.nowMs)
+        let (r, _) = try await resolve(call, siteKey: "siteId", missing: "Site ID required") { p, tz throws(QueryError) in
+            try RealtimeRequest.parse(p, timezone: tz, now: call.nowMs)
+        }
         let db = self.db
-        let tz = r.window.timeZone
-        let body = try await Blocking.run { try Realtime.body(db.store, site: site.id, tz: tz, now: r.window.to) }
-        var resp = Reply.json(body)
+        var resp = Reply.bytes(try await Blocking.run { try db.queries.realtime(r) })
         resp.headers[.cacheControl] = "no-cache, no-store, must-revalidate"
         return resp
     }

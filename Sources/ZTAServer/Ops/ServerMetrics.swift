@@ -1,6 +1,7 @@
 import Foundation
 import Prometheus
 import Synchronization
+import ZTAEngine
 
 /// The `/metrics` registry (api.md §9). Label values are bounded: route templates, methods,
 /// status codes, event types, reasons — never site or user ids or paths.
@@ -71,17 +72,39 @@ final class ServerMetrics: Sendable {
     }
 
     /// The exposition text, with the gauges read now.
-    func render(storedEvents: Int) -> [UInt8] {
+    func render(storedEvents: Int, segments: Int, memtableRows: Int, maintenance: MaintenanceStats) -> [UInt8] {
         registry.makeGauge(descriptor: Self.name("zta_ingest_queue_depth", "Tracked batches waiting for the WAL"))
             .set(Double(ingestQueueDepth.load(ordering: .relaxed)))
         registry.makeGauge(descriptor: Self.name("zta_stored_events", "Events in the store")).set(Double(storedEvents))
+        registry.makeGauge(descriptor: Self.name("zta_segments", "Live segments in the store")).set(Double(segments))
+        registry.makeGauge(descriptor: Self.name("zta_memtable_rows", "Rows in the memtable (not yet in segments)"))
+            .set(Double(memtableRows))
         let p = ProcessStats.read()
         registry.makeGauge(descriptor: Self.name("process_resident_memory_bytes", "Resident memory")).set(p.rss)
         registry.makeGauge(descriptor: Self.name("process_virtual_memory_bytes", "Virtual memory")).set(p.vsize)
         registry.makeGauge(descriptor: Self.name("process_cpu_seconds_total", "User and system CPU time")).set(p.cpuSeconds)
         registry.makeGauge(descriptor: Self.name("process_open_fds", "Open file descriptors")).set(p.openFDs)
         registry.makeGauge(descriptor: Self.name("process_start_time_seconds", "Process start, Unix seconds")).set(ProcessStats.startTime)
-        return registry.emitToBuffer()
+        var out = registry.emitToBuffer()
+        out.append(contentsOf: Self.maintenanceText(maintenance).utf8)
+        return out
+    }
+
+    /// The maintenance counters. The scheduler keeps running totals, so they are written as
+    /// they are rather than through the registry's increment-only counters.
+    static func maintenanceText(_ m: MaintenanceStats) -> String {
+        let counters: [(String, String, Int)] = [
+            ("zta_compactions_total", "Partitions compacted", m.compactions),
+            ("zta_compaction_segments_merged_total", "Segments merged away by compaction", m.segmentsMerged),
+            ("zta_retention_deleted_events_total", "Events deleted by data retention", m.retentionDeleted),
+            ("zta_memtable_flushes_total", "Memtable flushes by the maintenance job", m.flushes),
+            ("zta_maintenance_errors_total", "Failed maintenance passes", m.errors),
+        ]
+        var s = ""
+        for (name, help, v) in counters {
+            s += "# HELP \(name) \(help)\n# TYPE \(name) counter\n\(name) \(v)\n"
+        }
+        return s
     }
 }
 
