@@ -155,8 +155,31 @@ enum BitPacking {
                 out[i] = tb &+ T(truncatingIfNeeded: (word &>> UInt64(bit & 7)) & mask)
                 i &+= 1
             }
+        } else if w == 64 {
+            // Full-width values (64-bit ids): plain little-endian words.
+            let tb = T(truncatingIfNeeded: base)
+            while i < n {
+                out[i] = tb &+ T(truncatingIfNeeded: UInt64(littleEndian: p.loadUnaligned(fromByteOffset: i &<< 3, as: UInt64.self)))
+                i &+= 1
+            }
+        } else {
+            // 57...63 bits: a value spans at most 9 bytes, so one word plus the next byte's bits.
+            let len = src.count
+            let tb = T(truncatingIfNeeded: base)
+            while i < n {
+                let bit = i &* w
+                let byte = bit &>> 3
+                if byte &+ 9 > len { break }
+                let shift = UInt64(bit & 7)
+                let word = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: byte, as: UInt64.self))
+                let next = UInt64(p.load(fromByteOffset: byte &+ 8, as: UInt8.self))
+                // For shift 0 the next byte is not needed (w <= 63 < 64 bits of word); the mask drops it.
+                let hi = shift == 0 ? 0 : next &<< (64 &- shift)
+                out[i] = tb &+ T(truncatingIfNeeded: ((word &>> shift) | hi) & mask)
+                i &+= 1
+            }
         }
-        // Tail (and widths above 56): assemble each value from single bytes.
+        // Tail (and widths above 56 near the end): assemble each value from single bytes.
         while i < n {
             let bit = i * w
             var x: UInt64 = 0

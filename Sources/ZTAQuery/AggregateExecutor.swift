@@ -161,7 +161,9 @@ final class AggregateExecutor {
         lap("alloc")
         var loadTime = 0.0
         var retained: [AggChunk] = []
-        let scanner = WaveScanner(threads: threads)
+        // Small waves (4 blocks): the decoded columns of a wave stay in the L3 cache while both
+        // workers read them, and the same heap memory is reused wave after wave.
+        let scanner = WaveScanner(threads: threads, waveRows: 262_144)
         try scanner.run(sp.tasks, prepare: { [self] in prepare($0) }) { wave in
             let l0 = AggregateExecutor.clock()
             loadTime += Double(l0 - phaseStart) / 1e6
@@ -188,26 +190,17 @@ final class AggregateExecutor {
     private func select(_ c: ColumnChunk, _ ts: UnsafePointer<Int64>, _ owners: [UInt8],
                         _ w: Int, _ sel: inout [Int32]) -> Int {
         let n = c.count
+        if n == 0 { return 0 }
         if sel.count < n { sel = [Int32](repeating: 0, count: n) }
         let from = plan.query.window.from, to = plan.query.window.to
         let me = UInt8(truncatingIfNeeded: w)
         return sel.withUnsafeMutableBufferPointer { s in
-            var k = 0
             if threads == 1 {
-                for i in 0..<n {
-                    let v = ts[i]
-                    s[k] = Int32(truncatingIfNeeded: i)
-                    k &+= (v >= from && v < to) ? 1 : 0
-                }
-            } else {
-                owners.withUnsafeBufferPointer { o in
-                    for i in 0..<n {
-                        s[k] = Int32(truncatingIfNeeded: i)
-                        k &+= o[i] == me ? 1 : 0
-                    }
-                }
+                return SessionKernel.selectWindow(n, ts: ts, from: from, to: to, out: s.baseAddress!)
             }
-            return k
+            return owners.withUnsafeBufferPointer { o in
+                SessionKernel.selectOwned(n, owners: o.baseAddress!, me: me, out: s.baseAddress!)
+            }
         }
     }
 
@@ -438,7 +431,7 @@ final class AggregateExecutor {
                             let st = core.states[s]
                             var a = GroupAcc()
                             sessionContribution(st, &a)
-                            acc[Int(st.bucket)].add(a)
+                            acc[Int(core.buckets[s])].add(a)
                         }
                     }
                 }
@@ -562,13 +555,13 @@ final class AggregateExecutor {
                     for s in 0..<core.count where pass[s] != 0 {
                         let st = core.states + s
                         if st.pointee.hasVisitor != 0 && owner(st.pointee.visitor, threads) == w
-                            && set.insert(st.pointee.bucket, st.pointee.visitor) {
-                            acc[Int(st.pointee.bucket)].visitors &+= 1
+                            && set.insert(core.buckets[s], st.pointee.visitor) {
+                            acc[Int(core.buckets[s])].visitors &+= 1
                         }
                     }
                     for (j, s) in core.sideSlots.enumerated() where pass[Int(s)] != 0 {
                         let v = core.sideVisitors[j]
-                        let b = core.states[Int(s)].bucket
+                        let b = core.buckets[Int(s)]
                         if owner(v, threads) == w && set.insert(b, v) { acc[Int(b)].visitors &+= 1 }
                     }
                 }

@@ -12,6 +12,8 @@
 }
 
 /// Per-session aggregate of one session in one bucket (events.md §3), updated row by row.
+/// Exactly 64 bytes, so a state never straddles two cache lines (states are touched at random);
+/// the session's bucket lives in `SessionCore.buckets`, read only after the scan.
 struct SessionState {
     var minTs: Int64
     var maxTs: Int64
@@ -20,14 +22,12 @@ struct SessionState {
     /// Visitor of the first kept pageview/event row (others go to the side list).
     var visitor: UInt64
     var engSum: Int64
-    var bucket: UInt32
     var pvAll: UInt32
     var evAll: UInt32
     var keptPv: UInt32
     var keptEv: UInt32
     var engCnt: UInt32
     var hasVisitor: UInt32
-    var pad: UInt32 = 0
 
     /// Counts (events.md §3): a kept pageview or event.
     @inline(__always) var counted: Bool { keptPv &+ keptEv > 0 }
@@ -50,6 +50,8 @@ struct SessionCore {
     var index: UnsafeMutablePointer<KeyEntry>
     var bits: Int
     var states: UnsafeMutablePointer<SessionState>
+    /// The bucket of each slot's key.
+    var buckets: UnsafeMutablePointer<UInt32>
     var entryVals: UnsafeMutablePointer<UInt32>
     var count = 0
     var capacity: Int
@@ -72,6 +74,7 @@ struct SessionCore {
         index.initialize(repeating: KeyEntry(sid: 0, bucket: 0, slot: .max), count: 1 << b)
         capacity = (1 << b) * 7 / 10
         states = LargeAlloc.allocate(SessionState.self, count: capacity)
+        buckets = LargeAlloc.allocate(UInt32.self, count: capacity)
         entryVals = LargeAlloc.allocate(UInt32.self, count: max(1, capacity * dims))
         self.noEntry = .allocate(capacity: max(1, dims))
         for d in 0..<dims { self.noEntry[d] = noEntry[d] }
@@ -82,6 +85,7 @@ struct SessionCore {
     func free() {
         LargeAlloc.deallocate(index, count: 1 << bits)
         LargeAlloc.deallocate(states, count: capacity)
+        LargeAlloc.deallocate(buckets, count: capacity)
         LargeAlloc.deallocate(entryVals, count: max(1, capacity * dims))
         noEntry.deallocate()
         cache.deallocate()
@@ -143,7 +147,8 @@ struct SessionCore {
         count += 1
         index[i] = KeyEntry(sid: sid, bucket: bucket, slot: UInt32(s))
         cache[c] = index[i]
-        states[s] = SessionState(minTs: ts, maxTs: ts, entryTs: .max, visitor: 0, engSum: 0, bucket: bucket,
+        buckets[s] = bucket
+        states[s] = SessionState(minTs: ts, maxTs: ts, entryTs: .max, visitor: 0, engSum: 0,
                                  pvAll: 0, evAll: 0, keptPv: 0, keptEv: 0, engCnt: 0, hasVisitor: 0)
         let ev = entryVals + s * dims
         for d in 0..<dims { ev[d] = noEntry[d] }
@@ -183,6 +188,10 @@ struct SessionCore {
         ns.moveInitialize(from: states, count: count)
         LargeAlloc.deallocate(states, count: capacity)
         states = ns
+        let nbk = LargeAlloc.allocate(UInt32.self, count: newCap)
+        nbk.moveInitialize(from: buckets, count: count)
+        LargeAlloc.deallocate(buckets, count: capacity)
+        buckets = nbk
         let nv = LargeAlloc.allocate(UInt32.self, count: max(1, newCap * dims))
         nv.moveInitialize(from: entryVals, count: count * dims)
         LargeAlloc.deallocate(entryVals, count: max(1, capacity * dims))

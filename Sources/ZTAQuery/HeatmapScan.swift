@@ -36,8 +36,28 @@ struct PageRowsCollector {
     /// Element and text strings (ids 0 = "").
     let strings = GlobalStrings(preset: [""])
 
+    /// Columns beyond ts/type/path/device that the endpoint reads (the others are left empty).
+    var payload: ColumnSet = ColumnSet([.session, .visitor, .x, .y, .scrollDepth, .timeOnPage, .element, .text])
+
     var columns: ColumnSet {
-        ColumnSet([.ts, .type, .session, .visitor, .x, .y, .scrollDepth, .timeOnPage, .path, .device, .element, .text])
+        var c = payload
+        for k in [Column.ts, .type, .path, .device] { c.insert(k) }
+        return c
+    }
+
+    /// The payload columns each heatmap endpoint reads: decoding is most of a heatmap's cost,
+    /// and string columns like `element` / `text` are the dearest.
+    static func payload(kind: HeatmapKind, type: HeatmapType?) -> ColumnSet {
+        switch (kind, type) {
+        case (.heatmap, .click?): ColumnSet([.x, .y, .element, .text])
+        case (.heatmap, .move?): ColumnSet([.x, .y])
+        case (.heatmap, .scroll?): ColumnSet([.session, .visitor, .scrollDepth])
+        case (.heatmap, .attention?): ColumnSet([.session, .scrollDepth, .timeOnPage])
+        case (.elements, _): ColumnSet([.session, .element, .text])
+        case (.rageClicks, _): ColumnSet([.session, .x, .y, .element, .text])
+        case (.deadClicks, _): ColumnSet([.x, .y, .element, .text])
+        default: ColumnSet([.session, .visitor, .x, .y, .scrollDepth, .timeOnPage, .element, .text])
+        }
     }
 
     /// Index of `s` in a dictionary (binary search when sorted by bytes).
@@ -77,18 +97,32 @@ struct PageRowsCollector {
         let target = UInt32(code)
         let dev = c.string(.device)!
         let devOK: [Bool] = dev.dictionary.values.map { device == nil || $0 == device! }
-        let el = c.string(.element)!, tx = c.string(.text)!
-        let elMap = strings.mapping(el.dictionary), txMap = strings.mapping(tx.dictionary)
         var typeMask: UInt8 = 0
         for t in types { typeMask |= 1 << t.rawValue }
         let from = window.from, to = window.to
-        for i in 0..<c.count where pd.codes[i] == target {
-            let t = c.ts[i], ty = c.type[i]
-            guard t >= from, t < to, ty < 8, typeMask & (1 << ty) != 0 else { continue }
-            out.ts.append(t); out.type.append(ty); out.session.append(c.session[i]); out.visitor.append(c.visitor[i])
-            out.x.append(c.x[i]); out.y.append(c.y[i]); out.depth.append(c.scrollDepth[i]); out.top.append(c.timeOnPage[i])
-            out.deviceOK.append(devOK[Int(dev.codes[i])])
-            out.element.append(elMap[Int(el.codes[i])]); out.text.append(txMap[Int(tx.codes[i])])
+        // Matching rows first (one pass over three columns), then each wanted column gathered.
+        var rows: [Int32] = []
+        pd.codes.withUnsafeBufferPointer { pc in c.ts.withUnsafeBufferPointer { ts in c.type.withUnsafeBufferPointer { ty in
+            for i in 0..<c.count where pc[i] == target {
+                let t = ts[i], y = ty[i]
+                if t >= from && t < to && y < 8 && typeMask & (1 << y) != 0 { rows.append(Int32(truncatingIfNeeded: i)) }
+            }
+        }}}
+        if rows.isEmpty { return out }
+        func gather<T>(_ a: [T]) -> [T] {
+            a.isEmpty ? [] : a.withUnsafeBufferPointer { src in rows.map { src[Int($0)] } }
+        }
+        out.ts = gather(c.ts); out.type = gather(c.type)
+        out.session = gather(c.session); out.visitor = gather(c.visitor)
+        out.x = gather(c.x); out.y = gather(c.y); out.depth = gather(c.scrollDepth); out.top = gather(c.timeOnPage)
+        out.deviceOK = rows.map { devOK[Int(dev.codes[Int($0)])] }
+        if let el = c.string(.element) {
+            let m = strings.mapping(el.dictionary)
+            out.element = rows.map { m[Int(el.codes[Int($0)])] }
+        }
+        if let tx = c.string(.text) {
+            let m = strings.mapping(tx.dictionary)
+            out.text = rows.map { m[Int(tx.codes[Int($0)])] }
         }
         return out
     }

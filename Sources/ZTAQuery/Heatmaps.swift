@@ -36,7 +36,8 @@ extension QueryEngine {
         case (.heatmap, .attention?): types = [.pageview, .scroll, .engagement]
         default: break
         }
-        let collector = PageRowsCollector(site: r.siteId, window: r.window, path: r.path, device: r.device, types: types, threads: threads)
+        var collector = PageRowsCollector(site: r.siteId, window: r.window, path: r.path, device: r.device, types: types, threads: threads)
+        collector.payload = PageRowsCollector.payload(kind: r.kind, type: r.type)
         let (rows, _) = try collector.collect(source: source)
         let strings = collector.strings.snapshot()
         var w = JSONWriter(capacity: 8192)

@@ -1,4 +1,7 @@
 public import ZTAStorage
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The query layer's entry point: runs parsed requests against an `EventSource` and returns the
 /// exact JSON bodies of api.md §6.
@@ -11,7 +14,24 @@ public final class QueryEngine: Sendable {
     public init(source: any EventSource, threads: Int = 2) {
         self.source = source
         self.threads = max(1, threads)
+        _ = QueryEngine.mallocTuned
     }
+
+    /// Scans decode every block into fresh column arrays of a few hundred KiB. With glibc's
+    /// defaults those are mmap'd or trimmed back to the kernel after each query, so every query
+    /// paid page faults and kernel page zeroing for the same memory again; keep it in the heap.
+    private static let mallocTuned: Bool = {
+        #if canImport(Glibc)
+        // mallopt lives in <malloc.h>, which the Glibc module does not export: look it up.
+        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+        if let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") {
+            let mallopt = unsafeBitCast(sym, to: Mallopt.self)
+            _ = mallopt(-3, 32 << 20)   // M_MMAP_THRESHOLD (also stops glibc's dynamic adjustment)
+            _ = mallopt(-1, 256 << 20)  // M_TRIM_THRESHOLD
+        }
+        #endif
+        return true
+    }()
 
     /// Body of `GET /api/stats-api`: `{ results: [...], query: {...} }`.
     public func statsAPI(_ r: StatsAPIRequest) throws -> [UInt8] {
