@@ -17,6 +17,7 @@ final class ServerCore: Sendable {
     let imports = ImportRegistry()
     let twoFactor = TwoFactorChallenges()
     let siteCache = SiteCache()
+    let userAgents = UserAgentCache()
     let logger: Logger
     let startedAt = Date()
     /// Flush by age, compaction and retention; driven by `MaintenanceService`.
