@@ -108,12 +108,10 @@ extension ServerCore {
         }
         metrics.dropped("excluded_path", count: excluded)
         if !records.isEmpty {
-            let db = self.db
-            let batch = records
             metrics.ingestQueueDepth.add(1, ordering: .relaxed)
             defer { metrics.ingestQueueDepth.subtract(1, ordering: .relaxed) }
             // Acknowledged only once the WAL record is durable.
-            try await Blocking.run { try db.ingest(batch) }
+            try await ingestWriter.ingest(records)
             // One counter update per event type, not per event.
             var byType: [EventType: Int] = [:]
             for r in records { byType[r.type, default: 0] += 1 }
