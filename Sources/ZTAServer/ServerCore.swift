@@ -17,10 +17,13 @@ final class ServerCore: Sendable {
     let imports = ImportRegistry()
     let twoFactor = TwoFactorChallenges()
     let siteCache = SiteCache()
+    let userAgents = UserAgentCache()
     let logger: Logger
     let startedAt = Date()
     /// Flush by age, compaction and retention; driven by `MaintenanceService`.
     let maintenance: MaintenanceScheduler
+    /// Makes tracked events durable, one WAL write per round of concurrent requests.
+    let ingestWriter: IngestWriter
     /// A bcrypt hash of a random password, verified against for unknown e-mails so that a login
     /// takes as long whether or not the account exists.
     let dummyHash: String
@@ -33,6 +36,7 @@ final class ServerCore: Sendable {
         self.clients = ClientAddressResolver(trustedProxies: config.trustedProxies)
         self.logger = logger
         self.dummyHash = dummyHash
+        self.ingestWriter = IngestWriter(db: db)
         self.maintenance = MaintenanceScheduler(database: db, policy: config.compactionPolicy,
                                                 interval: config.maintenanceInterval,
                                                 retentionDays: { [meta] in Self.retentionDays(meta) })

@@ -20,10 +20,12 @@ public enum ZTAServer {
         do {
             try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
         } catch {
+            core.ingestWriter.stop()
             try? core.db.close()
             throw error
         }
         logger.notice("ztas stopping: closing the database")
+        core.ingestWriter.stop()
         try core.db.close()
     }
 
@@ -47,6 +49,7 @@ public enum ZTAServer {
         guard let port = await it.next() else {
             task.cancel()
             _ = await task.result
+            core.ingestWriter.stop()
             try? core.db.close()
             throw CancellationError()
         }
@@ -131,6 +134,7 @@ public final class RunningServer: Sendable {
     public func stop() async throws {
         await group.triggerGracefulShutdown()
         _ = await task.result
+        core.ingestWriter.stop()
         try core.db.close()
     }
 

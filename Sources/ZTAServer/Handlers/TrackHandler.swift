@@ -84,11 +84,12 @@ extension ServerCore {
            let first = xff.split(separator: ",").first.map({ String($0).trimmingCharacters(" ") }), IPBytes(first) != nil {
             ip = first
         }
-        if UserAgentParser.isBot(userAgent) {
+        let agent = userAgents.lookup(userAgent)
+        if agent.isBot {
             metrics.dropped("bot", count: events.count)
             return isBatch ? .json(.object([("success", true), ("count", 0), ("rejected", .int(rejected))])) : .ok()
         }
-        let ua = UserAgentParser.parse(userAgent)
+        let ua = agent.info
         let now = call.nowMs
         let ids = identity.ids(site: site.id, ip: ip, userAgent: userAgent, nowMs: now)
         var records: [EventRecord] = []
@@ -107,13 +108,14 @@ extension ServerCore {
         }
         metrics.dropped("excluded_path", count: excluded)
         if !records.isEmpty {
-            let db = self.db
-            let batch = records
             metrics.ingestQueueDepth.add(1, ordering: .relaxed)
             defer { metrics.ingestQueueDepth.subtract(1, ordering: .relaxed) }
             // Acknowledged only once the WAL record is durable.
-            try await Blocking.run { try db.ingest(batch) }
-            for r in records { metrics.ingested(type: r.type.name, source: "track") }
+            try await ingestWriter.ingest(records)
+            // One counter update per event type, not per event.
+            var byType: [EventType: Int] = [:]
+            for r in records { byType[r.type, default: 0] += 1 }
+            for (type, n) in byType { metrics.ingested(type: type.name, source: "track", count: n) }
         }
         if isBatch { return .json(.object([("success", true), ("count", .int(records.count)), ("rejected", .int(rejected))])) }
         return .ok()

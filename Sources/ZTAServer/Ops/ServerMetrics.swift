@@ -6,16 +6,41 @@ import ZTAEngine
 /// The `/metrics` registry (api.md §9). Label values are bounded: route templates, methods,
 /// status codes, event types, reasons — never site or user ids or paths.
 final class ServerMetrics: Sendable {
-    let registry = PrometheusCollectorRegistry()
+    let registry: PrometheusCollectorRegistry
     /// Ingests waiting for their WAL group commit.
     let ingestQueueDepth = Atomic<Int>(0)
 
     static let eventTypes = ["pageview", "event", "engagement", "heartbeat", "click", "scroll", "move"]
     static let dropReasons = ["bot", "origin", "excluded_path", "invalid", "rate_limited"]
 
+    /// The fixed-label counters, made once: the registry validates names and labels and takes
+    /// its lock on every `make…` call, too much for once per tracked event.
+    private let ingestedByKey: [String: Counter]
+    private let droppedByReason: [String: Counter]
+
+    /// Request series by (method, route, status) and histograms by (method, route), made on
+    /// first use (route templates and statuses are few).
+    private struct SeriesKey: Hashable { var method: String; var route: String; var status: Int }
+    private let requestCounters = Mutex<[SeriesKey: Counter]>([:])
+    private let requestDurations = Mutex<[SeriesKey: DurationHistogram]>([:])
+
     init() {
-        for t in Self.eventTypes { for s in ["track", "import"] { _ = ingestedCounter(t, s) } }
-        for r in Self.dropReasons { _ = droppedCounter(r) }
+        let registry = PrometheusCollectorRegistry()
+        self.registry = registry
+        var ingested: [String: Counter] = [:]
+        for t in Self.eventTypes {
+            for s in ["track", "import"] {
+                ingested[t + "|" + s] = registry.makeCounter(descriptor: Self.name("zta_events_ingested_total", "Events stored"),
+                                                             labels: [("type", t), ("source", s)])
+            }
+        }
+        ingestedByKey = ingested
+        var dropped: [String: Counter] = [:]
+        for r in Self.dropReasons {
+            dropped[r] = registry.makeCounter(descriptor: Self.name("zta_events_dropped_total", "Tracked events not stored"),
+                                              labels: [("reason", r)])
+        }
+        droppedByReason = dropped
         for r in ["accepted", "rejected"] { _ = importLines(r) }
         for r in ["success", "failed", "dropped"] {
             _ = registry.makeCounter(descriptor: Self.name("zta_webhook_deliveries_total", "Webhook deliveries"), labels: [("result", r)])
@@ -27,25 +52,38 @@ final class ServerMetrics: Sendable {
     }
 
     func request(method: String, route: String, status: Int, seconds: Double) {
-        registry.makeCounter(descriptor: Self.name("zta_http_requests_total", "HTTP requests by route template and status"),
-                             labels: [("method", method), ("route", route), ("status", String(status))]).increment()
-        registry.makeDurationHistogram(
-            descriptor: Self.name("zta_http_request_duration_seconds", "HTTP request duration"),
-            labels: [("method", method), ("route", route)],
-            buckets: [.milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
-                      .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5),
-                      .seconds(5), .seconds(10)]
-        ).record(.nanoseconds(Int64(seconds * 1e9)))
+        let key = SeriesKey(method: method, route: route, status: status)
+        let counter = requestCounters.withLock { c in
+            if let existing = c[key] { return existing }
+            let made = registry.makeCounter(descriptor: Self.name("zta_http_requests_total", "HTTP requests by route template and status"),
+                                            labels: [("method", method), ("route", route), ("status", String(status))])
+            c[key] = made
+            return made
+        }
+        counter.increment()
+        let hkey = SeriesKey(method: method, route: route, status: 0)
+        let histogram = requestDurations.withLock { h in
+            if let existing = h[hkey] { return existing }
+            let made = registry.makeDurationHistogram(
+                descriptor: Self.name("zta_http_request_duration_seconds", "HTTP request duration"),
+                labels: [("method", method), ("route", route)],
+                buckets: [.milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+                          .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5),
+                          .seconds(5), .seconds(10)])
+            h[hkey] = made
+            return made
+        }
+        histogram.record(.nanoseconds(Int64(seconds * 1e9)))
     }
 
     private func ingestedCounter(_ type: String, _ source: String) -> Counter {
-        registry.makeCounter(descriptor: Self.name("zta_events_ingested_total", "Events stored"),
-                             labels: [("type", type), ("source", source)])
+        ingestedByKey[type + "|" + source] ?? registry.makeCounter(descriptor: Self.name("zta_events_ingested_total", "Events stored"),
+                                                                    labels: [("type", type), ("source", source)])
     }
 
     private func droppedCounter(_ reason: String) -> Counter {
-        registry.makeCounter(descriptor: Self.name("zta_events_dropped_total", "Tracked events not stored"),
-                             labels: [("reason", reason)])
+        droppedByReason[reason] ?? registry.makeCounter(descriptor: Self.name("zta_events_dropped_total", "Tracked events not stored"),
+                                                         labels: [("reason", reason)])
     }
 
     private func importLines(_ result: String) -> Counter {

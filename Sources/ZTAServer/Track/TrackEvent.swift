@@ -25,7 +25,7 @@ struct TrackEvent: Sendable {
     /// Parses one event object; the error is the single form's 400 message.
     static func parse(_ v: JSONValue) throws(APIError) -> TrackEvent {
         guard v.isObject, let t = v["type"]?.stringValue, let type = types[t] else { throw APIError.badRequest("Invalid event type") }
-        var e = TrackEvent(type: type, path: TrackURLs.path(str(v["path"]) ?? "/"))
+        var e = TrackEvent(type: type, path: TrackMemos.path(str(v["path"]) ?? "/"))
         if let s = str(v["sessionId"]), !s.isEmpty { e.sessionId = clip(s, 128) }
         switch type {
         case .pageview:
@@ -88,7 +88,7 @@ struct TrackEvent: Sendable {
         r.os = ua.os
         switch type {
         case .pageview:
-            r.referrer = TrackURLs.referrerHost(referrerURL, siteDomain: site.domain)
+            r.referrer = TrackMemos.referrerHost(referrerURL, siteDomain: site.domain)
             r.utmSource = utmSource; r.utmMedium = utmMedium; r.utmCampaign = utmCampaign
             r.channel = ChannelClassifier.channel(referrer: r.referrer, utmSource: utmSource, utmMedium: utmMedium)
         case .event:
