@@ -36,7 +36,7 @@ final class ServerCore: Sendable {
         self.clients = ClientAddressResolver(trustedProxies: config.trustedProxies)
         self.logger = logger
         self.dummyHash = dummyHash
-        self.ingestWriter = IngestWriter(db: db)
+        self.ingestWriter = IngestWriter(db: db, backgroundFlushRows: config.backgroundFlush ? config.storeOptions.flushRows * 3 / 4 : nil)
         self.maintenance = MaintenanceScheduler(database: db, policy: config.compactionPolicy,
                                                 interval: config.maintenanceInterval,
                                                 retentionDays: { [meta] in Self.retentionDays(meta) })

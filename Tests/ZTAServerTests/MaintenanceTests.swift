@@ -26,6 +26,7 @@ struct MaintenanceTests {
     @Test func compactionKeepsAnswers() async throws {
         let s = try await TestServer.start { c in
             c.storeOptions.flushRows = 4          // every fourth tracked event makes a segment
+            c.backgroundFlush = false             // … and only that
             c.compactionPolicy.minSmallSegments = 2
             c.maintenanceInterval = 3600          // passes only when the test asks
             c.rateLimits.track.limit = 10_000

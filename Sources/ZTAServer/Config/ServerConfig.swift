@@ -72,6 +72,9 @@ public struct ServerConfig: Sendable {
     public var maintenanceInterval: Double = 60
     /// Memtable flush thresholds and block size of the event store (tests make them small).
     public var storeOptions = StoreOptions()
+    /// Flush the memtable on a background thread once it holds 3/4 of `storeOptions.flushRows`,
+    /// so that tracked requests do not wait for the flush (tests turn it off for exact counts).
+    public var backgroundFlush = true
     /// Which partitions the background maintenance compacts.
     public var compactionPolicy = CompactionPolicy()
 

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import ZTAEngine
 import ZTAFormat
 
@@ -24,10 +25,16 @@ final class IngestWriter: @unchecked Sendable {
     }
 
     private let threads: Int
+    /// Memtable rows from which a flush is started on a background thread (nil: never).
+    private let backgroundFlushRows: Int?
+    private let flushing = Atomic<Bool>(false)
 
-    init(db: Database, threads: Int = 2) {
+    /// `backgroundFlushRows` should sit below the store's `flushRows`: the append that crosses
+    /// that threshold flushes inline, and every request of its round would wait for the flush.
+    init(db: Database, threads: Int = 2, backgroundFlushRows: Int? = nil) {
         self.db = db
         self.threads = max(1, threads)
+        self.backgroundFlushRows = backgroundFlushRows
         for k in 0..<self.threads {
             let t = Thread { [self] in loop() }
             t.name = "ztas-ingest-\(k)"
@@ -84,6 +91,18 @@ final class IngestWriter: @unchecked Sendable {
             } catch {
                 for (_, waiter) in round { waiter.resume(throwing: error) }
             }
+            flushInBackgroundIfDue()
+        }
+    }
+
+    /// Starts one memtable flush off the ingest path when the memtable is nearly full. A failed
+    /// flush is left to the append that reaches `flushRows`, which flushes inline and reports it.
+    private func flushInBackgroundIfDue() {
+        guard let limit = backgroundFlushRows, db.store.memtableRows >= limit,
+              flushing.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
+        DispatchQueue.global(qos: .utility).async { [self] in
+            try? db.store.flush()
+            flushing.store(false, ordering: .releasing)
         }
     }
 }
