@@ -36,18 +36,15 @@ extension Database {
                         progress: ((Int, Int) -> Void)? = nil) throws -> CompactionSummary {
         let start = Date()
         var summary = CompactionSummary()
-        let all = store.segmentList
-        var byPartition: [PartitionKey: [SegmentMeta]] = [:]
-        for m in all where site == nil || m.partition.site == site { byPartition[m.partition, default: []].append(m) }
-        let chosen = byPartition.filter { $0.value.count >= 2 && (policy?.wants($0.value) ?? true) }.keys.sorted()
-        for (i, key) in chosen.enumerated() {
+        let chosen = compactionPlan(site: site, policy: policy)
+        for (i, (key, members)) in chosen.enumerated() {
             let r = try store.compact(key)
             summary.partitions += 1
             summary.segmentsBefore += r.segments
             summary.segmentsAfter += 1
             summary.bytesBefore += r.bytesBefore
             summary.bytesAfter += r.bytesAfter
-            summary.rows += byPartition[key]!.reduce(0) { $0 + $1.rows }
+            summary.rows += members.reduce(0) { $0 + $1.rows }
             progress?(i + 1, chosen.count)
         }
         summary.seconds = Date().timeIntervalSince(start)

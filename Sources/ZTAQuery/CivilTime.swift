@@ -1,32 +1,18 @@
 import Foundation
+import ZTAFormat
 
 /// A calendar date (proleptic Gregorian), without a time zone.
 public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible {
     public var year: Int, month: Int, day: Int
     public init(year: Int, month: Int, day: Int) { self.year = year; self.month = month; self.day = day }
 
-    /// Days since 1970-01-01 (H. Hinnant's `days_from_civil`).
-    public var daysSinceEpoch: Int64 {
-        let y = Int64(month <= 2 ? year - 1 : year)
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = Int64((month + 9) % 12)
-        let doy = (153 * mp + 2) / 5 + Int64(day) - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146097 + doe - 719468
-    }
+    /// Days since 1970-01-01.
+    public var daysSinceEpoch: Int64 { CivilDays.days(year: Int64(year), month: Int64(month), day: Int64(day)) }
 
-    /// The date `days` after 1970-01-01 (`civil_from_days`).
-    public init(daysSinceEpoch z0: Int64) {
-        let z = z0 + 719468
-        let era = (z >= 0 ? z : z - 146096) / 146097
-        let doe = z - era * 146097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        self.init(year: Int(yoe + era * 400 + (m <= 2 ? 1 : 0)), month: Int(m), day: Int(d))
+    /// The date `days` after 1970-01-01.
+    public init(daysSinceEpoch z: Int64) {
+        let d = CivilDays.date(days: z)
+        self.init(year: Int(d.year), month: Int(d.month), day: Int(d.day))
     }
 
     public func adding(days: Int) -> CivilDate { CivilDate(daysSinceEpoch: daysSinceEpoch + Int64(days)) }
