@@ -551,26 +551,30 @@ final class AggregateExecutor {
         let sessions = workers.reduce(0) { $0 + ($1.bucketTable?.count ?? 0) }
         var set = PairSetCore(expected: sessions / max(1, threads) + 1024)
         defer { set.free() }
-        wk.seriesAcc.withUnsafeMutableBufferPointer { acc in
+        // Inserts are batched (`PendingPairs`): sessions come in slot order, visitors at random.
+        var pending = PendingPairs()
+        defer { pending.free() }
+        wk.seriesAcc.withUnsafeMutableBufferPointer { accBuf in
+            let acc = accBuf.baseAddress!
             for other in workers {
                 guard let t = other.bucketTable else { continue }
                 let core = t.core
                 other.passS.withUnsafeBufferPointer { pass in
                     for s in 0..<core.count where pass[s] != 0 {
                         let st = core.states + s
-                        if st.pointee.hasVisitor != 0 && owner(st.pointee.visitor, threads) == w
-                            && set.insert(core.buckets[s], st.pointee.visitor) {
-                            acc[Int(core.buckets[s])].visitors &+= 1
+                        if st.pointee.hasVisitor != 0 && owner(st.pointee.visitor, threads) == w {
+                            pending.add(core.buckets[s], st.pointee.visitor, &set, acc)
                         }
                     }
                     for (j, s) in core.sideSlots.enumerated() where pass[Int(s)] != 0 {
                         let v = core.sideVisitors[j]
-                        let b = core.buckets[Int(s)]
-                        if owner(v, threads) == w && set.insert(b, v) { acc[Int(b)].visitors &+= 1 }
+                        if owner(v, threads) == w { pending.add(core.buckets[Int(s)], v, &set, acc) }
                     }
                 }
             }
+            pending.flush(&set, acc)
         }
+        wk.sink ^= pending.sink
     }
 
     /// Second pass for row-level groups under session filters: rows owned by visitor, kept only
