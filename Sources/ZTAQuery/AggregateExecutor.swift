@@ -339,6 +339,9 @@ final class AggregateExecutor {
         // Accumulator bases and visitor sets in locals for the loop (stored back below).
         let pageBase = wk.pageAcc?.base, nameBase = wk.nameAcc?.base
         var pageVis = wk.pageVis?.core, nameVis = wk.nameVis?.core
+        // (group, visitor) pairs go through the recent-pair cache, then into batched inserts.
+        var pagePending = PendingPairs(), namePending = PendingPairs()
+        defer { pagePending.free(); namePending.free() }
         withPtr(ac.pathMap) { pmap in withPtr(ac.nameMap) { nmap in
             for k in 0..<n {
                 let i = Int(sel[k])
@@ -352,25 +355,26 @@ final class AggregateExecutor {
                 let eng = type == EventType.engagement.rawValue && top[i] > 0
                 if doPage {
                     let g = pmap[Int(pathCodes[i])]
-                    rowAdd(pageBase! + Int(g), &pageVis!, g, isPv, isEv, eng, top[i], vis[i])
+                    rowAdd(pageBase!, &pageVis!, &pagePending, g, isPv, isEv, eng, top[i], vis[i])
                 }
                 if doName {
                     let g = nmap[Int(nameCodes[i])]
-                    rowAdd(nameBase! + Int(g), &nameVis!, g, isPv, isEv, eng, top[i], vis[i])
+                    rowAdd(nameBase!, &nameVis!, &namePending, g, isPv, isEv, eng, top[i], vis[i])
                 }
             }
         }}
-        if doPage { wk.pageVis!.core = pageVis! }
-        if doName { wk.nameVis!.core = nameVis! }
+        if doPage { pagePending.flush(&pageVis!, pageBase!); wk.pageVis!.core = pageVis!; wk.sink ^= pagePending.sink }
+        if doName { namePending.flush(&nameVis!, nameBase!); wk.nameVis!.core = nameVis!; wk.sink ^= namePending.sink }
     }
 
     @inline(__always)
-    private func rowAdd(_ a: UnsafeMutablePointer<GroupAcc>, _ set: inout PairSetCore, _ g: UInt32, _ isPv: Bool, _ isEv: Bool,
-                        _ eng: Bool, _ top: Int32, _ v: UInt64) {
+    private func rowAdd(_ base: UnsafeMutablePointer<GroupAcc>, _ set: inout PairSetCore, _ pending: inout PendingPairs,
+                        _ g: UInt32, _ isPv: Bool, _ isEv: Bool, _ eng: Bool, _ top: Int32, _ v: UInt64) {
+        let a = base + Int(g)
         if isPv { a.pointee.pageviews &+= 1 }
         if isEv { a.pointee.events &+= 1 }
         if eng { a.pointee.engSum &+= Int64(top); a.pointee.engCnt &+= 1 }
-        if (isPv || isEv) && set.insertCached(g, v) { a.pointee.visitors &+= 1 }
+        if (isPv || isEv) && set.recentMiss(g, v) { pending.add(g, v, &set, base) }
     }
 
     // MARK: - final phases
@@ -547,26 +551,30 @@ final class AggregateExecutor {
         let sessions = workers.reduce(0) { $0 + ($1.bucketTable?.count ?? 0) }
         var set = PairSetCore(expected: sessions / max(1, threads) + 1024)
         defer { set.free() }
-        wk.seriesAcc.withUnsafeMutableBufferPointer { acc in
+        // Inserts are batched (`PendingPairs`): sessions come in slot order, visitors at random.
+        var pending = PendingPairs()
+        defer { pending.free() }
+        wk.seriesAcc.withUnsafeMutableBufferPointer { accBuf in
+            let acc = accBuf.baseAddress!
             for other in workers {
                 guard let t = other.bucketTable else { continue }
                 let core = t.core
                 other.passS.withUnsafeBufferPointer { pass in
                     for s in 0..<core.count where pass[s] != 0 {
                         let st = core.states + s
-                        if st.pointee.hasVisitor != 0 && owner(st.pointee.visitor, threads) == w
-                            && set.insert(core.buckets[s], st.pointee.visitor) {
-                            acc[Int(core.buckets[s])].visitors &+= 1
+                        if st.pointee.hasVisitor != 0 && owner(st.pointee.visitor, threads) == w {
+                            pending.add(core.buckets[s], st.pointee.visitor, &set, acc)
                         }
                     }
                     for (j, s) in core.sideSlots.enumerated() where pass[Int(s)] != 0 {
                         let v = core.sideVisitors[j]
-                        let b = core.buckets[Int(s)]
-                        if owner(v, threads) == w && set.insert(b, v) { acc[Int(b)].visitors &+= 1 }
+                        if owner(v, threads) == w { pending.add(core.buckets[Int(s)], v, &set, acc) }
                     }
                 }
             }
+            pending.flush(&set, acc)
         }
+        wk.sink ^= pending.sink
     }
 
     /// Second pass for row-level groups under session filters: rows owned by visitor, kept only

@@ -252,11 +252,26 @@ struct PairSetCore {
     /// `insert` behind the recent-pair cache (requires `enableRecentCache`).
     @inline(__always)
     mutating func insertCached(_ g: UInt32, _ v: UInt64) -> Bool {
+        recentMiss(g, v) && insert(g, v)
+    }
+
+    /// The recent-pair cache half of `insertCached`: false when the pair was just inserted (so
+    /// certainly present); otherwise records it in the cache and returns true — the caller must
+    /// then `insert` it (possibly later, see `PendingPairs`).
+    @inline(__always)
+    mutating func recentMiss(_ g: UInt32, _ v: UInt64) -> Bool {
         let h = hash(g, v)
         let c = recent! + (Int(truncatingIfNeeded: h) & ((1 << PairSetCore.recentBits) - 1))
         if c.pointee.used != 0 && c.pointee.value == v && c.pointee.group == g { return false }
         c.pointee = PairEntry(value: v, group: g, used: 1)
-        return insert(g, v)
+        return true
+    }
+
+    /// Loads the table line where the pair's probe starts (result only feeds a sink): issued for
+    /// a batch before the inserts, so their cache misses overlap instead of queueing.
+    @inline(__always)
+    func touch(_ g: UInt32, _ v: UInt64) -> UInt32 {
+        table[Int(truncatingIfNeeded: hash(g, v) >> UInt64(64 - bits))].used
     }
 
     @inline(__always) private func hash(_ g: UInt32, _ v: UInt64) -> UInt64 {
@@ -300,6 +315,39 @@ struct PairSetCore {
             table[i] = old[j]
         }
         LargeAlloc.deallocate(old, count: oldSize)
+    }
+}
+
+/// Pairs waiting to be inserted into a `PairSetCore`, flushed in batches: first every table line
+/// is touched, then the pairs are inserted and each new one adds a visitor to its group.
+struct PendingPairs {
+    static let size = 256
+    let groups = UnsafeMutablePointer<UInt32>.allocate(capacity: PendingPairs.size)
+    let values = UnsafeMutablePointer<UInt64>.allocate(capacity: PendingPairs.size)
+    var count = 0
+    var sink: UInt32 = 0
+
+    func free() { groups.deallocate(); values.deallocate() }
+
+    /// Queues a pair; flushes when the batch is full.
+    @inline(__always)
+    mutating func add(_ g: UInt32, _ v: UInt64, _ set: inout PairSetCore, _ acc: UnsafeMutablePointer<GroupAcc>) {
+        groups[count] = g
+        values[count] = v
+        count &+= 1
+        if count == PendingPairs.size { flush(&set, acc) }
+    }
+
+    /// Inserts the queued pairs; `acc[g].visitors` counts the new ones.
+    @inline(never)
+    mutating func flush(_ set: inout PairSetCore, _ acc: UnsafeMutablePointer<GroupAcc>) {
+        var x: UInt32 = 0
+        for k in 0..<count { x ^= set.touch(groups[k], values[k]) }
+        sink ^= x
+        for k in 0..<count where set.insert(groups[k], values[k]) {
+            acc[Int(groups[k])].visitors &+= 1
+        }
+        count = 0
     }
 }
 
