@@ -53,9 +53,9 @@ let package = Package(
             "ZTAEngine", "ZTAWorkloads", "ZTAServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimized),
-        .testTarget(name: "ZTAFormatTests", dependencies: ["ZTAFormat"], resources: [.copy("Golden")]),
-        .testTarget(name: "ZTAStorageTests", dependencies: ["ZTAStorage", "ZTAFormat"]),
-        .testTarget(name: "ZTAQueryTests", dependencies: ["ZTAQuery", "ZTAStorage", "ZTAFormat"]),
+        .testTarget(name: "ZTAFormatTests", dependencies: ["ZTAFormat", "ZTAWorkloads"], resources: [.copy("Golden")]),
+        .testTarget(name: "ZTAStorageTests", dependencies: ["ZTAStorage", "ZTAFormat", "ZTAWorkloads"]),
+        .testTarget(name: "ZTAQueryTests", dependencies: ["ZTAQuery", "ZTAStorage", "ZTAFormat", "ZTAWorkloads"]),
         .testTarget(name: "ZTAServerTests", dependencies: [
             "ZTAServer", "ZTAEngine", "ZTAQuery", "ZTAFormat",
             .product(name: "HummingbirdOTP", package: "hummingbird-auth"),

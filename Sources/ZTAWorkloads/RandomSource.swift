@@ -4,8 +4,9 @@ import Glibc
 import Darwin
 #endif
 
-/// SplitMix64 (Steele, Lea, Flood): seeds the main generator from one 64-bit seed.
-public struct SplitMix64: Sendable {
+/// SplitMix64 (Steele, Lea, Flood): seeds the main generator from one 64-bit seed, and is the
+/// seeded `RandomNumberGenerator` of every property test.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
     public init(seed: UInt64) { state = seed }
     public mutating func next() -> UInt64 {

@@ -1,3 +1,4 @@
+import ZTAWorkloads
 import Testing
 @testable import ZTAFormat
 

@@ -1,3 +1,4 @@
+import ZTAWorkloads
 import XCTest
 @testable import ZTAQuery
 

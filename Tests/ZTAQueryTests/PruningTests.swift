@@ -1,3 +1,4 @@
+import ZTAWorkloads
 import Foundation
 import XCTest
 import ZTAFormat

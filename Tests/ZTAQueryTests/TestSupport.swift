@@ -1,20 +1,9 @@
 import Foundation
+import ZTAWorkloads
 import ZTAFormat
 import ZTAStorage
 @testable import ZTAQuery
 
-/// SplitMix64: a tiny seeded RNG so property tests are reproducible.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// FNV-1a 64 of a string: the fixed visitor/session hash of the tests.
 func fnv1a(_ s: String) -> UInt64 {

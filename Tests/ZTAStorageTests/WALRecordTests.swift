@@ -1,3 +1,4 @@
+import ZTAWorkloads
 import XCTest
 import ZTAFormat
 @testable import ZTAStorage
