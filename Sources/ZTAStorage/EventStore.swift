@@ -292,6 +292,13 @@ public final class EventStore: EventSource, @unchecked Sendable {
     /// the removal of `removing` in one manifest swap. Caller holds `maintenanceLock`.
     private func commitSegments(_ parts: [(PartitionKey, ColumnChunk)], walStart: UInt64?,
                                 removing: [SegmentMeta], releasing table: Memtable?) throws {
+        let added = try writeSegments(parts)
+        try publish(added, walStart: walStart, removing: removing, releasing: table)
+    }
+
+    /// Encodes and durably writes one segment file per part. Needs no lock: the files are not
+    /// referenced until `publish`, and an unpublished file left by a crash is removed at open.
+    private func writeSegments(_ parts: [(PartitionKey, ColumnChunk)]) throws -> [SegmentHandle] {
         if isReadOnly { throw StorageError(.invalid, "the store is open read-only") }
         var added: [SegmentHandle] = []
         do {
@@ -313,6 +320,18 @@ public final class EventStore: EventSource, @unchecked Sendable {
                 try FileSystem.writeAtomically(path, bytes)
                 added.append(try SegmentHandle(meta: meta, directory: directory))
             }
+        } catch {
+            for h in added { FileSystem.remove(directory + "/" + h.meta.relativePath) }
+            throw error
+        }
+        return added
+    }
+
+    /// Swaps in a manifest with `added` and without `removing` (caller holds `maintenanceLock`).
+    /// On failure the added files are removed and the store is unchanged.
+    private func publish(_ added: [SegmentHandle], walStart: UInt64?, removing: [SegmentMeta],
+                         releasing table: Memtable?) throws {
+        do {
             stateLock.lock()
             var next = manifest
             stateLock.unlock()
@@ -369,9 +388,12 @@ public final class EventStore: EventSource, @unchecked Sendable {
             let whole = ColumnChunk.concatenate(pieces)
             return (key, whole.gather(whole.timestampOrder()))
         }
+        // Encoding and writing run outside the maintenance lock, so concurrent importers (the
+        // parser threads of one import) encode in parallel and only the manifest swap is serial.
+        let added = try writeSegments(parts)
         maintenanceLock.lock()
         defer { maintenanceLock.unlock() }
-        try commitSegments(parts, walStart: nil, removing: [], releasing: nil)
+        try publish(added, walStart: nil, removing: [], releasing: nil)
     }
 
     // MARK: - Deletion

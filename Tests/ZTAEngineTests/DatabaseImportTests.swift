@@ -88,6 +88,67 @@ final class DatabaseImportTests: XCTestCase {
         try db.close()
     }
 
+    /// Many small pieces parsed by several workers that each publish several batches: the rows
+    /// stored, the counts and the first `maxErrors` line numbers must not depend on the split,
+    /// and a mapped file and the same bytes gzipped (read as a stream) must agree.
+    func testManyPiecesWorkersAndBatchesKeepLineNumbersAndRows() throws {
+        var text: [String] = []
+        var bad: [Int] = []
+        for i in 1...3_000 {
+            if i % 97 == 0 {
+                text.append(#"{"ts":"2026-03-01T10:00:00.000Z","site":"s1","type":"pageview""#)  // malformed
+                bad.append(i)
+            } else {
+                let day = 1 + i % 28, month = 3 + i % 2
+                text.append(#"{"ts":"2026-0\#(month)-\#(day < 10 ? "0" : "")\#(day)T10:00:\#(i % 60 < 10 ? "0" : "")\#(i % 60).000Z","site":"s\#(i % 3)","type":"pageview","visitor":"v\#(i % 50)","session":"x\#(i % 200)","path":"/p\#(i % 7)"}"#)
+            }
+        }
+        let file = work + "/many.ndjson"
+        try (text.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        let gz = Process()
+        gz.executableURL = URL(fileURLWithPath: "/bin/gzip")
+        gz.arguments = ["-k", file]
+        try gz.run()
+        gz.waitUntilExit()
+
+        func importOnce(_ path: String, threads: Int, batch: Int) throws -> (ImportSummary, [[EventRecord]]) {
+            let dir = work + "/d-\(UUID().uuidString)"
+            let db = try Database(path: dir)
+            var options = ImportOptions()
+            options.threads = threads
+            options.batchRows = batch
+            options.maxErrors = 10
+            let s = try db.importNDJSON(input: try ImportInput(path: path, blockSize: 1024), options: options)
+            let stored = try ["s0", "s1", "s2"].map { site in
+                try rows(db, site: site).map { r -> EventRecord in
+                    var r = r
+                    r.importId = 0
+                    return r
+                }
+            }
+            try db.close()
+            XCTAssertTrue(Database.verify(path: dir).isClean)
+            return (s, stored)
+        }
+        let (one, reference) = try importOnce(file, threads: 1, batch: 1_000_000)
+        XCTAssertEqual(one.accepted, 3_000 - bad.count)
+        XCTAssertEqual(one.rejected, bad.count)
+        XCTAssertEqual(one.errors.map(\.line), Array(bad.prefix(10)))
+        for (path, threads, batch) in [(file, 3, 250), (file + ".gz", 2, 400), (file, 2, 37)] {
+            let (s, stored) = try importOnce(path, threads: threads, batch: batch)
+            XCTAssertEqual(s.accepted, one.accepted, "\(path) \(threads)")
+            XCTAssertEqual(s.rejected, one.rejected)
+            XCTAssertEqual(s.errors.map(\.line), Array(bad.prefix(10)), "\(path) \(threads) \(batch)")
+            XCTAssertEqual(s.minTs, one.minTs)
+            XCTAssertEqual(s.maxTs, one.maxTs)
+            for k in 0..<3 {
+                XCTAssertEqual(stored[k].count, reference[k].count)
+                // Rows with equal ts may be stored in any order across batches: compare as sets.
+                XCTAssertEqual(Set(stored[k].map { "\($0)" }), Set(reference[k].map { "\($0)" }))
+            }
+        }
+    }
+
     func testUnreadableFileIsAFatalError() throws {
         let db = try Database(path: work + "/data")
         XCTAssertThrowsError(try db.importNDJSON(path: work + "/missing.ndjson"))

@@ -58,6 +58,11 @@ public final class ImportInput {
     private var carry: [UInt8] = []
     private var nextLine = 1
     private var finished = false
+    /// A regular, uncompressed file is read through one read-only mapping instead of `read`:
+    /// blocks are then views into it, with no copy and no line counting.
+    private var mapping: UnsafeRawBufferPointer?
+    private var mapOffset = 0
+    private var pieces = 0
 
     /// Opens `path` (`-` = standard input).
     public convenience init(path: String, blockSize: Int = 4 << 20, maxLineBytes: Int = 64 << 20) throws(ImportInputError) {
@@ -89,15 +94,87 @@ public final class ImportInput {
         if magic || gzipName {
             isCompressed = true
             inflater = try Inflater()
+        } else {
+            mapRegularFile()
         }
     }
 
     deinit {
+        if let mapping, let base = mapping.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), mapping.count) }
         if ownsDescriptor { close(fd) }
+    }
+
+    private func mapRegularFile() {
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0 else { return }
+        let size = Int(st.st_size)
+        guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else { return }
+        _ = madvise(p, size, MADV_SEQUENTIAL)
+        mapping = UnsafeRawBufferPointer(start: p, count: size)
+        let b = mapping!
+        if size >= 3, b[0] == 0xEF, b[1] == 0xBB, b[2] == 0xBF { mapOffset = 3 }  // UTF-8 byte order mark
+    }
+
+    /// The next piece of whole lines, numbered in input order (`seq` 0, 1, 2, …), or nil at the
+    /// end. Pieces of a mapped file point into the mapping (no copy, lines not counted: the
+    /// importer numbers lines from each piece's own count); other inputs yield copied blocks.
+    /// Call from one thread at a time; a piece stays valid while this input lives.
+    public func nextPiece() throws(ImportInputError) -> ImportPiece? {
+        if let mapping {
+            guard let r = try nextMappedRange(mapping) else { return nil }
+            defer { pieces += 1 }
+            return ImportPiece(seq: pieces, storage: .mapped(UnsafeRawBufferPointer(rebasing: mapping[r])))
+        }
+        guard let block = try nextBlock() else { return nil }
+        defer { pieces += 1 }
+        return ImportPiece(seq: pieces, storage: .owned(block.bytes))
+    }
+
+    /// Lets the kernel drop this process's pages of a parsed mapped piece (they stay in the page
+    /// cache), so resident memory does not grow with the file.
+    public func release(_ piece: ImportPiece) {
+        guard case .mapped(let bytes) = piece.storage, let base = bytes.baseAddress else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let lo = (Int(bitPattern: base) + page - 1) / page * page
+        let hi = (Int(bitPattern: base) + bytes.count) / page * page
+        if hi > lo { _ = madvise(UnsafeMutableRawPointer(bitPattern: lo), hi - lo, MADV_DONTNEED) }
+    }
+
+    /// Cuts the next block-sized range of whole lines out of the mapping.
+    private func nextMappedRange(_ m: UnsafeRawBufferPointer) throws(ImportInputError) -> Range<Int>? {
+        let start = mapOffset
+        guard start < m.count else { return nil }
+        let base = m.baseAddress!
+        var end = min(m.count, start + blockSize)
+        if end < m.count {
+            var cut = end
+            while cut > start && m[cut - 1] != 0x0A { cut -= 1 }  // lines are short: a few bytes back
+            if cut > start {
+                end = cut
+            } else {
+                // The block is the start of one long line: find its end, within the limit.
+                let limit = min(m.count, start + maxLineBytes + 1)
+                if let nl = memchr(base + start, 0x0A, limit - start) {
+                    end = UnsafeRawPointer(nl) - base + 1
+                } else if limit < m.count {
+                    let before = LineRanges.countLines(UnsafeRawBufferPointer(start: base, count: start))
+                    throw .lineTooLong(line: before + 1)
+                } else {
+                    end = m.count
+                }
+            }
+        }
+        mapOffset = end
+        inputBytes = end
+        return start..<end
     }
 
     /// The next block of whole lines, or nil at the end of the input.
     public func nextBlock() throws(ImportInputError) -> ImportBlock? {
+        if let mapping {
+            guard let r = try nextMappedRange(mapping) else { return nil }
+            return makeBlock(Array(mapping[r]))
+        }
         if finished { return nil }
         var block = carry
         carry = []
@@ -125,7 +202,7 @@ public final class ImportInput {
 
     private func makeBlock(_ bytes: [UInt8]) -> ImportBlock {
         var bytes = bytes
-        if nextLine == 1, bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF {
+        if nextLine == 1, mapping == nil, bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF {
             bytes.removeFirst(3)  // UTF-8 byte order mark
         }
         let lines = LineRanges.countLines(bytes)
@@ -250,5 +327,25 @@ private final class Inflater {
             throw .gzip(msg)
         }
         return consumed
+    }
+}
+
+/// A piece of an import input: whole lines, and its place (`seq`) in the input's order.
+public struct ImportPiece: @unchecked Sendable {
+    enum Storage {
+        /// A view into the input's mapping (valid while the `ImportInput` lives).
+        case mapped(UnsafeRawBufferPointer)
+        case owned([UInt8])
+    }
+    /// 0 for the first piece of the input, then 1, 2, …
+    public let seq: Int
+    let storage: Storage
+
+    /// Calls `body` with the piece's bytes.
+    public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        switch storage {
+        case .mapped(let b): return try body(b)
+        case .owned(let a): return try a.withUnsafeBytes(body)
+        }
     }
 }

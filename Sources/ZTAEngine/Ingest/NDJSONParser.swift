@@ -48,9 +48,12 @@ public struct NDJSONParser: Sendable {
     /// Appends accepted rows to `builder` and rejected lines to `errors`.
     /// Returns the counts of accepted and rejected lines and the number of physical lines seen
     /// (blank lines included, so `firstLine + lines` is the next chunk's first line). A last line
-    /// without a trailing newline is parsed like the others.
-    public func parse(_ bytes: UnsafeRawBufferPointer, firstLine: Int, into builder: inout ColumnChunkBuilder,
+    /// without a trailing newline is parsed like the others. A UTF-8 byte order mark before the
+    /// first line is skipped when `firstLine` is 1, unless `byteOrderMark` says otherwise.
+    public func parse(_ bytes: UnsafeRawBufferPointer, firstLine: Int, byteOrderMark: Bool? = nil,
+                      into builder: inout ColumnChunkBuilder,
                       errors: inout [ImportLineError]) -> (accepted: Int, rejected: Int, lines: Int) {
+        let skipMark = byteOrderMark ?? (firstLine == 1)
         guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), !bytes.isEmpty else {
             return (0, 0, 0)
         }
@@ -67,7 +70,7 @@ public struct NDJSONParser: Sendable {
                 let nl = memchr(lineStart, 0x0A, end - lineStart)
                 let lineEnd = nl.map { UnsafePointer($0.assumingMemoryBound(to: UInt8.self)) } ?? end
                 var start = lineStart
-                if lineNo == 1, lineEnd - start >= 3, start[0] == 0xEF, start[1] == 0xBB, start[2] == 0xBF {
+                if skipMark, lineStart == base, lineEnd - start >= 3, start[0] == 0xEF, start[1] == 0xBB, start[2] == 0xBF {
                     start += 3  // a UTF-8 byte order mark before the first line
                 }
                 switch scanner.parseLine(start, lineEnd, into: &builder) {
