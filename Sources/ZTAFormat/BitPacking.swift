@@ -52,29 +52,37 @@ enum BitPacking {
         return best
     }
 
-    /// Appends `values` at exactly `w` bits each (no exceptions: every value must fit).
-    static func pack<S: Sequence<UInt64>>(_ values: S, count n: Int, width w: Int, to out: inout ByteWriter) {
-        guard w > 0 else { return }
+    /// Appends `values` at exactly `w` bits each (no exceptions: values are masked to `w` bits).
+    /// Bits gather in a register and leave as whole little-endian words: one store per 64 bits,
+    /// instead of a load-OR-store per value.
+    static func pack(_ values: UnsafeBufferPointer<UInt64>, width w: Int, to out: inout ByteWriter) {
+        guard w > 0, !values.isEmpty else { return }
+        let n = values.count
         let start = out.count
-        out.bytes.append(contentsOf: repeatElement(0, count: packedBytes(n, w) + 8))
-        let mask: UInt64 = w == 64 ? ~0 : (1 << UInt64(w)) &- 1
+        let size = packedBytes(n, w)
+        // Room for whole-word stores past the end; trimmed below.
+        out.bytes.append(contentsOf: repeatElement(0, count: size + 8))
+        let mask: UInt64 = w == 64 ? ~0 : (1 &<< UInt64(w)) &- 1
+        let width = UInt64(w)
         out.bytes.withUnsafeMutableBytes { raw in
-            let base = raw.baseAddress! + start
-            var bit = 0
+            var p = raw.baseAddress! + start
+            var acc: UInt64 = 0
+            var bits: UInt64 = 0  // bits held in acc, always < 64 between values
             for v in values {
                 let x = v & mask
-                let byte = bit >> 3, shift = bit & 7
-                // OR into up to 9 bytes: a 64-bit word, then the spill into the 9th byte.
-                let lo = base.loadUnaligned(fromByteOffset: byte, as: UInt64.self) | (x << UInt64(shift))
-                base.storeBytes(of: lo, toByteOffset: byte, as: UInt64.self)
-                if shift + w > 64 {
-                    base.storeBytes(of: base.load(fromByteOffset: byte + 8, as: UInt8.self) | UInt8(truncatingIfNeeded: x >> UInt64(64 - shift)),
-                                    toByteOffset: byte + 8, as: UInt8.self)
+                acc |= x &<< bits
+                bits &+= width
+                if bits >= 64 {
+                    p.storeBytes(of: acc.littleEndian, as: UInt64.self)
+                    p += 8
+                    bits &-= 64
+                    // The high part of x that did not fit (none when it ended exactly on the word).
+                    acc = bits == 0 ? 0 : x &>> (width &- bits)
                 }
-                bit += w
             }
+            if bits > 0 { p.storeBytes(of: acc.littleEndian, as: UInt64.self) }
         }
-        out.bytes.removeLast(8)  // scratch room for the word-wide ORs above
+        out.bytes.removeLast(out.count - start - size)
     }
 
     /// Appends the patched form of `values` (see the type comment).
@@ -88,13 +96,14 @@ enum BitPacking {
         }
         out.u8(UInt8(w))
         out.u32(UInt32(exceptions.count))
-        pack(values, count: n, width: w, to: &out)
+        pack(values, width: w, to: &out)
         if !exceptions.isEmpty {
-            pack(exceptions.lazy.map { UInt64($0) }, count: exceptions.count, width: positionWidth(n), to: &out)
+            let positions = exceptions.map { UInt64($0) }
+            positions.withUnsafeBufferPointer { pack($0, width: positionWidth(n), to: &out) }
             let highs = exceptions.map { values[$0] >> UInt64(w) }
             let hw = bitWidth(highs.max()!)
             out.u8(UInt8(hw))
-            pack(highs, count: highs.count, width: hw, to: &out)
+            highs.withUnsafeBufferPointer { pack($0, width: hw, to: &out) }
         }
     }
 
