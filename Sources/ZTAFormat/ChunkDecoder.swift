@@ -97,6 +97,45 @@ enum ChunkDecoder {
             for i in 0..<n { maxCode = max(maxCode, codes[i]) }
             guard Int(maxCode) < d else { throw FormatError(.corrupt, "code \(maxCode) outside dictionary of \(d)", offset: r.position) }
             for i in 0..<n { out[i] = values[Int(codes[i])] }
+        case .sparse:
+            guard !nested else { throw FormatError(.corrupt, "nested sparse encoding", offset: r.position) }
+            let fill = try r.u64("sparse fill")
+            let m = Int(try r.u32("sparse listed count"))
+            guard m >= 1, m < n else { throw FormatError(.corrupt, "\(m) listed rows of \(n)", offset: r.position - 4) }
+            let bitmap = try r.bytes((n + 7) >> 3, "sparse bitmap")
+            let valueRaw = try r.u8("sparse value encoding")
+            guard let valueEncoding = ChunkEncoding(rawValue: valueRaw) else {
+                throw FormatError(.corrupt, "unknown sparse value encoding \(valueRaw)", offset: r.position - 1)
+            }
+            let values = UnsafeMutablePointer<T>.allocate(capacity: m)
+            defer { values.deallocate() }
+            try decode(&r, encoding: valueEncoding, count: m, flip: flip, into: values, nested: true)
+            out.update(repeating: T(truncatingIfNeeded: fill ^ flip), count: n)
+            // Scatter by set bits, a word at a time; the count must match exactly and no bit may
+            // lie past the last row.
+            var k = 0
+            var word = 0
+            let bytes = bitmap.count
+            while word * 8 < bytes {
+                var bits: UInt64 = 0
+                let at = word * 8
+                if at + 8 <= bytes {
+                    bits = bitmap.loadUnaligned(fromByteOffset: at, as: UInt64.self).littleEndian
+                } else {
+                    for j in at..<bytes { bits |= UInt64(bitmap[j]) << UInt64((j - at) * 8) }
+                }
+                let rowBase = word * 64
+                guard k + bits.nonzeroBitCount <= m, bits == 0 || rowBase + 63 - bits.leadingZeroBitCount < n else {
+                    throw FormatError(.corrupt, "sparse bitmap does not match \(m) listed rows of \(n)", offset: r.position)
+                }
+                while bits != 0 {
+                    out[rowBase &+ bits.trailingZeroBitCount] = values[k]
+                    k &+= 1
+                    bits &= bits &- 1
+                }
+                word += 1
+            }
+            guard k == m else { throw FormatError(.corrupt, "sparse bitmap lists \(k) of \(m) rows", offset: r.position) }
         }
     }
 }

@@ -130,6 +130,29 @@ enum ChunkEncoder {
             }
             w.u8(bestCodes!.0.rawValue)
             w.append(bestCodes!.1)
+        case .sparse:
+            guard !nested, n >= 2 else { return false }
+            var fill = UInt64.max
+            for v in lanes where v < fill { fill = v }
+            var bitmap = [UInt8](repeating: 0, count: (n + 7) >> 3)
+            var listed: [UInt64] = []
+            listed.reserveCapacity(n / 4)
+            bitmap.withUnsafeMutableBufferPointer { bits in
+                for i in 0..<n where lanes[i] != fill {
+                    bits[i >> 3] |= 1 << UInt8(i & 7)
+                    listed.append(lanes[i])
+                }
+            }
+            guard !listed.isEmpty, listed.count < n else { return false }
+            w.u64(fill)
+            w.u32(UInt32(listed.count))
+            w.append(bitmap)
+            // The listed values in the nested encoding estimated smallest (never dictionary/sparse).
+            listed.withUnsafeBufferPointer { l in
+                let best = SizeEstimate.all(l, kind: kind, nested: true).min { ($0.size, $0.order) < ($1.size, $1.order) }!
+                w.u8(best.encoding.rawValue)
+                _ = write(best.encoding, l, kind: kind, nested: true, to: &w)
+            }
         }
         return true
     }
@@ -142,9 +165,10 @@ struct SizeEstimate {
     /// Preference on ties: cheaper to decode first.
     var order: Int
 
-    static func all(_ lanes: UnsafeBufferPointer<UInt64>, kind: ColumnKind) -> [SizeEstimate] {
+    static func all(_ lanes: UnsafeBufferPointer<UInt64>, kind: ColumnKind, nested: Bool = false) -> [SizeEstimate] {
         let n = lanes.count
         var out = [SizeEstimate(encoding: .plain, size: n * kind.byteWidth, order: 4)]
+        if n > 0, lanes.allSatisfy({ $0 == lanes[0] }) { out.append(SizeEstimate(encoding: .constant, size: 8, order: -1)) }
         // Frame of reference: widths of lane - min.
         var lo = UInt64.max
         for v in lanes where v < lo { lo = v }
@@ -153,6 +177,15 @@ struct SizeEstimate {
             for v in lanes { h[64 &- (v &- lo).leadingZeroBitCount] &+= 1 }
         }
         out.append(SizeEstimate(encoding: .frameOfReference, size: 8 + BitPacking.chooseWidth(histogram: hist, count: n).size, order: 0))
+        // Sparse: rows equal to the minimum (hist[0]) unlisted, the rest packed above it.
+        let listed = n - hist[0]
+        if !nested, n >= 2, listed >= 1, listed * 2 <= n {
+            var listedHist = hist
+            listedHist[0] = 0
+            out.append(SizeEstimate(encoding: .sparse,
+                                    size: 13 + (n + 7) / 8 + 8 + BitPacking.chooseWidth(histogram: listedHist, count: listed).size,
+                                    order: 5))
+        }
         // Delta: widths of consecutive differences above the smallest (signed) one.
         if n >= 2 {
             var minSigned = Int64.max
@@ -178,7 +211,7 @@ struct SizeEstimate {
             }
         }
         // Block dictionary: for the 64-bit hash columns, whose values repeat within a session.
-        if kind.byteWidth == 8, let d = LaneTable.distinctCount(lanes, limit: n / 2) {
+        if !nested, kind.byteWidth == 8, let d = LaneTable.distinctCount(lanes, limit: n / 2) {
             let valueWidth = 64 - (lanes.reduce(0) { $0 | ($1 &- lo) }).leadingZeroBitCount
             let codeWidth = BitPacking.bitWidth(UInt64(max(d - 1, 0)))
             out.append(SizeEstimate(encoding: .dictionary,

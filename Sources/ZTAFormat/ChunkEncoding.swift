@@ -20,6 +20,12 @@ enum ChunkEncoding: UInt8, Sendable, CaseIterable {
     /// order, then `u8 codeEncoding` and the codes (0..<d) in that nested encoding (never
     /// `dictionary` again). Fits the 64-bit visitor/session hashes, which repeat within a session.
     case dictionary = 5
+    /// Sparse (format v2): `u64 fill`, `u32 m`, a bitmap of ceil(n/8) bytes (bit i set = row i
+    /// is listed), `u8 valueEncoding` and the m listed lanes in that nested encoding (constant,
+    /// frame of reference, delta or run-length); every other row holds `fill`. Fits the columns
+    /// only some event types fill (x/y of clicks and moves, scroll depth, element, time on page),
+    /// where run-length pays a value and a length for every short gap.
+    case sparse = 6
 
     var name: String {
         switch self {
@@ -29,6 +35,7 @@ enum ChunkEncoding: UInt8, Sendable, CaseIterable {
         case .delta: "delta"
         case .runLength: "rle"
         case .dictionary: "dict"
+        case .sparse: "sparse"
         }
     }
 }

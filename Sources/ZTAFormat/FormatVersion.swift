@@ -12,9 +12,12 @@ public enum SegmentFormat {
         /// all over patched bit-packing; optional LZ4 per chunk; CRC32C per chunk, dictionary,
         /// header, footer and trailer.
         case v1 = 1
+        /// v2: adds chunk encoding 6, sparse (a bitmap of the rows that differ from a fill
+        /// value, and those rows' values). Everything else as v1; v1 files stay readable.
+        case v2 = 2
     }
 
-    public static let current: Version = .v1
+    public static let current: Version = .v2
 
     /// Size of the fixed header: magic u64, version u32, crc u32.
     public static let headerSize = 16

@@ -12,7 +12,10 @@ import Testing
         var runs: [UInt64] = []
         while runs.count < n { let v = rng.next() % 5 == 0 ? rng.next() : 7; runs += repeatElement(v, count: Int(rng.next() % 40) + 1) }
         let few = (0..<5).map { _ in rng.next() }
+        let fill = rng.next() % 1000
         return [
+            ("sparse", (0..<n).map { _ in rng.next() % 4 == 0 ? fill + 1 + rng.next() % 2000 : fill }),
+            ("sparse-first-last", (0..<n).map { $0 == 0 || $0 == n - 1 ? 5 : 0 }),
             ("constant", [UInt64](repeating: rng.next(), count: n)),
             ("zeros+max", (0..<n).map { $0 % 97 == 3 ? .max : 0 }),
             ("small", (0..<n).map { _ in rng.next() % 100 }),

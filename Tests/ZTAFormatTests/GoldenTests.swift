@@ -2,7 +2,8 @@ import Foundation
 import Testing
 @testable import ZTAFormat
 
-/// The bytes of a small fixed segment must match the annotated dump in Golden/segment-v1.hex.
+/// The bytes of a small fixed segment must match the annotated dump in Golden/segment-v2.hex,
+/// and the v1 dump (written before the sparse encoding existed) must still read.
 ///
 /// The dump's comments and whitespace are ignored; only the hex bytes are compared. After an
 /// intended format change, regenerate it with
@@ -12,7 +13,7 @@ import Testing
 /// (which rewrites the file in the source tree), review the diff, and bump the format version
 /// if old segments can no longer be read.
 @Suite struct GoldenTests {
-    static let goldenName = "segment-v1"
+    static let goldenName = "segment-v2"
 
     /// Five rows of one site, two blocks (3 + 2 rows): exercises constant, delta, run-length and
     /// frame-of-reference chunks, sorted dictionaries with empty and non-ASCII strings.
@@ -71,6 +72,41 @@ import Testing
             #expect(b1.string(.path)!.codes.map { b1.string(.path)!.dictionary.values[Int($0)] } == ["/pricing", "/"])
             #expect(b1.value == [0, 49.5])
         }
+    }
+
+    /// A segment written by format v1 stays readable: same rows, verified checksums.
+    @Test func formatV1SegmentStillReads() throws {
+        guard let url = Bundle.module.url(forResource: "segment-v1", withExtension: "hex", subdirectory: "Golden"),
+              let v1 = SegmentHexDump.parse(try String(contentsOf: url, encoding: .utf8)) else {
+            Issue.record("Golden/segment-v1.hex missing or unparsable")
+            return
+        }
+        #expect(v1[8] == 1, "the fixture is a v1 file")
+        let expected = Self.fixedChunk()
+        try withReader(v1) { r in
+            try r.verify()
+            #expect(r.rowCount == 5)
+            var ts: [Int64] = [], x: [Int32] = [], paths: [String] = []
+            for b in 0..<r.blockCount {
+                let c = try r.decodeBlock(b, columns: .all)
+                ts += c.ts
+                x += c.x
+                paths += c.string(.path)!.codes.map { c.string(.path)!.dictionary.values[Int($0)] }
+            }
+            #expect(ts == expected.ts && x == expected.x)
+            #expect(paths == expected.string(.path)!.codes.map { expected.string(.path)!.dictionary.values[Int($0)] })
+        }
+    }
+
+    /// The sparse encoding's payload, byte by byte as docs/format.md describes it.
+    @Test func sparsePayloadLayout() throws {
+        let lanes: [UInt64] = [0, 0, 5, 0, 0, 0, 0, 0, 0, 7]
+        let payload = try #require(lanes.withUnsafeBufferPointer { ChunkEncoder.payload(.sparse, $0, kind: .uint32) })
+        #expect(payload == [0, 0, 0, 0, 0, 0, 0, 0,  // u64 fill = 0
+                            2, 0, 0, 0,              // u32 listed rows = 2
+                            0x04, 0x02,              // bitmap: rows 2 and 9
+                            1,                       // value encoding: plain
+                            5, 0, 0, 0, 7, 0, 0, 0]) // the listed values at the column's width
     }
 
     @Test func dumpParserIgnoresCommentsAndWhitespace() {
