@@ -133,17 +133,22 @@ enum ChunkEncoder {
         case .sparse:
             guard !nested, n >= 2 else { return false }
             var fill = UInt64.max
-            for v in lanes where v < fill { fill = v }
+            var m = 0
+            for v in lanes { fill = Swift.min(fill, v) }
+            for v in lanes { m &+= v != fill ? 1 : 0 }
+            guard m >= 1, m < n else { return false }
             var bitmap = [UInt8](repeating: 0, count: (n + 7) >> 3)
-            var listed: [UInt64] = []
-            listed.reserveCapacity(n / 4)
-            bitmap.withUnsafeMutableBufferPointer { bits in
-                for i in 0..<n where lanes[i] != fill {
-                    bits[i >> 3] |= 1 << UInt8(i & 7)
-                    listed.append(lanes[i])
+            let listed = [UInt64](unsafeUninitializedCapacity: m) { l, count in
+                bitmap.withUnsafeMutableBufferPointer { bits in
+                    var k = 0
+                    for i in 0..<n where lanes[i] != fill {
+                        bits[i &>> 3] |= 1 &<< UInt8(i & 7)
+                        l[k] = lanes[i]
+                        k &+= 1
+                    }
                 }
+                count = m
             }
-            guard !listed.isEmpty, listed.count < n else { return false }
             w.u64(fill)
             w.u32(UInt32(listed.count))
             w.append(bitmap)
@@ -168,42 +173,51 @@ struct SizeEstimate {
     static func all(_ lanes: UnsafeBufferPointer<UInt64>, kind: ColumnKind, nested: Bool = false) -> [SizeEstimate] {
         let n = lanes.count
         var out = [SizeEstimate(encoding: .plain, size: n * kind.byteWidth, order: 4)]
-        if n > 0, lanes.allSatisfy({ $0 == lanes[0] }) { out.append(SizeEstimate(encoding: .constant, size: 8, order: -1)) }
-        // Frame of reference: widths of lane - min.
-        var lo = UInt64.max
-        for v in lanes where v < lo { lo = v }
-        var hist = [Int](repeating: 0, count: 65)
-        hist.withUnsafeMutableBufferPointer { h in
-            for v in lanes { h[64 &- (v &- lo).leadingZeroBitCount] &+= 1 }
+        guard n > 0 else { return out }
+        // Pass 1: range, smallest signed step, runs.
+        var lo = lanes[0], hi = lanes[0]
+        var minSigned = Int64.max
+        var runs = 1
+        for i in 1..<n {
+            let v = lanes[i], prev = lanes[i &- 1]
+            lo = Swift.min(lo, v)
+            hi = Swift.max(hi, v)
+            minSigned = Swift.min(minSigned, Int64(bitPattern: v &- prev))
+            runs &+= v != prev ? 1 : 0
         }
-        out.append(SizeEstimate(encoding: .frameOfReference, size: 8 + BitPacking.chooseWidth(histogram: hist, count: n).size, order: 0))
-        // Sparse: rows equal to the minimum (hist[0]) unlisted, the rest packed above it.
-        let listed = n - hist[0]
-        if !nested, n >= 2, listed >= 1, listed * 2 <= n {
-            var listedHist = hist
+        if lo == hi {
+            out.append(SizeEstimate(encoding: .constant, size: 8, order: -1))
+            return out
+        }
+        // Pass 2: bit-width histograms of the frame-of-reference and delta values.
+        let minDelta = UInt64(bitPattern: minSigned)
+        var forHist = [Int](repeating: 0, count: 65)
+        var deltaHist = [Int](repeating: 0, count: 65)
+        forHist.withUnsafeMutableBufferPointer { fh in
+            deltaHist.withUnsafeMutableBufferPointer { dh in
+                fh[64 &- (lanes[0] &- lo).leadingZeroBitCount] &+= 1
+                for i in 1..<n {
+                    let v = lanes[i]
+                    fh[64 &- (v &- lo).leadingZeroBitCount] &+= 1
+                    dh[64 &- (v &- lanes[i &- 1] &- minDelta).leadingZeroBitCount] &+= 1
+                }
+            }
+        }
+        out.append(SizeEstimate(encoding: .frameOfReference, size: 8 + BitPacking.chooseWidth(histogram: forHist, count: n).size, order: 0))
+        // Sparse: rows equal to the minimum (forHist[0]) unlisted, the rest packed above it.
+        let listed = n - forHist[0]
+        if !nested, n >= 2, listed * 2 <= n {
+            var listedHist = forHist
             listedHist[0] = 0
             out.append(SizeEstimate(encoding: .sparse,
                                     size: 13 + (n + 7) / 8 + 8 + BitPacking.chooseWidth(histogram: listedHist, count: listed).size,
                                     order: 5))
         }
-        // Delta: widths of consecutive differences above the smallest (signed) one.
+        let valueWidth = BitPacking.bitWidth(hi &- lo)
         if n >= 2 {
-            var minSigned = Int64.max
-            var runs = 1
-            for i in 1..<n {
-                let d = Int64(bitPattern: lanes[i] &- lanes[i - 1])
-                if d < minSigned { minSigned = d }
-                if lanes[i] != lanes[i - 1] { runs &+= 1 }
-            }
-            let minDelta = UInt64(bitPattern: minSigned)
-            for k in hist.indices { hist[k] = 0 }
-            hist.withUnsafeMutableBufferPointer { h in
-                for i in 1..<n { h[64 &- (lanes[i] &- lanes[i - 1] &- minDelta).leadingZeroBitCount] &+= 1 }
-            }
-            out.append(SizeEstimate(encoding: .delta, size: 16 + BitPacking.chooseWidth(histogram: hist, count: n - 1).size, order: 1))
+            out.append(SizeEstimate(encoding: .delta, size: 16 + BitPacking.chooseWidth(histogram: deltaHist, count: n - 1).size, order: 1))
             // Run-length: run values at the frame-of-reference width, lengths at their widest.
             if runs * 2 <= n {
-                let valueWidth = BitPacking.bitWidth(lanes.reduce(0) { max($0, $1 &- lo) })
                 let lengthWidth = BitPacking.bitWidth(UInt64(n / runs) * 4)
                 out.append(SizeEstimate(encoding: .runLength,
                                         size: 12 + 10 + BitPacking.packedBytes(runs, valueWidth) + BitPacking.packedBytes(runs, lengthWidth),
@@ -212,7 +226,6 @@ struct SizeEstimate {
         }
         // Block dictionary: for the 64-bit hash columns, whose values repeat within a session.
         if !nested, kind.byteWidth == 8, let d = LaneTable.distinctCount(lanes, limit: n / 2) {
-            let valueWidth = 64 - (lanes.reduce(0) { $0 | ($1 &- lo) }).leadingZeroBitCount
             let codeWidth = BitPacking.bitWidth(UInt64(max(d - 1, 0)))
             out.append(SizeEstimate(encoding: .dictionary,
                                     size: 12 + 5 + BitPacking.packedBytes(d, valueWidth) + 1 + 8 + 5 + BitPacking.packedBytes(n, codeWidth),
