@@ -22,8 +22,8 @@ public struct ImportOptions: Sendable {
     public var siteRestriction: String?
     /// Rows a parser thread buffers before it writes and publishes them (atomically) as segments.
     public var batchRows = 2_000_000
-    /// Parser threads; each also encodes and publishes its own batches.
-    public var threads = 2
+    /// Worker threads, each parsing, encoding and publishing its own batches (one per core).
+    public var threads = ProcessInfo.processInfo.activeProcessorCount
     /// Errors kept in the summary.
     public var maxErrors = 1000
     public init(siteRestriction: String? = nil) { self.siteRestriction = siteRestriction }

@@ -13,13 +13,14 @@ struct ImportCommand: ParsableCommand {
 
     @OptionGroup var data: DataOption
     @Option(help: "Reject lines of any other site (`site does not match`).") var site: String?
-    @Option(help: "Parser threads.") var threads = 2
+    @Option(help: "Worker threads, each parsing and encoding its own batches (default: one per core).")
+    var threads: Int?
     @Argument(help: "NDJSON file, optionally gzip-compressed, or - for standard input.") var file: String
 
     func run() throws {
         let db = try Database(path: data.path)
         var options = ImportOptions(siteRestriction: site)
-        options.threads = max(1, threads)
+        if let threads { options.threads = max(1, threads) }
         let total = file == "-" ? nil : try? FileSystem.fileSize(file)
         var bar = ProgressBar(label: "import")
         let summary = try db.importNDJSON(path: file, options: options) { p in
