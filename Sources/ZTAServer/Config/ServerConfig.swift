@@ -50,7 +50,8 @@ public struct ServerConfig: Sendable {
     public var trustedProxies: [String] = []
     /// `METRICS_TOKEN`: when set, `/metrics` wants `Bearer <token>`.
     public var metricsToken: String?
-    /// `GEOIP_DB`: accepted but not used yet (no MaxMind reader here): country stays empty.
+    /// `GEOIP_DB`: a MaxMind DB file (`.mmdb`, e.g. GeoLite2-City) giving tracked events their
+    /// country and region; without one both stay empty. An unreadable file stops the start.
     public var geoIPDatabase: String?
     public var rateLimits = RateLimitConfig()
     /// Request body limits (api.md §1), bytes.

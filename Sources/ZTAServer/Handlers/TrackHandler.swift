@@ -92,6 +92,8 @@ extension ServerCore {
         let ua = agent.info
         let now = call.nowMs
         let ids = identity.ids(site: site.id, ip: ip, userAgent: userAgent, nowMs: now)
+        // The address is only looked up, never kept: the event stores country and region.
+        let geo = geoIP?.locate(ip) ?? .unknown
         var records: [EventRecord] = []
         records.reserveCapacity(events.count)
         var excluded = 0
@@ -104,7 +106,7 @@ extension ServerCore {
             } else {
                 (visitor, session) = sessions.assign(site: site.id, visitor: ids.current, previousVisitor: ids.previous, nowMs: now)
             }
-            records.append(e.record(site: site, ua: ua, visitor: visitor, session: session, nowMs: now))
+            records.append(e.record(site: site, ua: ua, geo: geo, visitor: visitor, session: session, nowMs: now))
         }
         metrics.dropped("excluded_path", count: excluded)
         if !records.isEmpty {
