@@ -18,6 +18,8 @@ final class ServerCore: Sendable {
     let twoFactor = TwoFactorChallenges()
     let siteCache = SiteCache()
     let userAgents = UserAgentCache()
+    /// Aggregate queries wait here for a slot (bounded memory; see `QueryGate`).
+    let queryGate: QueryGate
     /// Country and region of tracked visitors (`GEOIP_DB`); nil: they stay empty.
     let geoIP: GeoIPResolver?
     let logger: Logger
@@ -40,6 +42,7 @@ final class ServerCore: Sendable {
         self.logger = logger
         self.dummyHash = dummyHash
         self.geoIP = geoIP
+        self.queryGate = QueryGate(width: config.queryConcurrency)
         self.ingestWriter = IngestWriter(db: db, backgroundFlushRows: config.backgroundFlush ? config.storeOptions.flushRows * 3 / 4 : nil)
         self.maintenance = MaintenanceScheduler(database: db, policy: config.compactionPolicy,
                                                 interval: config.maintenanceInterval,

@@ -30,11 +30,11 @@ extension ServerCore {
         var corsOrigin = origin ?? "*"
         do {
             var r = try await trackEvents(call, origin: origin, corsOrigin: &corsOrigin)
-            for (k, v) in TrackCORS.headers(origin: corsOrigin) { r.headers[HTTPField.Name(k)!] = v }
+            TrackCORS.apply(origin: corsOrigin, to: &r.headers)
             return r
         } catch let e as APIError {
             var r = Reply.error(e)
-            for (k, v) in TrackCORS.headers(origin: e.status == 403 ? "null" : corsOrigin) { r.headers[HTTPField.Name(k)!] = v }
+            TrackCORS.apply(origin: e.status == 403 ? "null" : corsOrigin, to: &r.headers)
             return r
         }
     }
@@ -72,7 +72,7 @@ extension ServerCore {
             trusted = true
         }
         if !trusted, let origin {
-            guard TrackURLs.originMatches(origin, domain: site.domain) else {
+            guard TrackMemos.originMatches(origin, domain: site.domain) else {
                 metrics.dropped("origin", count: events.count)
                 throw APIError(403, "Origin not allowed")
             }
