@@ -31,6 +31,8 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // GeoIP lookups (country/region) from a MaxMind DB file in the server.
+        .systemLibrary(name: "CMaxMindDB", pkgConfig: "libmaxminddb", providers: [.apt(["libmaxminddb-dev"])]),
         .target(name: "CZTASupport"),
         .target(name: "ZTAFormat", dependencies: ["CLZ4", "CZTASupport"], swiftSettings: optimized),
         .target(name: "ZTAStorage", dependencies: ["ZTAFormat"], swiftSettings: optimized),
@@ -38,7 +40,7 @@ let package = Package(
         .target(name: "ZTAEngine", dependencies: ["ZTAFormat", "ZTAStorage", "ZTAQuery", "CZlib"], swiftSettings: optimized),
         .target(name: "ZTAWorkloads", dependencies: ["ZTAFormat"], swiftSettings: optimized),
         .target(name: "ZTAServer", dependencies: [
-            "ZTAEngine", "ZTAQuery", "ZTAStorage", "ZTAFormat", "ZTAWorkloads", "CZlib",
+            "ZTAEngine", "ZTAQuery", "ZTAStorage", "ZTAFormat", "ZTAWorkloads", "CZlib", "CMaxMindDB",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             .product(name: "HummingbirdOTP", package: "hummingbird-auth"),

@@ -18,6 +18,10 @@ final class ServerCore: Sendable {
     let twoFactor = TwoFactorChallenges()
     let siteCache = SiteCache()
     let userAgents = UserAgentCache()
+    /// Aggregate queries wait here for a slot (bounded memory; see `QueryGate`).
+    let queryGate: QueryGate
+    /// Country and region of tracked visitors (`GEOIP_DB`); nil: they stay empty.
+    let geoIP: GeoIPResolver?
     let logger: Logger
     let startedAt = Date()
     /// Flush by age, compaction and retention; driven by `MaintenanceService`.
@@ -28,7 +32,8 @@ final class ServerCore: Sendable {
     /// takes as long whether or not the account exists.
     let dummyHash: String
 
-    init(config: ServerConfig, db: Database, meta: MetaStore, tokens: TokenService, logger: Logger, dummyHash: String) {
+    init(config: ServerConfig, db: Database, meta: MetaStore, tokens: TokenService, logger: Logger, dummyHash: String,
+         geoIP: GeoIPResolver? = nil) {
         self.config = config
         self.db = db
         self.meta = meta
@@ -36,6 +41,8 @@ final class ServerCore: Sendable {
         self.clients = ClientAddressResolver(trustedProxies: config.trustedProxies)
         self.logger = logger
         self.dummyHash = dummyHash
+        self.geoIP = geoIP
+        self.queryGate = QueryGate(width: config.queryConcurrency)
         self.ingestWriter = IngestWriter(db: db, backgroundFlushRows: config.backgroundFlush ? config.storeOptions.flushRows * 3 / 4 : nil)
         self.maintenance = MaintenanceScheduler(database: db, policy: config.compactionPolicy,
                                                 interval: config.maintenanceInterval,

@@ -59,6 +59,11 @@ public enum ZTAServer {
     static func build(config input: ServerConfig, logger: Logger,
                       onRunning: @escaping @Sendable (Int) -> Void) async throws -> (ServerCore, some ApplicationProtocol) {
         var config = input
+        // Before anything is created: a wrong GEOIP_DB path stops the start with its reason.
+        let geoIP = try config.geoIPDatabase.map { try GeoIPResolver(path: $0) }
+        if let geoIP, let path = config.geoIPDatabase {
+            logger.info("GeoIP database opened", metadata: ["path": "\(path)", "type": "\(geoIP.databaseType)"])
+        }
         try FileManager.default.createDirectory(atPath: config.dataDirectory, withIntermediateDirectories: true)
         config.jwtSecret = try loadSecret(config)
         let db = try Database(path: config.dataDirectory, options: config.storeOptions)
@@ -70,10 +75,8 @@ public enum ZTAServer {
         let tokens = await TokenService(secret: config.jwtSecret!)
         let cost = max(config.bcryptCost, 10)
         let dummy = Bcrypt.hash(Secrets.randomHex(bytes: 16), cost: cost)
-        if config.geoIPDatabase != nil {
-            logger.warning("GEOIP_DB is set, but this build has no GeoIP reader: country and region stay empty")
-        }
-        let core = ServerCore(config: config, db: db, meta: meta, tokens: tokens, logger: logger, dummyHash: dummy)
+        let core = ServerCore(config: config, db: db, meta: meta, tokens: tokens, logger: logger, dummyHash: dummy,
+                              geoIP: geoIP)
         if config.demo {
             do { try await DemoSeeder(core: core).seedIfNeeded() } catch {
                 logger.error("demo seeding failed", metadata: ["error": "\(error)"])

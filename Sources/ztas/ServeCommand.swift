@@ -10,9 +10,10 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
         Environment: PUBLIC_URL, JWT_SECRET (≥ 32 chars; generated into DATA/jwt.secret when absent), \
         ALLOW_REGISTRATION (default true), TRUSTED_PROXIES (comma-separated addresses or CIDR ranges), \
-        METRICS_TOKEN, GEOIP_DB (accepted; no GeoIP reader in this build, so country stays empty), \
+        METRICS_TOKEN, GEOIP_DB (a MaxMind .mmdb file, e.g. GeoLite2-City: country and region of tracked events; empty without it), \
         RATE_LIMIT_TRACK_PER_MINUTE (1000), RATE_LIMIT_USER_PER_MINUTE (100), RATE_LIMIT_USER_PER_HOUR (1000), \
-        MAINTENANCE_INTERVAL_SECONDS (60: background memtable flush, compaction and daily data retention). \
+        MAINTENANCE_INTERVAL_SECONDS (60: background memtable flush, compaction and daily data retention), \
+        MEMTABLE_FLUSH_ROWS (250000: tracked events held in memory before they are written as segments). \
         Metadata lives in DATA/meta.sqlite. SIGTERM/SIGINT: graceful shutdown, then the database is closed.
         """)
 
@@ -21,6 +22,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on (0 = any free port).") var port = 8080
     @Flag(help: "Create a demo user and a site filled with generated traffic (once).") var demo = false
     @Option(help: "Events generated for the demo site.") var demoRows = 1_000_000
+    @Option(name: .customLong("geoip-db"),
+            help: "MaxMind DB file (.mmdb) for the country and region of tracked events (overrides GEOIP_DB).")
+    var geoIPDatabase: String?
 
     func run() async throws {
         var config = ServerConfig(dataDirectory: data.path)
@@ -28,6 +32,7 @@ struct ServeCommand: AsyncParsableCommand {
         config.port = port
         config.publicURL = "http://\(host):\(port)"
         config.apply(environment: ProcessInfo.processInfo.environment)
+        if let geoIPDatabase { config.geoIPDatabase = geoIPDatabase }
         config.demo = demo
         config.demoRows = demoRows
         try await ZTAServer.run(config: config)

@@ -50,7 +50,8 @@ public struct ServerConfig: Sendable {
     public var trustedProxies: [String] = []
     /// `METRICS_TOKEN`: when set, `/metrics` wants `Bearer <token>`.
     public var metricsToken: String?
-    /// `GEOIP_DB`: accepted but not used yet (no MaxMind reader here): country stays empty.
+    /// `GEOIP_DB`: a MaxMind DB file (`.mmdb`, e.g. GeoLite2-City) giving tracked events their
+    /// country and region; without one both stay empty. An unreadable file stops the start.
     public var geoIPDatabase: String?
     public var rateLimits = RateLimitConfig()
     /// Request body limits (api.md §1), bytes.
@@ -65,6 +66,9 @@ public struct ServerConfig: Sendable {
     public var demoRows = 1_000_000
     /// Query threads of the engine.
     public var queryThreads = 2
+    /// Aggregate queries (stats, stats-api, heatmaps, JSON export) executed at once; more wait
+    /// in arrival order. One per `queryThreads` cores: a query already uses that many.
+    public var queryConcurrency = max(1, ProcessInfo.processInfo.activeProcessorCount / 2)
     /// Write the log line with the reset link (no SMTP here).
     public var logResetLinks = true
     /// `MAINTENANCE_INTERVAL_SECONDS`: pause between background maintenance passes (memtable
@@ -80,11 +84,15 @@ public struct ServerConfig: Sendable {
 
     public init(dataDirectory: String) {
         self.dataDirectory = dataDirectory
+        // The memtable is the server's largest resident structure under tracking load (~250 B
+        // a row with its dictionaries, twice while a frozen one is being flushed): a quarter of
+        // the engine's default keeps it near 100 MB; compaction merges the smaller segments.
+        storeOptions.flushRows = 250_000
     }
 
     /// Applies `PUBLIC_URL`, `JWT_SECRET`, `ALLOW_REGISTRATION`, `TRUSTED_PROXIES`, `METRICS_TOKEN`,
-    /// `GEOIP_DB`, `RATE_LIMIT_{TRACK_PER_MINUTE,USER_PER_MINUTE,USER_PER_HOUR}` and
-    /// `MAINTENANCE_INTERVAL_SECONDS` from `env`.
+    /// `GEOIP_DB`, `RATE_LIMIT_{TRACK_PER_MINUTE,USER_PER_MINUTE,USER_PER_HOUR}`,
+    /// `MEMTABLE_FLUSH_ROWS` and `MAINTENANCE_INTERVAL_SECONDS` from `env`.
     public mutating func apply(environment env: [String: String]) {
         if let v = env["PUBLIC_URL"], !v.isEmpty { publicURL = v.hasSuffix("/") ? String(v.dropLast()) : v }
         if let v = env["JWT_SECRET"], !v.isEmpty { jwtSecret = v }
@@ -98,6 +106,7 @@ public struct ServerConfig: Sendable {
         if let v = env["RATE_LIMIT_TRACK_PER_MINUTE"].flatMap(Int.init), v > 0 { rateLimits.track = RateLimit(v, per: 60) }
         if let v = env["RATE_LIMIT_USER_PER_MINUTE"].flatMap(Int.init), v > 0 { rateLimits.userMinute = RateLimit(v, per: 60) }
         if let v = env["RATE_LIMIT_USER_PER_HOUR"].flatMap(Int.init), v > 0 { rateLimits.userHour = RateLimit(v, per: 3600) }
+        if let v = env["MEMTABLE_FLUSH_ROWS"].flatMap(Int.init), v >= 1000 { storeOptions.flushRows = v }
         if let v = env["MAINTENANCE_INTERVAL_SECONDS"].flatMap(Double.init), v > 0, v.isFinite { maintenanceInterval = v }
     }
 }

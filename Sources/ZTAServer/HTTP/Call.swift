@@ -45,7 +45,7 @@ final class Call: @unchecked Sendable {
     var user: UserRecord { principal!.user }
 
     func header(_ name: String) -> String? {
-        guard let n = HTTPField.Name(name) else { return nil }
+        guard let n = HeaderNames.name(name) else { return nil }
         return request.headers[n]
     }
 
@@ -76,7 +76,10 @@ enum Reply {
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: b)))
     }
 
+    private static let success = JSONCoding.write(.object([("success", true)]))
+
     static func ok(_ message: String? = nil) -> Response {
+        if message == nil { return bytes(success) }
         var m: [(String, JSONValue)] = [("success", true)]
         if let message { m.append(("message", .string(message))) }
         return json(.object(m))
@@ -84,7 +87,7 @@ enum Reply {
 
     static func error(_ e: APIError) -> Response {
         var r = json(e.body, status: HTTPResponse.Status(code: e.status))
-        for (k, v) in e.headers { if let n = HTTPField.Name(k) { r.headers[n] = v } }
+        for (k, v) in e.headers { if let n = HeaderNames.name(k) { r.headers[n] = v } }
         return r
     }
 }

@@ -50,7 +50,7 @@ struct Dispatcher: HTTPResponder {
     }
 
     private func add(_ headers: [(String, String)], to r: inout Response) {
-        for (k, v) in headers { if let n = HTTPField.Name(k) { r.headers[n] = v } }
+        for (k, v) in headers { if let n = HeaderNames.name(k) { r.headers[n] = v } }
     }
 
     private func dispatch(_ request: Request, _ context: ZTARequestContext, path: String, route: RouteTable.Route,
@@ -69,7 +69,7 @@ struct Dispatcher: HTTPResponder {
             if isAPI { add(Self.corsHeaders, to: &r) }
             return r
         }
-        let clientIP = core.clients.clientIP(peer: context.peerAddress, forwardedFor: request.headers[.init("X-Forwarded-For")!])
+        let clientIP = core.clients.clientIP(peer: context.peerAddress, forwardedFor: request.headers[HeaderNames.forwardedFor])
         let call = Call(request: request, context: context, path: path, route: route.template, pathParams: params,
                         query: QueryString.parse(request.uri.query), clientIP: clientIP, nowMs: Clock.nowMs())
         var response: Response
@@ -145,16 +145,42 @@ struct Dispatcher: HTTPResponder {
     private func runTrackPreflight(_ request: Request) async -> Response {
         var r = Response(status: .noContent)
         let origin = request.headers[.origin]
-        add(TrackCORS.headers(origin: origin ?? "*"), to: &r)
+        TrackCORS.apply(origin: origin ?? "*", to: &r.headers)
         return r
     }
 }
 
 /// CORS of `/api/track` (api.md §5).
 enum TrackCORS {
-    static func headers(origin: String) -> [(String, String)] {
-        [("Access-Control-Allow-Origin", origin), ("Access-Control-Allow-Methods", "POST, OPTIONS"),
-         ("Access-Control-Allow-Headers", "Content-Type, Authorization"), ("Access-Control-Max-Age", "86400"),
-         ("Vary", "Origin")]
+    private static let allowOrigin = HTTPField.Name("Access-Control-Allow-Origin")!
+    /// The fixed ones, names validated once (not per tracked request).
+    private static let fixed: [(HTTPField.Name, String)] = [
+        (HTTPField.Name("Access-Control-Allow-Methods")!, "POST, OPTIONS"),
+        (HTTPField.Name("Access-Control-Allow-Headers")!, "Content-Type, Authorization"),
+        (HTTPField.Name("Access-Control-Max-Age")!, "86400"),
+        (HTTPField.Name("Vary")!, "Origin"),
+    ]
+
+    static func apply(origin: String, to headers: inout HTTPFields) {
+        headers[allowOrigin] = origin
+        for (n, v) in fixed { headers[n] = v }
     }
+}
+
+/// Header names the server sets, made once: `HTTPField.Name(_:)` validates and lower-cases the
+/// text on every call.
+enum HeaderNames {
+    private static let known: [String: HTTPField.Name] = {
+        var m: [String: HTTPField.Name] = [:]
+        for n in ["X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After", "Allow",
+                  "Access-Control-Allow-Origin", "Access-Control-Allow-Methods", "Access-Control-Allow-Headers",
+                  "Access-Control-Expose-Headers", "Access-Control-Max-Age", "Vary", "Content-Disposition",
+                  "Origin", "User-Agent", "Authorization", "Content-Length", "Content-Type", "X-Forwarded-For"] {
+            m[n] = HTTPField.Name(n)!
+        }
+        return m
+    }()
+
+    static func name(_ text: String) -> HTTPField.Name? { known[text] ?? HTTPField.Name(text) }
+    static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
 }

@@ -22,7 +22,9 @@ struct RateDecision: Sendable {
 /// request; refused requests are not counted.
 final class RateLimiter: Sendable {
     private struct Window { var start: Double; var count: Int; var length: Double }
-    private let windows = Mutex<[String: Window]>([:])
+    /// A key's window of one length (no string built per check).
+    private struct Slot: Hashable { var key: String; var window: Int }
+    private let windows = Mutex<[Slot: Window]>([:])
     private let lastPurge = Mutex<Double>(0)
 
     /// Counts one request against every limit in `limits` (all must allow; nothing is counted
@@ -30,9 +32,10 @@ final class RateLimiter: Sendable {
     func check(_ key: String, _ limits: [RateLimit], now: Double = Date().timeIntervalSince1970) -> RateDecision {
         purgeIfDue(now)
         return windows.withLock { w -> RateDecision in
-            var states: [(RateLimit, Window, String)] = []
+            var states: [(RateLimit, Window, Slot)] = []
+            states.reserveCapacity(limits.count)
             for l in limits {
-                let k = "\(key)|\(l.window)"
+                let k = Slot(key: key, window: l.window)
                 var win = w[k] ?? Window(start: now, count: 0, length: Double(l.window))
                 if now >= win.start + win.length { win = Window(start: now, count: 0, length: Double(l.window)) }
                 states.append((l, win, k))
@@ -58,14 +61,14 @@ final class RateLimiter: Sendable {
     /// Whether `key` is currently over `limit`, without counting.
     func isExhausted(_ key: String, _ limit: RateLimit, now: Double = Date().timeIntervalSince1970) -> (Bool, Int) {
         windows.withLock { w in
-            guard let win = w["\(key)|\(limit.window)"], now < win.start + win.length else { return (false, 0) }
+            guard let win = w[Slot(key: key, window: limit.window)], now < win.start + win.length else { return (false, 0) }
             return (win.count >= limit.limit, max(1, Int((win.start + win.length - now).rounded(.up))))
         }
     }
 
     /// Forgets a key's windows (e.g. failed logins after a success).
     func reset(_ key: String, _ limit: RateLimit) {
-        _ = windows.withLock { $0.removeValue(forKey: "\(key)|\(limit.window)") }
+        _ = windows.withLock { $0.removeValue(forKey: Slot(key: key, window: limit.window)) }
     }
 
     /// Drops expired windows once a minute so memory stays bounded.

@@ -24,7 +24,7 @@ extension ServerCore {
             try DashboardRequest.parse(p, timezone: tz, now: call.nowMs)
         }
         let db = self.db
-        return Reply.bytes(try await Blocking.run { try db.queries.dashboard(r) })
+        return Reply.bytes(try await queryGate.run { try db.queries.dashboard(r) })
     }
 
     func statsAPI(_ call: Call) async throws -> Reply.Out {
@@ -32,7 +32,7 @@ extension ServerCore {
             try StatsAPIRequest.parse(p, timezone: tz, now: call.nowMs)
         }
         let db = self.db
-        return Reply.bytes(try await Blocking.run { try db.queries.statsAPI(r) })
+        return Reply.bytes(try await queryGate.run { try db.queries.statsAPI(r) })
     }
 
     func heatmap(_ call: Call, kind: HeatmapKind) async throws -> Reply.Out {
@@ -41,7 +41,7 @@ extension ServerCore {
             try HeatmapRequest.parse(p, kind: kind, timezone: tz, now: call.nowMs)
         }
         let db = self.db
-        return Reply.bytes(try await Blocking.run { try db.queries.heatmap(r) })
+        return Reply.bytes(try await queryGate.run { try db.queries.heatmap(r) })
     }
 
     func realtime(_ call: Call) async throws -> Reply.Out {
@@ -61,7 +61,7 @@ extension ServerCore {
         let db = self.db
         let disposition = "attachment; filename=\"\(r.filename(now: call.nowMs))\""
         if r.format == .json {
-            var resp = Reply.bytes(try await Blocking.run { try db.queries.export(r) })
+            var resp = Reply.bytes(try await queryGate.run { try db.queries.export(r) })
             resp.headers[.contentDisposition] = disposition
             return resp
         }

@@ -30,11 +30,11 @@ extension ServerCore {
         var corsOrigin = origin ?? "*"
         do {
             var r = try await trackEvents(call, origin: origin, corsOrigin: &corsOrigin)
-            for (k, v) in TrackCORS.headers(origin: corsOrigin) { r.headers[HTTPField.Name(k)!] = v }
+            TrackCORS.apply(origin: corsOrigin, to: &r.headers)
             return r
         } catch let e as APIError {
             var r = Reply.error(e)
-            for (k, v) in TrackCORS.headers(origin: e.status == 403 ? "null" : corsOrigin) { r.headers[HTTPField.Name(k)!] = v }
+            TrackCORS.apply(origin: e.status == 403 ? "null" : corsOrigin, to: &r.headers)
             return r
         }
     }
@@ -72,7 +72,7 @@ extension ServerCore {
             trusted = true
         }
         if !trusted, let origin {
-            guard TrackURLs.originMatches(origin, domain: site.domain) else {
+            guard TrackMemos.originMatches(origin, domain: site.domain) else {
                 metrics.dropped("origin", count: events.count)
                 throw APIError(403, "Origin not allowed")
             }
@@ -92,6 +92,8 @@ extension ServerCore {
         let ua = agent.info
         let now = call.nowMs
         let ids = identity.ids(site: site.id, ip: ip, userAgent: userAgent, nowMs: now)
+        // The address is only looked up, never kept: the event stores country and region.
+        let geo = geoIP?.locate(ip) ?? .unknown
         var records: [EventRecord] = []
         records.reserveCapacity(events.count)
         var excluded = 0
@@ -104,7 +106,7 @@ extension ServerCore {
             } else {
                 (visitor, session) = sessions.assign(site: site.id, visitor: ids.current, previousVisitor: ids.previous, nowMs: now)
             }
-            records.append(e.record(site: site, ua: ua, visitor: visitor, session: session, nowMs: now))
+            records.append(e.record(site: site, ua: ua, geo: geo, visitor: visitor, session: session, nowMs: now))
         }
         metrics.dropped("excluded_path", count: excluded)
         if !records.isEmpty {

@@ -31,11 +31,17 @@ final class StringMemo: Sendable {
 enum TrackMemos {
     static let paths = StringMemo(capacity: 8192)
     static let referrers = StringMemo(capacity: 8192)
+    static let origins = StringMemo(capacity: 4096)
 
     static func path(_ raw: String) -> String { paths.value(raw) { TrackURLs.path($0) } }
 
     static func referrerHost(_ raw: String, siteDomain: String) -> String {
         if raw.isEmpty { return "" }
         return referrers.value(siteDomain + "\u{0}" + raw) { _ in TrackURLs.referrerHost(raw, siteDomain: siteDomain) }
+    }
+
+    /// Whether an `Origin` header belongs to the site's domain (every browser request asks).
+    static func originMatches(_ origin: String, domain: String) -> Bool {
+        origins.value(domain + "\u{0}" + origin) { _ in TrackURLs.originMatches(origin, domain: domain) ? "1" : "" } == "1"
     }
 }

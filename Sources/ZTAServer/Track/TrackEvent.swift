@@ -75,7 +75,8 @@ struct TrackEvent: Sendable {
     private static func clip(_ s: String, _ n: Int) -> String { TrackURLs.clip(s, maxChars: n) }
 
     /// The stored row (events.md §1) for this event on `site`.
-    func record(site: SiteRecord, ua: UserAgentInfo, visitor: UInt64, session: UInt64, nowMs: Int64) -> EventRecord {
+    func record(site: SiteRecord, ua: UserAgentInfo, geo: GeoLocation = .unknown, visitor: UInt64, session: UInt64,
+                nowMs: Int64) -> EventRecord {
         var r = EventRecord()
         r.ts = nowMs
         r.site = site.id
@@ -86,6 +87,8 @@ struct TrackEvent: Sendable {
         r.device = ua.device
         r.browser = ua.browser
         r.os = ua.os
+        r.country = geo.country
+        r.region = geo.region
         switch type {
         case .pageview:
             r.referrer = TrackMemos.referrerHost(referrerURL, siteDomain: site.domain)

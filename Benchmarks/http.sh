@@ -1,0 +1,303 @@
+#!/usr/bin/env bash
+# The HTTP server under load, in one command:
+#
+#   Benchmarks/http.sh [--skip-build] [--duration S] [--connections C] [--threads T]
+#                      [--stats-data DIR] [--stats-site ID] [--stats-from D --stats-to D] [--stats-runs N]
+#
+# 1. Builds ztas (release) unless --skip-build.
+# 2. Track: starts `ztas serve` on a fresh temporary data directory on a free loopback port,
+#    registers, creates a site, then drives `POST /api/track` with wrk (-t T -c C, keep-alive,
+#    default -t2 -c64 for S = 20 s) twice: single events, then batches of 100. Bodies are a
+#    realistic mix (pageviews with referrers and UTM, heartbeats, engagement, clicks, scrolls,
+#    custom events) from ~50 k client addresses (X-Forwarded-For via TRUSTED_PROXIES) and a
+#    dozen real User-Agents. Every answer is acknowledged after its WAL fsync.
+# 3. Stats: when DIR exists (default /tmp/bench/d10: 10 M imported events), copies it to a
+#    temporary directory, starts a second server on the copy, gives a registered user the site
+#    ID (default site_alpha) through meta.sqlite, and times N (default 30) `GET /api/stats`
+#    requests one at a time (startDate..endDate, default the last 30 days of the data), then
+#    N more with 2 concurrent clients.
+# 4. Memory: VmRSS / RssAnon / RssFile of the server (/proc/PID/status) idle and the peak
+#    under each load (RssFile is mapped segment files, shared with the page cache).
+#
+# Prints a table; the 1-minute load average is printed next to every phase.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+build=1
+duration=20
+connections=64
+threads=2
+stats_data=/tmp/bench/d10
+stats_site=site_alpha
+stats_from=2026-03-16
+stats_to=2026-04-14
+stats_runs=30
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --skip-build) build=0; shift ;;
+    --duration) duration="$2"; shift 2 ;;
+    --connections) connections="$2"; shift 2 ;;
+    --threads) threads="$2"; shift 2 ;;
+    --stats-data) stats_data="$2"; shift 2 ;;
+    --stats-site) stats_site="$2"; shift 2 ;;
+    --stats-from) stats_from="$2"; shift 2 ;;
+    --stats-to) stats_to="$2"; shift 2 ;;
+    --stats-runs) stats_runs="$2"; shift 2 ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+
+ztas="$root/.build/release/ztas"
+if [[ $build == 1 ]]; then
+  echo "== building ztas (release)"
+  (cd "$root" && swift build -c release --product ztas)
+fi
+[[ -x "$ztas" ]] || { echo "no ztas binary at $ztas (build it or drop --skip-build)" >&2; exit 1; }
+command -v wrk >/dev/null || { echo "wrk not found (apt-get install wrk)" >&2; exit 1; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/ztas-http-bench.XXXXXX")
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+load() { cut -d' ' -f1 /proc/loadavg; }
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
+
+# start_server DATA_DIR → sets $pid and $url
+start_server() {
+  local data="$1" port
+  port=$(free_port)
+  TRUSTED_PROXIES=127.0.0.1 RATE_LIMIT_TRACK_PER_MINUTE=100000000 RATE_LIMIT_USER_PER_MINUTE=1000000 \
+  RATE_LIMIT_USER_PER_HOUR=10000000 LOG_LEVEL=warning JWT_SECRET=0123456789abcdef0123456789abcdef-bench \
+    "$ztas" serve --data "$data" --host 127.0.0.1 --port "$port" >"$data.log" 2>&1 &
+  pid=$!
+  pids+=("$pid")
+  url="http://127.0.0.1:$port"
+  for _ in $(seq 1 600); do
+    curl -sf "$url/health" >/dev/null 2>&1 && return 0
+    kill -0 "$pid" 2>/dev/null || { cat "$data.log" >&2; exit 1; }
+    sleep 0.1
+  done
+  echo "server did not come up" >&2; exit 1
+}
+
+stop_server() {
+  kill -TERM "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+# mem PID → "rss anon file" in MB
+mem() { awk '/^VmRSS/{r=$2} /^RssAnon/{a=$2} /^RssFile/{f=$2} END{printf "%d %d %d", r/1024, a/1024, f/1024}' "/proc/$1/status"; }
+
+# Samples memory of $pid every 0.25 s into FILE until killed; the peak is read afterwards.
+sample_mem() { while kill -0 "$1" 2>/dev/null; do mem "$1" >>"$2"; echo >>"$2"; sleep 0.25; done; }
+peak() { awk 'NF==3 { if ($1>r) {r=$1; a=$2; f=$3} } END{printf "%d / %d / %d", r, a, f}' "$1"; }
+
+# register EMAIL → token on stdout; user id in $work/user_id
+register() {
+  curl -sf -X POST "$url/api/auth/register" -H 'Content-Type: application/json' \
+    -d "{\"email\":\"$1\",\"password\":\"Bench-Password-42!\"}" |
+    python3 -c 'import json,sys; j=json.load(sys.stdin); open(sys.argv[1],"w").write(j["user"]["id"]); print(j["token"])' "$work/user_id"
+}
+
+rows=()
+row() { rows+=("$(printf '| %-34s | %-44s | %-22s | %5s |' "$1" "$2" "$3" "$4")"); }
+
+# ---------------------------------------------------------------------------------------------
+echo "== track: server on a fresh data directory"
+start_server "$work/track"
+token=$(register bench@example.com)
+site=$(curl -sf -X POST "$url/api/sites" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+  -d '{"domain":"bench.example.com","timezone":"UTC"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["site"]["id"])')
+sleep 2
+read -r rss anon file <<<"$(mem "$pid")"
+row "idle (fresh, empty store)" "—" "$rss / $anon / $file" "$(load)"
+
+cat >"$work/track.lua" <<'LUA'
+-- POST /api/track bodies: single events or batches of 100, realistic mix, varied clients.
+local site = os.getenv("ZTAS_SITE")
+local batch = tonumber(os.getenv("ZTAS_BATCH") or "1")
+local agents = {
+  "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
+  "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15",
+  "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
+  "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36",
+  "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:125.0) Gecko/20100101 Firefox/125.0",
+  "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/123.0.0.0 Safari/537.36",
+  "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36 Edg/124.0.2478.51",
+  "Mozilla/5.0 (iPad; CPU OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
+  "Mozilla/5.0 (Linux; Android 13; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/24.0 Chrome/117.0.0.0 Mobile Safari/537.36",
+  "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
+  "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:124.0) Gecko/20100101 Firefox/124.0",
+  "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36 OPR/109.0.0.0",
+}
+local paths = { "/", "/pricing", "/blog", "/docs/getting-started", "/docs/api/tracking", "/blog/privacy-first-analytics",
+  "/blog/2024/05/self-hosting-guide", "/features", "/about", "/contact", "/signup", "/login", "/changelog",
+  "/docs/api/stats", "/blog/columnar-storage-explained", "/careers", "/legal/privacy", "/integrations/wordpress" }
+local referrers = { "", "", "", "https://www.google.com/", "https://news.ycombinator.com/item?id=4242",
+  "https://twitter.com/someone/status/1", "https://duckduckgo.com/", "https://github.com/ztas/ztas", "https://www.bing.com/search?q=analytics" }
+local elements = { "button#signup", "a.nav-link", "div.card > a", "button.cta-primary", "a[href='/pricing']", "img.hero" }
+
+local function event(r)
+  local path = paths[r % #paths + 1]
+  local k = r % 20
+  if k < 8 then
+    local ref = referrers[r % #referrers + 1]
+    local utm = ""
+    if r % 7 == 0 then utm = ',"utm":{"source":"newsletter","medium":"email","campaign":"spring-launch"}' end
+    return string.format('{"type":"pageview","path":"%s","referrer":"%s"%s}', path, ref, utm)
+  elseif k < 12 then
+    return string.format('{"type":"heartbeat","path":"%s"}', path)
+  elseif k < 14 then
+    return string.format('{"type":"engagement","path":"%s","timeOnPage":%d}', path, r % 300 + 5)
+  elseif k < 17 then
+    return string.format('{"type":"click","path":"%s","x":%d,"y":%d,"viewportWidth":1440,"element":"%s","text":"Get started"}',
+      path, r % 1400, r % 3000, elements[r % #elements + 1])
+  elseif k < 19 then
+    return string.format('{"type":"scroll","path":"%s","scrollDepth":%d}', path, (r * 7) % 101)
+  else
+    return string.format('{"type":"event","path":"%s","name":"signup_click","category":"cta","label":"hero","value":%d}', path, r % 50)
+  end
+end
+
+local requests = {}
+local counter = 0
+
+function init(args)
+  local seed = tonumber(tostring({}):match("0x(%x+)"), 16) or os.time()
+  math.randomseed(seed)
+  for i = 1, 2000 do
+    local r = math.random(1, 1000000000)
+    local body
+    if batch == 1 then
+      body = event(r):gsub("^{", '{"siteId":"' .. site .. '",')
+    else
+      local parts = {}
+      for j = 1, batch do parts[j] = event(r + j * 7919) end
+      body = '{"batch":true,"siteId":"' .. site .. '","events":[' .. table.concat(parts, ",") .. ']}'
+    end
+    local ip = string.format("10.%d.%d.%d", r % 200, math.floor(r / 200) % 250, (math.floor(r / 50000) % 250) + 1)
+    requests[i] = wrk.format("POST", "/api/track", {
+      ["Content-Type"] = "application/json",
+      ["User-Agent"] = agents[r % #agents + 1],
+      ["Origin"] = "https://bench.example.com",
+      ["X-Forwarded-For"] = ip,
+    }, body)
+  end
+end
+
+function request()
+  counter = counter + 1
+  return requests[counter % #requests + 1]
+end
+
+function done(summary, latency, requests)
+  io.write(string.format("ZTAS %d %d %d %d %d %d %d\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99), summary.errors.status, summary.errors.connect + summary.errors.read
+    + summary.errors.write + summary.errors.timeout, latency.max))
+end
+LUA
+
+# run_wrk BATCH LABEL
+run_wrk() {
+  local batch="$1" label="$2" l0 out
+  l0=$(load)
+  : >"$work/mem.txt"
+  sample_mem "$pid" "$work/mem.txt" & local sampler=$!
+  out=$(ZTAS_SITE="$site" ZTAS_BATCH="$batch" wrk -t"$threads" -c"$connections" -d"${duration}s" --latency \
+        -s "$work/track.lua" "$url/api/track" 2>&1)
+  kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
+  echo "$out" | sed 's/^/   /' | grep -v '^   ZTAS'
+  read -r _ n us p50 p99 bad errs max <<<"$(echo "$out" | grep '^ZTAS')"
+  local rps events
+  rps=$(python3 -c "print(f'{$n / ($us / 1e6):,.0f}')")
+  events=$(python3 -c "print(f'{$n * $batch / ($us / 1e6):,.0f}')")
+  row "$label" "$events events/s ($rps req/s), p50 $(python3 -c "print(f'{$p50/1000:.1f}')") / p99 $(python3 -c "print(f'{$p99/1000:.1f}')") ms" \
+      "$(peak "$work/mem.txt")" "$l0"
+  [[ "$bad" == 0 && "$errs" == 0 ]] || row "  ↳ errors" "$bad non-2xx, $errs socket errors" "" ""
+}
+
+echo "== track: single events (wrk -t$threads -c$connections -d${duration}s), load $(load)"
+run_wrk 1 "track, single event"
+echo "== track: batches of 100, load $(load)"
+run_wrk 100 "track, batch of 100"
+sleep 7
+read -r rss anon file <<<"$(mem "$pid")"
+row "idle after track load" "—" "$rss / $anon / $file" "$(load)"
+stop_server
+
+# ---------------------------------------------------------------------------------------------
+if [[ -d "$stats_data/events" ]]; then
+  echo "== stats: copying $stats_data"
+  mkdir -p "$work/stats"
+  cp -r "$stats_data/." "$work/stats/"
+  rm -f "$work/stats/LOCK" "$work/stats/meta.sqlite"*
+  start_server "$work/stats"
+  token=$(register stats@example.com)
+  user_id=$(cat "$work/user_id")
+  # The imported events carry their own site ids: give the user a site record with that id.
+  python3 - "$work/stats/meta.sqlite" "$stats_site" "$user_id" <<'PY'
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], timeout=10)
+now = int(time.time() * 1000)
+db.execute("INSERT INTO sites (id, owner_id, domain, name, timezone, created_at, updated_at) VALUES (?, ?, ?, ?, 'UTC', ?, ?)",
+           (sys.argv[2], sys.argv[3], sys.argv[2] + ".example.com", sys.argv[2], now, now))
+db.commit()
+PY
+  sleep 1
+  read -r rss anon file <<<"$(mem "$pid")"
+  row "idle ($stats_site store opened)" "—" "$rss / $anon / $file" "$(load)"
+  q="/api/stats?siteId=$stats_site&startDate=$stats_from&endDate=$stats_to"
+  : >"$work/mem.txt"
+  sample_mem "$pid" "$work/mem.txt" & sampler=$!
+  l0=$(load)
+  timing=$(python3 - "$url" "$q" "$token" "$stats_runs" <<'PY'
+import http.client, sys, time, threading, urllib.parse
+url, path, token, runs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+host = urllib.parse.urlparse(url)
+def client(n, out):
+    c = http.client.HTTPConnection(host.hostname, host.port, timeout=120)
+    for _ in range(n):
+        t = time.perf_counter()
+        c.request("GET", path, headers={"Authorization": "Bearer " + token})
+        r = c.getresponse(); body = r.read()
+        assert r.status == 200, (r.status, body[:200])
+        out.append((time.perf_counter() - t) * 1000)
+    return len(body)
+warm = []
+size = client(2, warm)  # first touches the mapped files
+one = []
+client(runs, one)
+two = []
+ts = [threading.Thread(target=client, args=(runs // 2, two)) for _ in range(2)]
+t0 = time.perf_counter()
+for t in ts: t.start()
+for t in ts: t.join()
+wall = time.perf_counter() - t0
+def pct(xs, p):
+    xs = sorted(xs); return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+print(f"{pct(one,50):.0f} {pct(one,99):.0f} {pct(two,50):.0f} {pct(two,99):.0f} {len(two)/wall:.1f} {size} {warm[0]:.0f}")
+PY
+)
+  kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
+  read -r p50 p99 c50 c99 qps size first <<<"$timing"
+  row "stats 30d, one at a time" "p50 $p50 / p99 $p99 ms (first $first ms, $size B)" "$(peak "$work/mem.txt")" "$l0"
+  row "stats 30d, 2 clients" "p50 $c50 / p99 $c99 ms, $qps req/s" "(peak above)" "$(load)"
+  sleep 7  # the server returns freed pages 5 s after the last query
+  read -r rss anon file <<<"$(mem "$pid")"
+  row "idle after stats load" "—" "$rss / $anon / $file" "$(load)"
+  stop_server
+else
+  echo "== stats: $stats_data not found, skipped (pass --stats-data DIR)"
+fi
+
+echo
+echo "ztas HTTP server, $(nproc) cores, wrk -t$threads -c$connections -d${duration}s on loopback (sharing the cores)"
+printf '| %-34s | %-44s | %-22s | %5s |\n' "phase" "result" "RSS / anon / file MB" "load"
+printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..36})" "$(printf -- '-%.0s' {1..46})" "$(printf -- '-%.0s' {1..24})" "-------"
+printf '%s\n' "${rows[@]}"
