@@ -25,6 +25,10 @@ struct AggChunk {
     /// The block's local sessions per owning worker, for the window and the per-bucket tables.
     var window: [BlockSessions] = []
     var bucket: [BlockSessions] = []
+    /// Row-level series (`AggregatePlan.bucketRows`): the block's counts per bucket, and its
+    /// distinct (bucket, visitor) pairs per worker owning the visitor.
+    var seriesRows: [(UInt32, GroupAcc)] = []
+    var seriesPairs: [BucketVisitors] = []
 }
 
 /// Per-worker state. Worker `w` owns the sessions with `owner(session) == w` (its session tables
@@ -45,6 +49,10 @@ final class AggWorker: @unchecked Sendable {
     let scratch = BatchScratch()
     /// Buffers of the block-local session fold and merge.
     let fold = FoldScratch()
+    /// Row-level series: per-bucket sums and the (bucket, visitor) set of the visitors owned.
+    var rowSeries: DenseArray<GroupAcc>?
+    var seriesPairs: PairSet?
+    var seriesPending = PendingPairs()
     /// Keeps the prefetching loads of `pass1` observable so they are not optimised away.
     var sink: UInt32 = 0
     var sel2: [Int32] = []
@@ -58,12 +66,18 @@ final class AggWorker: @unchecked Sendable {
 
     /// `expected` = the number of sessions this worker will likely hold (sizes the tables once
     /// instead of growing them).
+    deinit { seriesPending.free() }
+
     init(w: Int, plan: AggregatePlan, noEntry: [UInt32], expected: Int) {
         self.w = w
         let dims = plan.entryColumns.count
         windowTable = plan.needWindowTable ? SessionTable(dims: dims, noEntry: noEntry, expected: expected) : nil
         bucketTable = plan.needBucketTable ? SessionTable(dims: dims, noEntry: noEntry, expected: expected) : nil
         namePairs = plan.rowGroups.contains(.eventName) ? PairSet() : nil
+        if plan.bucketRows {
+            rowSeries = DenseArray(count: plan.query.series!.count, zero: GroupAcc())
+            seriesPairs = PairSet(expected: expected)
+        }
         if plan.rowGroups.contains(.page) {
             pageAcc = DenseArray(count: 1024, zero: GroupAcc())
             pageVis = PairSet(expected: expected * 3)
@@ -149,6 +163,7 @@ final class AggregateExecutor {
                 wk.nameAcc?.ensure(nameCount)
                 for c in wave {
                     mergeBlock(c, wk, wk.fold)
+                    if plan.bucketRows { mergeBucketRows(c, wk) }
                     if !plan.rowGroups.isEmpty && !plan.needSecondPass { rowGroupPass(c, wk) }
                 }
             }
@@ -320,6 +335,10 @@ final class AggregateExecutor {
                 }
                 if wantTotal { wk.totalAcc = total }
             }
+            if let rs = wk.rowSeries, let pairs = wk.seriesPairs {
+                wk.seriesPending.flush(&pairs.core, rs.base)
+                for b in 0..<nb { wk.seriesAcc[b].add(rs.base[b]) }
+            }
             if let t = wk.bucketTable {
                 let core = t.core
                 wk.passS = verdicts(core, filterLUTs)
@@ -344,7 +363,7 @@ final class AggregateExecutor {
             if wantTotal || !groupIdx.isEmpty {
                 windowVisitors(w, wk, groupIdx)
             }
-            if nb > 0 { seriesVisitors(w, wk) }
+            if plan.needBucketTable { seriesVisitors(w, wk) }
             if let pairs = wk.namePairs, let t = wk.windowTable {
                 let core = t.core
                 let nameBase = wk.nameAcc!.base
@@ -419,24 +438,36 @@ final class AggregateExecutor {
             next[k] = heads[i]
             heads[i] = Int32(k)
         }
-        let bases = wk.groupAcc.map(\.base)
+        let ng = groupIdx.count
+        let bases = UnsafeMutablePointer<UnsafeMutablePointer<GroupAcc>>.allocate(capacity: max(1, ng))
+        let gidx = UnsafeMutablePointer<Int>.allocate(capacity: max(1, ng))
+        defer { bases.deallocate(); gidx.deallocate() }
+        for g in 0..<ng { bases[g] = wk.groupAcc[g].base; gidx[g] = groupIdx[g] }
         var visitors: Int64 = 0
-        var seen: [UInt32] = []
-        for i in 0..<size where heads[i] >= 0 {
-            visitors &+= 1
-            for (g, gi) in groupIdx.enumerated() {
-                seen.removeAll(keepingCapacity: true)
-                var k = Int(heads[i])
-                while k >= 0 {
-                    let value = memEntry[k][gi]
-                    if !seen.contains(value) {
-                        seen.append(value)
-                        bases[g][Int(value)].visitors &+= 1
+        next.withUnsafeBufferPointer { nx in memEntry.withUnsafeBufferPointer { me in
+            for i in 0..<size where heads[i] >= 0 {
+                visitors &+= 1
+                let head = Int(heads[i])
+                if nx[head] < 0 {
+                    // One session (most visitors): its entry values, once each.
+                    let ev = me[head]
+                    for g in 0..<ng { bases[g][Int(ev[gidx[g]])].visitors &+= 1 }
+                    continue
+                }
+                for g in 0..<ng {
+                    let gi = gidx[g]
+                    var k = head
+                    while k >= 0 {
+                        let value = me[k][gi]
+                        // Counted unless an earlier membership of the chain has the same value.
+                        var e = head
+                        while e != k && me[e][gi] != value { e = Int(nx[e]) }
+                        if e == k { bases[g][Int(value)].visitors &+= 1 }
+                        k = Int(nx[k])
                     }
-                    k = Int(next[k])
                 }
             }
-        }
+        }}
         wk.totalAcc.visitors = visitors
     }
 

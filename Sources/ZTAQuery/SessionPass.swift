@@ -7,6 +7,9 @@ final class FoldScratch {
     /// Per session code: its index in its owner's output list of the current range.
     private(set) var emitIndex: UnsafeMutablePointer<UInt32>
     private(set) var localCapacity = 0
+    /// Per visitor code: the range that last emitted it (row-level series).
+    private(set) var visStamp: UnsafeMutablePointer<UInt32>
+    private(set) var visCapacity = 0
     private var stampCounter: UInt32 = 0
     /// Row-sized buffers.
     private(set) var rowCapacity = 0
@@ -29,6 +32,7 @@ final class FoldScratch {
     init() {
         local = .allocate(capacity: 1)
         emitIndex = .allocate(capacity: 1)
+        visStamp = .allocate(capacity: 1)
         sel = .allocate(capacity: 1); ranged = .allocate(capacity: 1); bucketOf = .allocate(capacity: 1)
         touched = .allocate(capacity: 1); ties = .allocate(capacity: 1); sides = .allocate(capacity: 1)
         active = .allocate(capacity: 1)
@@ -38,6 +42,7 @@ final class FoldScratch {
     deinit {
         local.deallocate()
         emitIndex.deallocate()
+        visStamp.deallocate()
         for p in [sel, ranged, ties, sides, active] { p.deallocate() }
         for p in [bucketOf, touched, sessCodes, visCodes] { p.deallocate() }
         kept.deallocate()
@@ -70,10 +75,20 @@ final class FoldScratch {
         }
     }
 
+    /// Makes room for `n` visitor codes.
+    func ensure(visitors n: Int) {
+        guard n > visCapacity else { return }
+        visStamp.deallocate()
+        visCapacity = max(n, 1024)
+        visStamp = .allocate(capacity: visCapacity)
+        visStamp.initialize(repeating: 0, count: visCapacity)
+    }
+
     /// A stamp for the next range: local states carrying another stamp are untouched.
     func nextStamp() -> UInt32 {
         if stampCounter == .max {
             for k in 0..<localCapacity { (local + k).pointee.stamp = 0 }
+            visStamp.update(repeating: 0, count: visCapacity)
             stampCounter = 0
         }
         stampCounter &+= 1
@@ -114,7 +129,7 @@ extension AggregateExecutor {
         }
         var ac = AggChunk(chunk: c, entryMaps: maps, entryCodes: codes, pathLUT: pathLUT, nameLUT: nameLUT,
                           pathMap: pathMap, nameMap: nameMap, sessionOwner: [], visitorOwner: vo)
-        if c.count > 0 && (plan.needWindowTable || plan.needBucketTable) {
+        if c.count > 0 && (plan.needWindowTable || plan.needBucketTable || plan.bucketRows) {
             foldBlock(&ac, capture, sc)
         }
         return ac
@@ -222,6 +237,35 @@ extension AggregateExecutor {
                 ac.window = out
                 out = [BlockSessions](repeating: BlockSessions(), count: t)
             }
+            if plan.bucketRows {
+                sc.ensure(visitors: visIds.count)
+                ac.seriesPairs = [BucketVisitors](repeating: BucketVisitors(), count: t)
+            }
+            // Row-level series: a range's counts, and each of its visitors once.
+            func rowRange(_ rows: UnsafePointer<Int32>, _ k: Int, bucket: UInt32) {
+                let stamp = sc.nextStamp()
+                var a = GroupAcc()
+                let engType = EventType.engagement.rawValue
+                for j in 0..<k {
+                    let i = Int(rows[j])
+                    if let kept = cols.kept, kept[i] == 0 { continue }
+                    let type = ty[i]
+                    if type > 1 {
+                        if type == engType && top[i] > 0 { a.engSum &+= Int64(top[i]); a.engCnt &+= 1 }
+                        continue
+                    }
+                    if type == 0 { a.pageviews &+= 1 } else { a.events &+= 1 }
+                    let vc = Int(cols.visCodes[i])
+                    if sc.visStamp[vc] != stamp {
+                        sc.visStamp[vc] = stamp
+                        let v = vid[vc]
+                        let o = owner(v, t)
+                        ac.seriesPairs[o].buckets.append(bucket)
+                        ac.seriesPairs[o].visitors.append(v)
+                    }
+                }
+                ac.seriesRows.append((bucket, a))
+            }
             if let series = plan.query.series {
                 series.boundaries.withUnsafeBufferPointer { b in
                     let nb = series.count
@@ -257,13 +301,30 @@ extension AggregateExecutor {
                         let bk = sc.bucketOf[s]
                         var e = s + 1
                         while e < m && sc.bucketOf[e] == bk { e += 1 }
-                        range(rows + s, e - s, bucket: bk, names: false)
+                        if plan.needBucketTable {
+                            range(rows + s, e - s, bucket: bk, names: false)
+                        } else {
+                            rowRange(rows + s, e - s, bucket: bk)
+                        }
                         s = e
                     }
                 }
-                ac.bucket = out
+                if plan.needBucketTable { ac.bucket = out }
             }
         }}}}}}}}}}}
+    }
+
+    /// Adds one block's row-level series to worker `wk`: the counts (worker 0) and the pairs of
+    /// the visitors it owns.
+    func mergeBucketRows(_ ac: AggChunk, _ wk: AggWorker) {
+        guard let rs = wk.rowSeries, let set = wk.seriesPairs else { return }
+        let acc = rs.base
+        if wk.w == 0 { for (b, a) in ac.seriesRows { acc[Int(b)].add(a) } }
+        guard wk.w < ac.seriesPairs.count else { return }
+        let p = ac.seriesPairs[wk.w]
+        var core = set.core
+        for k in 0..<p.buckets.count { wk.seriesPending.add(p.buckets[k], p.visitors[k], &core, acc) }
+        set.core = core
     }
 
     /// Adds one block's local sessions (those worker `wk` owns) to its session tables.
@@ -335,7 +396,15 @@ extension AggregateExecutor {
                         }
                     }
                     if er[k] >= 0 {
-                        updateEntry(core, s, Int(er[k]), l.entryTs, entryDims, maps, codes)
+                        let row = Int(er[k])
+                        if l.entryTs < g.pointee.entryTs {
+                            // An earlier entry (always so for a session new to the table).
+                            g.pointee.entryTs = l.entryTs
+                            let ev = core.entryVals + s * entryDims
+                            for d in 0..<entryDims { ev[d] = maps[d][Int(codes[d][row])] }
+                        } else if l.entryTs == g.pointee.entryTs {
+                            updateEntry(core, s, row, l.entryTs, entryDims, maps, codes)
+                        }
                     }
                 }
             }}}}
@@ -347,6 +416,12 @@ extension AggregateExecutor {
         }}
         if sink == 0x9E37_79B9 { core.sideSlots.reserveCapacity(core.sideSlots.count) }  // keeps the touches
     }
+}
+
+/// (bucket, visitor) pairs of one block, for one worker.
+struct BucketVisitors {
+    var buckets: [UInt32] = []
+    var visitors: [UInt64] = []
 }
 
 extension SessionKernel {
