@@ -46,7 +46,6 @@ final class AggWorker: @unchecked Sendable {
     var nameAcc: DenseArray<GroupAcc>?
     var nameVis: PairSet?
     var sel: [Int32] = []
-    let scratch = BatchScratch()
     /// Buffers of the block-local session fold and merge.
     let fold = FoldScratch()
     /// Row-level series: per-bucket sums and the (bucket, visitor) set of the visitors owned.

@@ -92,7 +92,7 @@ struct AggregatePlan {
         if needWindowTable { tables.append("window") }
         if needBucketTable { tables.append("per-bucket") }
         let entry = entryColumns.isEmpty ? "no entry" : "entry [\(entryColumns.map(\.wireName).joined(separator: ", "))]"
-        l.append("    SessionAggregate (\(tables.joined(separator: " + ")) tables; open addressing on (session, bucket) behind a recent-key cache, batched probes; min/max ts, pageview/event counts, \(entry))")
+        l.append("    SessionAggregate (\(tables.joined(separator: " + ")) tables; rows folded per block into local states by block dictionary code, then one open-addressing probe per (session, bucket) per block; min/max ts, pageview/event counts, \(entry))")
         if !eventFilters.isEmpty {
             l.append("      EventFilter [\(eventFilters.map(\.raw).joined(separator: "; "))]: lookup table per dictionary entry, one load per row")
         }
