@@ -90,13 +90,22 @@ enum ChunkDecoder {
             guard let codeEncoding = ChunkEncoding(rawValue: codeRaw) else {
                 throw FormatError(.corrupt, "unknown code encoding \(codeRaw)", offset: r.position - 1)
             }
-            let codes = UnsafeMutablePointer<UInt32>.allocate(capacity: n)
-            defer { codes.deallocate() }
-            try decode(&r, encoding: codeEncoding, count: n, flip: 0, into: codes, nested: true)
+            // A capture on this thread keeps the codes of 64-bit id columns (see DictionaryCapture).
+            let capture = T.self == UInt64.self ? DictionaryCapture.current : nil
+            let codeArray = try [UInt32](unsafeUninitializedCapacity: n) { buf, k in
+                try decode(&r, encoding: codeEncoding, count: n, flip: 0, into: buf.baseAddress!, nested: true)
+                k = n
+            }
             var maxCode: UInt32 = 0
-            for i in 0..<n { maxCode = max(maxCode, codes[i]) }
-            guard Int(maxCode) < d else { throw FormatError(.corrupt, "code \(maxCode) outside dictionary of \(d)", offset: r.position) }
-            for i in 0..<n { out[i] = values[Int(codes[i])] }
+            try codeArray.withUnsafeBufferPointer { codes in
+                for i in 0..<n { maxCode = max(maxCode, codes[i]) }
+                guard Int(maxCode) < d else { throw FormatError(.corrupt, "code \(maxCode) outside dictionary of \(d)", offset: r.position) }
+                for i in 0..<n { out[i] = values[Int(codes[i])] }
+            }
+            if let capture {
+                let lanes = [UInt64](UnsafeBufferPointer(start: UnsafeRawPointer(values).assumingMemoryBound(to: UInt64.self), count: d))
+                capture.record(DictionaryCapture.Entry(output: UnsafeRawPointer(out), count: n, values: lanes, codes: codeArray))
+            }
         case .sparse:
             guard !nested else { throw FormatError(.corrupt, "nested sparse encoding", offset: r.position) }
             let fill = try r.u64("sparse fill")

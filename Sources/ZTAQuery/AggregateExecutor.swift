@@ -22,6 +22,13 @@ struct AggChunk {
     /// lies outside the window. Computed once per chunk while loading, so workers only compare.
     let sessionOwner: [UInt8]
     let visitorOwner: [UInt8]
+    /// The block's local sessions per owning worker, for the window and the per-bucket tables.
+    var window: [BlockSessions] = []
+    var bucket: [BlockSessions] = []
+    /// Row-level series (`AggregatePlan.bucketRows`): the block's counts per bucket, and its
+    /// distinct (bucket, visitor) pairs per worker owning the visitor.
+    var seriesRows: [(UInt32, GroupAcc)] = []
+    var seriesPairs: [BucketVisitors] = []
 }
 
 /// Per-worker state. Worker `w` owns the sessions with `owner(session) == w` (its session tables
@@ -39,7 +46,12 @@ final class AggWorker: @unchecked Sendable {
     var nameAcc: DenseArray<GroupAcc>?
     var nameVis: PairSet?
     var sel: [Int32] = []
-    let scratch = BatchScratch()
+    /// Buffers of the block-local session fold and merge.
+    let fold = FoldScratch()
+    /// Row-level series: per-bucket sums and the (bucket, visitor) set of the visitors owned.
+    var rowSeries: DenseArray<GroupAcc>?
+    var seriesPairs: PairSet?
+    var seriesPending = PendingPairs()
     /// Keeps the prefetching loads of `pass1` observable so they are not optimised away.
     var sink: UInt32 = 0
     var sel2: [Int32] = []
@@ -53,12 +65,18 @@ final class AggWorker: @unchecked Sendable {
 
     /// `expected` = the number of sessions this worker will likely hold (sizes the tables once
     /// instead of growing them).
+    deinit { seriesPending.free() }
+
     init(w: Int, plan: AggregatePlan, noEntry: [UInt32], expected: Int) {
         self.w = w
         let dims = plan.entryColumns.count
         windowTable = plan.needWindowTable ? SessionTable(dims: dims, noEntry: noEntry, expected: expected) : nil
         bucketTable = plan.needBucketTable ? SessionTable(dims: dims, noEntry: noEntry, expected: expected) : nil
         namePairs = plan.rowGroups.contains(.eventName) ? PairSet() : nil
+        if plan.bucketRows {
+            rowSeries = DenseArray(count: plan.query.series!.count, zero: GroupAcc())
+            seriesPairs = PairSet(expected: expected)
+        }
         if plan.rowGroups.contains(.page) {
             pageAcc = DenseArray(count: 1024, zero: GroupAcc())
             pageVis = PairSet(expected: expected * 3)
@@ -116,38 +134,6 @@ final class AggregateExecutor {
 
     func global(_ c: Column) -> GlobalStrings { globals[Int(c.rawValue)]! }
 
-    private func prepare(_ c: ColumnChunk) -> AggChunk {
-        var maps: [[UInt32]] = [], codes: [[UInt32]] = []
-        for col in plan.entryColumns {
-            let d = c.string(col)!
-            maps.append(global(col).mapping(d.dictionary))
-            codes.append(d.codes)
-        }
-        let pathLUT = pathFilter.map { $0.lut(c.string(.path)!.dictionary) } ?? []
-        let nameLUT = nameFilter.map { $0.lut(c.string(.name)!.dictionary) } ?? []
-        let pathMap = plan.rowGroups.contains(.page) ? global(.path).mapping(c.string(.path)!.dictionary) : []
-        let nameMap = plan.rowGroups.contains(.eventName) ? global(.name).mapping(c.string(.name)!.dictionary) : []
-        let from = plan.query.window.from, to = plan.query.window.to, t = threads
-        func owners(_ ids: [UInt64]) -> [UInt8] {
-            var o = [UInt8](repeating: 255, count: c.count)
-            o.withUnsafeMutableBufferPointer { o in
-                c.ts.withUnsafeBufferPointer { ts in
-                    ids.withUnsafeBufferPointer { ids in
-                        for i in 0..<c.count {
-                            let v = ts[i]
-                            o[i] = v >= from && v < to ? UInt8(truncatingIfNeeded: owner(ids[i], t)) : 255
-                        }
-                    }
-                }
-            }
-            return o
-        }
-        let so = t > 1 ? owners(c.session) : []
-        let vo = t > 1 && !plan.rowGroups.isEmpty ? owners(c.visitor) : []
-        return AggChunk(chunk: c, entryMaps: maps, entryCodes: codes, pathLUT: pathLUT, nameLUT: nameLUT,
-                        pathMap: pathMap, nameMap: nameMap, sessionOwner: so, visitorOwner: vo)
-    }
-
     /// Runs the scan and all aggregation phases.
     func run(source: any EventSource) throws -> AggregateResult {
         phaseStart = AggregateExecutor.clock()
@@ -164,7 +150,7 @@ final class AggregateExecutor {
         // Small waves (4 blocks): the decoded columns of a wave stay in the L3 cache while both
         // workers read them, and the same heap memory is reused wave after wave.
         let scanner = WaveScanner(threads: threads, waveRows: 262_144)
-        try scanner.run(sp.tasks, prepare: { [self] in prepare($0) }) { wave in
+        try scanner.run(sp.tasks, load: { [self] task, w in try loadBlock(task, workers[w].fold) }) { wave in
             let l0 = AggregateExecutor.clock()
             loadTime += Double(l0 - phaseStart) / 1e6
             defer { phaseStart = AggregateExecutor.clock(); phaseTimes.append(("pass1", Double(phaseStart - l0) / 1e6)) }
@@ -174,9 +160,16 @@ final class AggregateExecutor {
                 let wk = workers[w]
                 wk.pageAcc?.ensure(pathCount)
                 wk.nameAcc?.ensure(nameCount)
-                for c in wave { pass1(c, wk) }
+                for c in wave {
+                    mergeBlock(c, wk, wk.fold)
+                    if plan.bucketRows { mergeBucketRows(c, wk) }
+                    if !plan.rowGroups.isEmpty && !plan.needSecondPass { rowGroupPass(c, wk) }
+                }
             }
-            if plan.needSecondPass { retained.append(contentsOf: wave) }
+            if plan.needSecondPass {
+                // Only the columns are needed again: drop the merged local sessions.
+                for var c in wave { c.window = []; c.bucket = []; retained.append(c) }
+            }
         }
         phaseTimes.append(("load+prepare", loadTime))
         phaseStart = AggregateExecutor.clock()
@@ -204,110 +197,25 @@ final class AggregateExecutor {
         }
     }
 
-    private func pass1(_ ac: AggChunk, _ wk: AggWorker) {
+    /// Row-level groups without session filters, on the rows worker `wk` owns by visitor.
+    private func rowGroupPass(_ ac: AggChunk, _ wk: AggWorker) {
         let c = ac.chunk
-        let entryDims = plan.entryColumns.count
-        let series = plan.query.series
-        let boundaries = series?.boundaries ?? [0, 0]
-        let nb = series?.count ?? 0
-        withPtr(c.ts) { ts in withPtr(c.type) { ty in withPtr(c.session) { sid in withPtr(c.visitor) { vis in
+        withPtr(c.ts) { ts in withPtr(c.type) { ty in withPtr(c.visitor) { vis in
         withPtr(c.timeOnPage) { top in withPtr(ac.pathLUT) { pLUT in withPtr(ac.nameLUT) { nLUT in
         withPtr(c.string(.path)?.codes ?? []) { pathCodes in withPtr(c.string(.name)?.codes ?? []) { nameCodes in
-        withPtr(boundaries) { bounds in withPtr(ac.nameMap) { nameMap in
-        withPointers(ac.entryMaps) { mapsArr in withPointers(ac.entryCodes) { codesArr in
-            // Plain pointer buffers: no reference counting in the loop.
-            let maps = UnsafeMutablePointer<UnsafePointer<UInt32>>.allocate(capacity: max(1, entryDims))
-            let codes = UnsafeMutablePointer<UnsafePointer<UInt32>>.allocate(capacity: max(1, entryDims))
-            defer { maps.deallocate(); codes.deallocate() }
-            for d in 0..<entryDims { maps[d] = mapsArr[d]; codes[d] = codesArr[d] }
-            let n = select(c, ts, ac.sessionOwner, wk.w, &wk.sel)
-            let hasPLUT = !ac.pathLUT.isEmpty, hasNLUT = !ac.nameLUT.isEmpty
-            let hasW = wk.windowTable != nil, hasS = wk.bucketTable != nil, hasPairs = wk.namePairs != nil
-            // The tables' storage lives in locals for the loop and is stored back after it.
-            var wc = wk.windowTable?.core
-            var bc = wk.bucketTable?.core
-            var pairs = wk.namePairs?.core
-            var cur = 0
-            var sink: UInt32 = 0
-            let sc = wk.scratch
-            let batch = BatchScratch.size
-            let boundsOpt: UnsafePointer<Int64>? = hasS ? bounds : nil
-            let pl: UnsafePointer<UInt8>? = hasPLUT ? pLUT : nil
-            let nl: UnsafePointer<UInt8>? = hasNLUT ? nLUT : nil
-            wk.sel.withUnsafeBufferPointer { sel in
-                var k0 = 0
-                while k0 < n {
-                    let bn = min(batch, n - k0)
-                    let rows = sel.baseAddress! + k0
-                    SessionKernel.gather(bn, rows: rows, ts: ts, sid: sid, outTs: sc.ts, outSid: sc.sid,
-                                         bounds: boundsOpt, buckets: nb, outBucket: sc.bucket, cursor: &cur)
-                    if hasPLUT || hasNLUT {
-                        SessionKernel.kept(bn, rows: rows, pathLUT: pl, pathCodes: pathCodes, nameLUT: nl, nameCodes: nameCodes, out: sc.kept)
-                    }
-                    let keptPtr: UnsafePointer<UInt8>? = hasPLUT || hasNLUT ? UnsafePointer(sc.kept) : nil
-                    if hasW {
-                        sink ^= wc!.resolve(bn, sc.sid, sc.zero, sc.ts, sc.slotW, sc.hash, sc.miss)
-                        let (ne, ns) = SessionKernel.fold(bn, rows: rows, slots: sc.slotW, ts: sc.ts, type: ty, visitor: vis, top: top,
-                                                          kept: keptPtr, states: wc!.states, trackEntry: entryDims > 0,
-                                                          entryCand: sc.entryCand, sideCand: sc.sideCand)
-                        finishRows(&wc!, ne, ns, sc.slotW, rows, sc, vis, entryDims, maps, codes)
-                        if hasPairs {
-                            for j in 0..<bn {
-                                let i = Int(rows[j])
-                                if ty[i] == EventType.event.rawValue && (keptPtr == nil || keptPtr![j] != 0) {
-                                    _ = pairs!.insert(nameMap[Int(nameCodes[i])], UInt64(sc.slotW[j]))
-                                }
-                            }
-                        }
-                    }
-                    if hasS {
-                        sink ^= bc!.resolve(bn, sc.sid, sc.bucket, sc.ts, sc.slotS, sc.hash, sc.miss)
-                        let (ne, ns) = SessionKernel.fold(bn, rows: rows, slots: sc.slotS, ts: sc.ts, type: ty, visitor: vis, top: top,
-                                                          kept: keptPtr, states: bc!.states, trackEntry: entryDims > 0,
-                                                          entryCand: sc.entryCand, sideCand: sc.sideCand)
-                        finishRows(&bc!, ne, ns, sc.slotS, rows, sc, vis, entryDims, maps, codes)
-                    }
-                    k0 += bn
-                }
+            let n = select(c, ts, ac.visitorOwner, wk.w, &wk.sel2)
+            wk.sel2.withUnsafeBufferPointer { sel in
+                rowGroupKernel(ac, wk, sel, n, ts, ty, vis, top, pLUT, nLUT, !ac.pathLUT.isEmpty, !ac.nameLUT.isEmpty,
+                               pathCodes, nameCodes, nil)
             }
-            wk.sink = sink
-            if hasW { wk.windowTable!.core = wc! }
-            if hasS { wk.bucketTable!.core = bc! }
-            if hasPairs { wk.namePairs!.core = pairs! }
-            // Row-level groups without session filters: accumulate right away, on rows owned by visitor.
-            if !plan.rowGroups.isEmpty && !plan.needSecondPass {
-                let n2: Int
-                if threads == 1 { n2 = n } else { n2 = select(c, ts, ac.visitorOwner, wk.w, &wk.sel2) }
-                let rows = threads == 1 ? wk.sel : wk.sel2
-                rows.withUnsafeBufferPointer { sel in
-                    rowGroupKernel(ac, wk, sel, n2, ts, ty, vis, top, pLUT, nLUT, hasPLUT, hasNLUT, pathCodes, nameCodes, nil)
-                }
-            }
-        }}}}}}}}}}}}}
-    }
-
-    /// The rare per-row work `SessionKernel.fold` defers: entry candidates and second visitors.
-    @inline(__always)
-    private func finishRows(_ core: inout SessionCore, _ ne: Int, _ ns: Int, _ slots: UnsafePointer<Int32>,
-                            _ rows: UnsafePointer<Int32>, _ sc: BatchScratch, _ vis: UnsafePointer<UInt64>,
-                            _ entryDims: Int, _ maps: UnsafePointer<UnsafePointer<UInt32>>,
-                            _ codes: UnsafePointer<UnsafePointer<UInt32>>) {
-        for q in 0..<ns {
-            let j = Int(sc.sideCand[q])
-            core.sideSlots.append(UInt32(slots[j]))
-            core.sideVisitors.append(vis[Int(rows[j])])
-        }
-        for q in 0..<ne {
-            let j = Int(sc.entryCand[q])
-            updateEntry(core, Int(slots[j]), Int(rows[j]), sc.ts[j], entryDims, maps, codes)
-        }
+        }}}}}}}}
     }
 
     /// A pageview at or before the session's entry: it becomes the entry when earlier, or at equal
     /// ts when its path is smaller (events.md §3; identical paths fall back to the other entry
     /// values in order, so the answer never depends on scan order).
     @inline(never)
-    private func updateEntry(_ core: SessionCore, _ slot: Int, _ i: Int, _ t: Int64, _ dims: Int,
+    func updateEntry(_ core: SessionCore, _ slot: Int, _ i: Int, _ t: Int64, _ dims: Int,
                              _ maps: UnsafePointer<UnsafePointer<UInt32>>, _ codes: UnsafePointer<UnsafePointer<UInt32>>) {
         let st = core.states + slot
         let ev = core.entryVals + slot * dims
@@ -426,6 +334,10 @@ final class AggregateExecutor {
                 }
                 if wantTotal { wk.totalAcc = total }
             }
+            if let rs = wk.rowSeries, let pairs = wk.seriesPairs {
+                wk.seriesPending.flush(&pairs.core, rs.base)
+                for b in 0..<nb { wk.seriesAcc[b].add(rs.base[b]) }
+            }
             if let t = wk.bucketTable {
                 let core = t.core
                 wk.passS = verdicts(core, filterLUTs)
@@ -450,7 +362,7 @@ final class AggregateExecutor {
             if wantTotal || !groupIdx.isEmpty {
                 windowVisitors(w, wk, groupIdx)
             }
-            if nb > 0 { seriesVisitors(w, wk) }
+            if plan.needBucketTable { seriesVisitors(w, wk) }
             if let pairs = wk.namePairs, let t = wk.windowTable {
                 let core = t.core
                 let nameBase = wk.nameAcc!.base
@@ -525,24 +437,36 @@ final class AggregateExecutor {
             next[k] = heads[i]
             heads[i] = Int32(k)
         }
-        let bases = wk.groupAcc.map(\.base)
+        let ng = groupIdx.count
+        let bases = UnsafeMutablePointer<UnsafeMutablePointer<GroupAcc>>.allocate(capacity: max(1, ng))
+        let gidx = UnsafeMutablePointer<Int>.allocate(capacity: max(1, ng))
+        defer { bases.deallocate(); gidx.deallocate() }
+        for g in 0..<ng { bases[g] = wk.groupAcc[g].base; gidx[g] = groupIdx[g] }
         var visitors: Int64 = 0
-        var seen: [UInt32] = []
-        for i in 0..<size where heads[i] >= 0 {
-            visitors &+= 1
-            for (g, gi) in groupIdx.enumerated() {
-                seen.removeAll(keepingCapacity: true)
-                var k = Int(heads[i])
-                while k >= 0 {
-                    let value = memEntry[k][gi]
-                    if !seen.contains(value) {
-                        seen.append(value)
-                        bases[g][Int(value)].visitors &+= 1
+        next.withUnsafeBufferPointer { nx in memEntry.withUnsafeBufferPointer { me in
+            for i in 0..<size where heads[i] >= 0 {
+                visitors &+= 1
+                let head = Int(heads[i])
+                if nx[head] < 0 {
+                    // One session (most visitors): its entry values, once each.
+                    let ev = me[head]
+                    for g in 0..<ng { bases[g][Int(ev[gidx[g]])].visitors &+= 1 }
+                    continue
+                }
+                for g in 0..<ng {
+                    let gi = gidx[g]
+                    var k = head
+                    while k >= 0 {
+                        let value = me[k][gi]
+                        // Counted unless an earlier membership of the chain has the same value.
+                        var e = head
+                        while e != k && me[e][gi] != value { e = Int(nx[e]) }
+                        if e == k { bases[g][Int(value)].visitors &+= 1 }
+                        k = Int(nx[k])
                     }
-                    k = Int(next[k])
                 }
             }
-        }
+        }}
         wk.totalAcc.visitors = visitors
     }
 

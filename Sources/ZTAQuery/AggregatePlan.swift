@@ -19,8 +19,10 @@ struct AggregatePlan {
     let rowGroups: [Dimension]
     /// The whole-window session table (totals and breakdowns).
     let needWindowTable: Bool
-    /// The per-bucket session table (series).
+    /// The per-bucket session table (series with session metrics or session filters).
     let needBucketTable: Bool
+    /// A series computed from rows alone (counts, and distinct (bucket, visitor) pairs).
+    let bucketRows: Bool
     /// Row-level groups whose rows must wait for the session filters' verdict.
     let needSecondPass: Bool
     let columns: ColumnSet
@@ -42,7 +44,8 @@ struct AggregatePlan {
         }
         entryColumns = entry
         needWindowTable = q.total || !q.breakdowns.isEmpty
-        needBucketTable = q.series != nil
+        needBucketTable = q.series != nil && (q.seriesSessions || !sessionFilters.isEmpty)
+        bucketRows = q.series != nil && !needBucketTable
         needSecondPass = !sessionFilters.isEmpty && !rowGroups.isEmpty
         var cols = ColumnSet([.ts, .type, .session, .visitor, .timeOnPage])
         for c in entry { cols.insert(c) }
@@ -70,7 +73,9 @@ struct AggregatePlan {
         var groupLines: [String] = []
         if query.total { groupLines.append("Total: sum over kept sessions; distinct visitors via (0, visitor) hash set") }
         if let s = query.series {
-            groupLines.append("Series: \(s.count) \(s.interval.rawValue) buckets, sessions per (session, bucket); distinct visitors per bucket")
+            groupLines.append(needBucketTable
+                ? "Series: \(s.count) \(s.interval.rawValue) buckets, sessions per (session, bucket); distinct visitors per bucket"
+                : "Series: \(s.count) \(s.interval.rawValue) buckets from rows (no session metrics): counts; distinct (bucket, visitor) per block, then a hash set")
         }
         for d in sessionGroups {
             groupLines.append("SessionGroup \(d.rawValue): group = entry \(d.column.wireName) (global id), dense arrays; visitors per (group, visitor)")
@@ -87,7 +92,7 @@ struct AggregatePlan {
         if needWindowTable { tables.append("window") }
         if needBucketTable { tables.append("per-bucket") }
         let entry = entryColumns.isEmpty ? "no entry" : "entry [\(entryColumns.map(\.wireName).joined(separator: ", "))]"
-        l.append("    SessionAggregate (\(tables.joined(separator: " + ")) tables; open addressing on (session, bucket) behind a recent-key cache, batched probes; min/max ts, pageview/event counts, \(entry))")
+        l.append("    SessionAggregate (\(tables.joined(separator: " + ")) tables; rows folded per block into local states by block dictionary code, then one open-addressing probe per (session, bucket) per block; min/max ts, pageview/event counts, \(entry))")
         if !eventFilters.isEmpty {
             l.append("      EventFilter [\(eventFilters.map(\.raw).joined(separator: "; "))]: lookup table per dictionary entry, one load per row")
         }

@@ -11,6 +11,10 @@ struct AggregateQuery {
     var total: Bool = false
     /// Per-bucket totals; every bucket is its own interval for sessions.
     var series: Bucketing? = nil
+    /// Whether the series needs session metrics (sessions, bounces, duration, views per visit).
+    /// Without them and without session-level filters, a bucket's pageviews, events, time on page
+    /// and distinct visitors are row-level, and no per-bucket session table is built.
+    var seriesSessions = true
     /// Whole-window breakdowns (distinct dimensions).
     var breakdowns: [Dimension] = []
 }

@@ -23,6 +23,7 @@ public struct DashboardRequest: Sendable {
         var q = AggregateQuery(site: siteId, window: window, filters: filters)
         q.total = true
         q.series = buckets
+        q.seriesSessions = false  // the timeseries panel shows pageviews and visitors only
         q.breakdowns = [.page, .source, .device, .browser, .country, .channel]
         return q
     }

@@ -126,6 +126,19 @@ struct SessionCore {
         return sink
     }
 
+    /// Loads the index line where the probe of `h` starts (the result only feeds a sink): issued
+    /// for a batch of keys before `upsert`, so their cache misses overlap.
+    @inline(__always) func touch(_ h: UInt64) -> UInt32 {
+        index[Int(truncatingIfNeeded: h >> UInt64(64 - bits))].slot
+    }
+
+    /// The slot of (sid, bucket) with hash `h` (`hash(sid, bucket)`), created with min = max =
+    /// `ts` when new. One probe per distinct session per block (see `SessionMerge`).
+    @inline(__always)
+    mutating func upsert(_ sid: UInt64, _ bucket: UInt32, _ ts: Int64, _ h: UInt64) -> Int {
+        slotSlow(sid, bucket, ts, h, Int(truncatingIfNeeded: h) & ((1 << SessionCore.cacheBits) - 1))
+    }
+
     @inline(never)
     private mutating func slotSlow(_ sid: UInt64, _ bucket: UInt32, _ ts: Int64, _ h: UInt64, _ c: Int) -> Int {
         let mask = (1 << bits) - 1

@@ -126,51 +126,87 @@ extension QueryEngine {
 
     // MARK: scroll
 
-    /// Per pageview (by index in `rows`), the max depth of the scroll events assigned to it: a scroll
-    /// belongs to the latest pageview of the same session (and page) at or before it (events.md §6.11).
-    private func pageviewMaxDepth(_ rows: PageRows, pageviews: [Int], scrolls: [Int]) -> [Int: Int] {
-        var bySession: [UInt64: [Int]] = [:]
-        for p in pageviews { bySession[rows.session[p], default: []].append(p) }
-        for k in bySession.keys { bySession[k]!.sort { rows.ts[$0] < rows.ts[$1] } }
-        var maxDepth: [Int: Int] = [:]
-        for s in scrolls {
-            guard let pvs = bySession[rows.session[s]] else { continue }
-            let t = rows.ts[s]
-            // Latest pageview with ts ≤ t.
-            var lo = 0, hi = pvs.count
-            while lo < hi { let mid = (lo + hi) / 2; if rows.ts[pvs[mid]] <= t { lo = mid + 1 } else { hi = mid } }
-            guard lo > 0 else { continue }
-            let pv = pvs[lo - 1]
-            maxDepth[pv] = max(maxDepth[pv] ?? 0, Int(rows.depth[s]))
-        }
-        return maxDepth
-    }
-
     private func writeScroll(_ r: HeatmapRequest, _ rows: PageRows, _ w: inout JSONWriter) throws {
-        var pageviews: [Int] = [], scrolls: [Int] = []
-        for i in 0..<rows.count where rows.deviceOK[i] {
-            if rows.type[i] == EventType.pageview.rawValue { pageviews.append(i) }
-            if rows.type[i] == EventType.scroll.rawValue { scrolls.append(i) }
+        // Rows of the device: pageviews and scrolls, each with a dense session and visitor id.
+        let pvType = EventType.pageview.rawValue, scType = EventType.scroll.rawValue
+        var sel: [Int32] = []
+        for i in 0..<rows.count where rows.deviceOK[i] && (rows.type[i] == pvType || rows.type[i] == scType) {
+            sel.append(Int32(truncatingIfNeeded: i))
         }
-        if scrolls.isEmpty { throw Self.noData }
-        var pageVisitors = Set<UInt64>()
-        for p in pageviews { pageVisitors.insert(rows.visitor[p]) }
-        var visitorMax: [UInt64: Int] = [:]
-        for s in scrolls { visitorMax[rows.visitor[s]] = max(visitorMax[rows.visitor[s]] ?? -1, Int(rows.depth[s])) }
-        let pvDepth = pageviewMaxDepth(rows, pageviews: pageviews, scrolls: scrolls)
-        let depthSum = pvDepth.values.reduce(0, +)
+        var sessions = DenseIds(capacity: sel.count), visitors = DenseIds(capacity: sel.count)
+        var sessionOf = [Int32](repeating: 0, count: sel.count)
+        var pageviews = 0, scrolls = 0
+        // Per visitor: has a pageview; max scroll depth (−1 none).
+        var pageVisitor = [Bool](repeating: false, count: sel.count)
+        var visitorMax = [Int](repeating: -1, count: sel.count)
+        for (k, i32) in sel.enumerated() {
+            let i = Int(i32)
+            sessionOf[k] = Int32(truncatingIfNeeded: sessions.id(rows.session[i]))
+            let v = visitors.id(rows.visitor[i])
+            if rows.type[i] == pvType {
+                pageviews += 1
+                pageVisitor[v] = true
+            } else {
+                scrolls += 1
+                visitorMax[v] = max(visitorMax[v], Int(rows.depth[i]))
+            }
+        }
+        if scrolls == 0 { throw Self.noData }
+        // A scroll belongs to the latest pageview of its session at or before it (events.md §6.11):
+        // group rows by session (counting sort), order each group by (ts, pageview first), sweep.
+        let ns = sessions.count
+        var start = [Int](repeating: 0, count: ns + 1)
+        for s in sessionOf { start[Int(s) + 1] += 1 }
+        for s in 0..<ns { start[s + 1] += start[s] }
+        var order = [Int32](repeating: 0, count: sel.count)
+        var fill = start
+        for (k, s) in sessionOf.enumerated() { order[fill[Int(s)]] = sel[k]; fill[Int(s)] += 1 }
+        var depthSum = 0
+        for s in 0..<ns {
+            let lo = start[s], hi = start[s + 1]
+            // Insertion sort: a session has few rows on one page.
+            if hi - lo > 1 {
+                for a in (lo + 1)..<hi {
+                    let x = order[a]
+                    let kx = (rows.ts[Int(x)], rows.type[Int(x)] == pvType ? 0 : 1)
+                    var b = a
+                    while b > lo {
+                        let y = order[b - 1]
+                        let ky = (rows.ts[Int(y)], rows.type[Int(y)] == pvType ? 0 : 1)
+                        if ky <= kx { break }
+                        order[b] = y
+                        b -= 1
+                    }
+                    order[b] = x
+                }
+            }
+            var current = -1  // max depth assigned to the current pageview; −1 before the first
+            for a in lo..<hi {
+                let i = Int(order[a])
+                if rows.type[i] == pvType {
+                    if current > 0 { depthSum += current }
+                    current = 0
+                } else if current >= 0 {
+                    current = max(current, Int(rows.depth[i]))
+                }
+            }
+            if current > 0 { depthSum += current }
+        }
+        var pageVisitorCount = 0
+        for v in 0..<visitors.count where pageVisitor[v] { pageVisitorCount += 1 }
         let vp = Viewport.of(r.device)
         w.beginObject()
         header(r, &w, withType: true)
-        w.key("pageviews"); w.int(pageviews.count)
-        w.key("avgScrollDepth"); w.fixed(Rounding.fixed(Int64(depthSum), Int64(pageviews.count), times: 1, decimals: 1), decimals: 1)
+        w.key("pageviews"); w.int(pageviews)
+        w.key("avgScrollDepth"); w.fixed(Rounding.fixed(Int64(depthSum), Int64(pageviews), times: 1, decimals: 1), decimals: 1)
         w.key("foldHeight"); w.int(vp.height)
         w.key("scrollDepth"); w.beginArray()
         for d in stride(from: 0, through: 100, by: 10) {
-            let n = visitorMax.values.reduce(0) { $0 + ($1 >= d ? 1 : 0) }
+            var n = 0
+            for v in 0..<visitors.count where visitorMax[v] >= d { n += 1 }
             w.beginObject()
             w.key("depth"); w.int(d)
-            w.key("percentage"); w.fixed(Rounding.fixed(Int64(n), Int64(pageVisitors.count), times: 100, decimals: 1), decimals: 1)
+            w.key("percentage"); w.fixed(Rounding.fixed(Int64(n), Int64(pageVisitorCount), times: 100, decimals: 1), decimals: 1)
             w.key("visitors"); w.int(n)
             w.endObject()
         }

@@ -27,6 +27,13 @@ struct WaveScanner {
 
     func run<P>(_ tasks: [ChunkTask], prepare: @escaping (ColumnChunk) -> P,
                 process: ([P]) throws -> Void) throws {
+        try run(tasks, load: { task, _ in prepare(try task.load()) }, process: process)
+    }
+
+    /// `run`, where `load(task, worker)` loads and prepares a task itself (it may wrap the load,
+    /// e.g. in a `DictionaryCapture`) and knows which worker runs it (for per-worker scratch).
+    func run<P>(_ tasks: [ChunkTask], load: @escaping (ChunkTask, Int) throws -> P,
+                process: ([P]) throws -> Void) throws {
         var start = 0
         while start < tasks.count {
             var end = start
@@ -41,7 +48,7 @@ struct WaveScanner {
             let lock = NSLock()
             let next = SharedBox(0)
             // Workers pull chunks from a shared counter so uneven chunks balance out.
-            parallel(min(threads, wave.count)) { _ in
+            parallel(min(threads, wave.count)) { w in
                 while true {
                     lock.lock()
                     let k = next.value
@@ -49,8 +56,7 @@ struct WaveScanner {
                     lock.unlock()
                     if k >= wave.count { break }
                     do {
-                        let c = try wave[k].load()
-                        let p = prepare(c)
+                        let p = try load(wave[k], w)
                         lock.lock(); out.value[k] = p; lock.unlock()
                     } catch {
                         lock.lock(); err.value = error; lock.unlock()
