@@ -8,8 +8,26 @@ enum ChunkDecoder {
         _ payload: UnsafeRawBufferPointer, encoding: ChunkEncoding, count n: Int, flip: UInt64,
         into out: UnsafeMutablePointer<T>, nested: Bool = false
     ) throws {
+        try decode(payload, encoding: encoding, count: n, flip: flip, into: out, nested: nested, codes: nil)
+    }
+
+    /// `decode`, also keeping a `dictionary` chunk's distinct values and row codes in `codes`
+    /// (left untouched for other encodings).
+    static func decode(
+        _ payload: UnsafeRawBufferPointer, encoding: ChunkEncoding, count n: Int, flip: UInt64,
+        into out: UnsafeMutablePointer<UInt64>, keeping codes: inout BlockCodes?
+    ) throws {
+        try withUnsafeMutablePointer(to: &codes) { keep in
+            try decode(payload, encoding: encoding, count: n, flip: flip, into: out, nested: false, codes: keep)
+        }
+    }
+
+    private static func decode<T: FixedWidthInteger & UnsignedInteger>(
+        _ payload: UnsafeRawBufferPointer, encoding: ChunkEncoding, count n: Int, flip: UInt64,
+        into out: UnsafeMutablePointer<T>, nested: Bool, codes keep: UnsafeMutablePointer<BlockCodes?>?
+    ) throws {
         var r = ByteReader(payload)
-        try decode(&r, encoding: encoding, count: n, flip: flip, into: out, nested: nested)
+        try decode(&r, encoding: encoding, count: n, flip: flip, into: out, nested: nested, codes: keep)
         if r.remaining != 0 {
             throw FormatError(.corrupt, "\(r.remaining) trailing bytes after \(encoding.name) payload", offset: r.position)
         }
@@ -17,7 +35,7 @@ enum ChunkDecoder {
 
     static func decode<T: FixedWidthInteger & UnsignedInteger>(
         _ r: inout ByteReader, encoding: ChunkEncoding, count n: Int, flip: UInt64,
-        into out: UnsafeMutablePointer<T>, nested: Bool
+        into out: UnsafeMutablePointer<T>, nested: Bool, codes keep: UnsafeMutablePointer<BlockCodes?>? = nil
     ) throws {
         switch encoding {
         case .constant:
@@ -90,8 +108,6 @@ enum ChunkDecoder {
             guard let codeEncoding = ChunkEncoding(rawValue: codeRaw) else {
                 throw FormatError(.corrupt, "unknown code encoding \(codeRaw)", offset: r.position - 1)
             }
-            // A capture on this thread keeps the codes of 64-bit id columns (see DictionaryCapture).
-            let capture = T.self == UInt64.self ? DictionaryCapture.current : nil
             let codeArray = try [UInt32](unsafeUninitializedCapacity: n) { buf, k in
                 try decode(&r, encoding: codeEncoding, count: n, flip: 0, into: buf.baseAddress!, nested: true)
                 k = n
@@ -102,9 +118,9 @@ enum ChunkDecoder {
                 guard Int(maxCode) < d else { throw FormatError(.corrupt, "code \(maxCode) outside dictionary of \(d)", offset: r.position) }
                 for i in 0..<n { out[i] = values[Int(codes[i])] }
             }
-            if let capture {
+            if let keep {
                 let lanes = [UInt64](UnsafeBufferPointer(start: UnsafeRawPointer(values).assumingMemoryBound(to: UInt64.self), count: d))
-                capture.record(DictionaryCapture.Entry(output: UnsafeRawPointer(out), count: n, values: lanes, codes: codeArray))
+                keep.pointee = BlockCodes(values: lanes, codes: codeArray)
             }
         case .sparse:
             guard !nested else { throw FormatError(.corrupt, "nested sparse encoding", offset: r.position) }

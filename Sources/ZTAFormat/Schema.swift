@@ -206,6 +206,11 @@ public struct ColumnChunk: Sendable {
     public var importId: [UInt32] = []
     /// Indexed by `Column.stringIndex`.
     public var strings: [StringColumnData?]
+    /// The block dictionaries of `visitor` and `session` when this chunk was decoded from
+    /// dictionary-encoded segment chunks (nil otherwise). Whoever changes those two arrays in
+    /// place must clear these; every transform here builds a new chunk without them.
+    public var visitorCodes: BlockCodes?
+    public var sessionCodes: BlockCodes?
 
     public init(count: Int) {
         self.count = count

@@ -204,14 +204,20 @@ public final class SegmentReader: @unchecked Sendable {
             let flip = c.kind.laneFlip
             let chunkIndex = i * Column.allCases.count + Int(c.rawValue)
             let check = forceChecksums || needsCheck(chunkIndex)
-            func decode<A, T: FixedWidthInteger & UnsignedInteger>(_: A.Type, _: T.Type) throws -> [A] {
+            func decode<A, T: FixedWidthInteger & UnsignedInteger>(_: A.Type, _: T.Type,
+                                                                   keeping codes: UnsafeMutablePointer<BlockCodes?>? = nil) throws -> [A] {
                 precondition(MemoryLayout<A>.stride == MemoryLayout<T>.stride)
                 return try withChunkPayload(offset: m.offset, stored: m.storedLength, raw: m.rawLength, compressed: m.compressed,
                                             crc: m.crc, check: check, what: "block \(i) column \(c.wireName)") { payload in
                     do {
                         return try [A](unsafeUninitializedCapacity: n) { buf, k in
-                            let p = UnsafeMutableRawPointer(buf.baseAddress!).assumingMemoryBound(to: T.self)
-                            try ChunkDecoder.decode(payload, encoding: m.encoding, count: n, flip: flip, into: p)
+                            if let codes {
+                                let p = UnsafeMutableRawPointer(buf.baseAddress!).assumingMemoryBound(to: UInt64.self)
+                                try ChunkDecoder.decode(payload, encoding: m.encoding, count: n, flip: flip, into: p, keeping: &codes.pointee)
+                            } else {
+                                let p = UnsafeMutableRawPointer(buf.baseAddress!).assumingMemoryBound(to: T.self)
+                                try ChunkDecoder.decode(payload, encoding: m.encoding, count: n, flip: flip, into: p)
+                            }
                             k = n
                         }
                     } catch let e as FormatError {
@@ -224,8 +230,8 @@ public final class SegmentReader: @unchecked Sendable {
             switch c {
             case .ts: chunk.ts = try decode(Int64.self, UInt64.self)
             case .type: chunk.type = try decode(UInt8.self, UInt8.self)
-            case .visitor: chunk.visitor = try decode(UInt64.self, UInt64.self)
-            case .session: chunk.session = try decode(UInt64.self, UInt64.self)
+            case .visitor: chunk.visitor = try decode(UInt64.self, UInt64.self, keeping: &chunk.visitorCodes)
+            case .session: chunk.session = try decode(UInt64.self, UInt64.self, keeping: &chunk.sessionCodes)
             case .value: chunk.value = try decode(Double.self, UInt64.self)
             case .timeOnPage: chunk.timeOnPage = try decode(Int32.self, UInt32.self)
             case .x: chunk.x = try decode(Int32.self, UInt32.self)

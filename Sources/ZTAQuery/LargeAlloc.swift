@@ -63,4 +63,14 @@ enum LargeAlloc {
         lock.unlock()
         free(raw)
     }
+
+    /// Frees every pooled block (an idle server calls this so its resident size falls back).
+    static func releasePool() {
+        lock.lock()
+        let blocks = pool.values.flatMap { $0 }
+        pool = [:]
+        pooledBytes = 0
+        lock.unlock()
+        for p in blocks { free(p) }
+    }
 }

@@ -30,8 +30,8 @@ struct WaveScanner {
         try run(tasks, load: { task, _ in prepare(try task.load()) }, process: process)
     }
 
-    /// `run`, where `load(task, worker)` loads and prepares a task itself (it may wrap the load,
-    /// e.g. in a `DictionaryCapture`) and knows which worker runs it (for per-worker scratch).
+    /// `run`, where `load(task, worker)` loads and prepares a task itself and knows which worker
+    /// runs it (for per-worker scratch).
     func run<P>(_ tasks: [ChunkTask], load: @escaping (ChunkTask, Int) throws -> P,
                 process: ([P]) throws -> Void) throws {
         var start = 0

@@ -100,7 +100,7 @@ extension AggregateExecutor {
     /// Loads one block, prepares its dictionary translations and folds its rows into local
     /// sessions per table (window / buckets), split by owning worker. Runs on worker `w`.
     func loadBlock(_ task: ChunkTask, _ sc: FoldScratch) throws -> AggChunk {
-        let (c, capture) = try DictionaryCapture.capturing { try task.load() }
+        let c = try task.load()
         var maps: [[UInt32]] = [], codes: [[UInt32]] = []
         for col in plan.entryColumns {
             let d = c.string(col)!
@@ -130,18 +130,18 @@ extension AggregateExecutor {
         var ac = AggChunk(chunk: c, entryMaps: maps, entryCodes: codes, pathLUT: pathLUT, nameLUT: nameLUT,
                           pathMap: pathMap, nameMap: nameMap, sessionOwner: [], visitorOwner: vo)
         if c.count > 0 && (plan.needWindowTable || plan.needBucketTable || plan.bucketRows) {
-            foldBlock(&ac, capture, sc)
+            foldBlock(&ac, sc)
         }
         return ac
     }
 
     /// The block-local fold of `ac`'s in-window rows (see `SessionFold`).
-    private func foldBlock(_ ac: inout AggChunk, _ capture: DictionaryCapture, _ sc: FoldScratch) {
+    private func foldBlock(_ ac: inout AggChunk, _ sc: FoldScratch) {
         let c = ac.chunk
         let n = c.count
         // Session and visitor codes: the block dictionary's when the chunk was dictionary-encoded.
-        let sessEntry = capture.codes(for: c.session)
-        let visEntry = capture.codes(for: c.visitor)
+        let sessEntry = c.sessionCodes
+        let visEntry = c.visitorCodes
         sc.ensure(rows: n, sessions: sessEntry?.values.count ?? n)
         let sessIds: [UInt64] = sessEntry?.values ?? c.session.withUnsafeBufferPointer {
             sc.sessionCodes.build($0.baseAddress!, n, codes: sc.sessCodes)

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ZTAEngine
+import ZTAQuery
 
 /// Everything the handlers share: configuration, the event database, the metadata store, tokens,
 /// rate limits, metrics and the tracking state. One per running server.
@@ -42,7 +43,7 @@ final class ServerCore: Sendable {
         self.logger = logger
         self.dummyHash = dummyHash
         self.geoIP = geoIP
-        self.queryGate = QueryGate(width: config.queryConcurrency)
+        self.queryGate = QueryGate(width: config.queryConcurrency, onIdle: { QueryEngine.releaseCachedMemory() })
         self.ingestWriter = IngestWriter(db: db, backgroundFlushRows: config.backgroundFlush ? config.storeOptions.flushRows * 3 / 4 : nil)
         self.maintenance = MaintenanceScheduler(database: db, policy: config.compactionPolicy,
                                                 interval: config.maintenanceInterval,

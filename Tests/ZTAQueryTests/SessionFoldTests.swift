@@ -46,7 +46,7 @@ final class SessionFoldTests: XCTestCase {
         return out.sorted { $0.ts < $1.ts }
     }
 
-    func testCapturedCodesReproduceDecodedValues() throws {
+    func testKeptBlockCodesReproduceDecodedValues() throws {
         var rng = SplitMix64(seed: 0xC0DE5)
         var captured = 0, uncaptured = 0
         for round in 0..<6 {
@@ -55,24 +55,23 @@ final class SessionFoldTests: XCTestCase {
             try image.withUnsafeBytes { raw in
                 let reader = try SegmentReader(bytes: raw, file: "t.zseg")
                 for b in 0..<reader.blockCount {
-                    let (chunk, capture) = try DictionaryCapture.capturing {
-                        try reader.decodeBlock(b, columns: ColumnSet([.ts, .session, .visitor, .value]))
-                    }
-                    for ids in [chunk.session, chunk.visitor] {
-                        guard let e = capture.codes(for: ids) else { uncaptured += 1; continue }
+                    let chunk = try reader.decodeBlock(b, columns: ColumnSet([.ts, .session, .visitor, .value]))
+                    for (ids, kept) in [(chunk.session, chunk.sessionCodes), (chunk.visitor, chunk.visitorCodes)] {
+                        guard let e = kept else { uncaptured += 1; continue }
                         captured += 1
                         XCTAssertEqual(e.codes.count, ids.count)
                         XCTAssertEqual(e.codes.map { e.values[Int($0)] }, ids, "round \(round) block \(b)")
                         XCTAssertEqual(Set(e.values).count, e.values.count, "block dictionary values are distinct")
                     }
-                    // Other arrays never match an entry (entries are keyed by the decoded buffer).
-                    XCTAssertNil(capture.codes(for: chunk.ts.map { UInt64(bitPattern: $0) }))
                 }
-                // Outside a capture nothing more is recorded.
-                let (_, capture) = try DictionaryCapture.capturing { try reader.decodeBlock(0, columns: ColumnSet([.session])) }
-                let before = capture.entries.count
-                _ = try reader.decodeBlock(0, columns: ColumnSet([.session, .visitor]))
-                XCTAssertEqual(capture.entries.count, before)
+                // Columns not asked for keep nothing; a transformed chunk carries no codes.
+                let onlyTs = try reader.decodeBlock(0, columns: ColumnSet([.ts]))
+                XCTAssertNil(onlyTs.sessionCodes)
+                XCTAssertNil(onlyTs.visitorCodes)
+                let whole = try reader.decodeBlock(0, columns: .all)
+                let gathered = whole.gather(Array((0..<Int32(whole.count)).reversed()))
+                XCTAssertNil(gathered.sessionCodes)
+                XCTAssertNil(gathered.visitorCodes)
             }
         }
         XCTAssertGreaterThan(captured, 0, "some id chunks are dictionary-encoded")

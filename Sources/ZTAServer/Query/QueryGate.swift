@@ -26,11 +26,15 @@ final class QueryGate: Sendable {
 
     private let width: Int
     private let releaseDelay: Duration
+    private let onIdle: @Sendable () -> Void
     private let state = Mutex(State())
 
-    init(width: Int, releaseDelay: Duration = .seconds(5)) {
+    /// `onIdle` runs (before the allocator trim) once no query has run for `releaseDelay`:
+    /// the place to drop caches kept for the next query.
+    init(width: Int, releaseDelay: Duration = .seconds(5), onIdle: @escaping @Sendable () -> Void = {}) {
         self.width = max(1, width)
         self.releaseDelay = releaseDelay
+        self.onIdle = onIdle
     }
 
     /// Runs `work` on a GCD thread once a slot is free.
@@ -73,7 +77,10 @@ final class QueryGate: Sendable {
         let delay = DispatchTimeInterval.milliseconds(Int(c.seconds * 1000 + c.attoseconds / 1_000_000_000_000_000))
         DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + delay) { [self] in
             let idle = state.withLock { $0.running == 0 && $0.generation == generation }
-            if idle { AllocatorTrim.releaseFreeMemory() }
+            if idle {
+                onIdle()
+                AllocatorTrim.releaseFreeMemory()
+            }
         }
     }
 }
