@@ -112,12 +112,18 @@ enum ChunkDecoder {
                 try decode(&r, encoding: codeEncoding, count: n, flip: 0, into: buf.baseAddress!, nested: true)
                 k = n
             }
+            // One pass: each code is clamped into the dictionary for the lookup, and the largest
+            // is checked afterwards, so a corrupt code throws without reading out of bounds.
             var maxCode: UInt32 = 0
-            try codeArray.withUnsafeBufferPointer { codes in
-                for i in 0..<n { maxCode = max(maxCode, codes[i]) }
-                guard Int(maxCode) < d else { throw FormatError(.corrupt, "code \(maxCode) outside dictionary of \(d)", offset: r.position) }
-                for i in 0..<n { out[i] = values[Int(codes[i])] }
+            let last = UInt32(d - 1)
+            codeArray.withUnsafeBufferPointer { codes in
+                for i in 0..<n {
+                    let code = codes[i]
+                    maxCode = max(maxCode, code)
+                    out[i] = values[Int(min(code, last))]
+                }
             }
+            guard Int(maxCode) < d else { throw FormatError(.corrupt, "code \(maxCode) outside dictionary of \(d)", offset: r.position) }
             if let keep {
                 let lanes = [UInt64](UnsafeBufferPointer(start: UnsafeRawPointer(values).assumingMemoryBound(to: UInt64.self), count: d))
                 keep.pointee = BlockCodes(values: lanes, codes: codeArray)

@@ -41,7 +41,9 @@ struct PageRowsCollector {
 
     var columns: ColumnSet {
         var c = payload
-        for k in [Column.ts, .type, .path, .device] { c.insert(k) }
+        for k in [Column.ts, .type, .path] { c.insert(k) }
+        // Without a device restriction every row passes: the column is not even decoded.
+        if device != nil { c.insert(.device) }
         return c
     }
 
@@ -95,34 +97,57 @@ struct PageRowsCollector {
         var out = PageRows()
         guard let pd = c.string(.path), let code = PageRowsCollector.code(of: path, in: pd.dictionary) else { return out }
         let target = UInt32(code)
-        let dev = c.string(.device)!
-        let devOK: [Bool] = dev.dictionary.values.map { device == nil || $0 == device! }
         var typeMask: UInt8 = 0
         for t in types { typeMask |= 1 << t.rawValue }
         let from = window.from, to = window.to
         // Matching rows first (one pass over three columns), then each wanted column gathered.
-        var rows: [Int32] = []
-        pd.codes.withUnsafeBufferPointer { pc in c.ts.withUnsafeBufferPointer { ts in c.type.withUnsafeBufferPointer { ty in
-            for i in 0..<c.count where pc[i] == target {
-                let t = ts[i], y = ty[i]
-                if t >= from && t < to && y < 8 && typeMask & (1 << y) != 0 { rows.append(Int32(truncatingIfNeeded: i)) }
+        // A selection vector written without branches: every row's index is stored, and the
+        // cursor advances only for a match (the page is a fraction of the rows, so a branch
+        // per row would mispredict often).
+        let rows = pd.codes.withUnsafeBufferPointer { pc in c.ts.withUnsafeBufferPointer { ts in c.type.withUnsafeBufferPointer { ty in
+            [Int32](unsafeUninitializedCapacity: c.count) { sel, k in
+                var m = 0
+                for i in 0..<c.count {
+                    let t = ts[i], y = ty[i]
+                    sel[m] = Int32(truncatingIfNeeded: i)
+                    @inline(__always) func bit(_ b: Bool) -> Int { b ? 1 : 0 }
+                    // y < 8 always holds for stored types; the mask test keeps it in range anyway.
+                    m &+= bit(pc[i] == target) & bit(t >= from) & bit(t < to) & Int(typeMask &>> (y & 7) & 1) & bit(y < 8)
+                }
+                k = m
             }
         }}}
         if rows.isEmpty { return out }
-        func gather<T>(_ a: [T]) -> [T] {
-            a.isEmpty ? [] : a.withUnsafeBufferPointer { src in rows.map { src[Int($0)] } }
-        }
-        out.ts = gather(c.ts); out.type = gather(c.type)
-        out.session = gather(c.session); out.visitor = gather(c.visitor)
-        out.x = gather(c.x); out.y = gather(c.y); out.depth = gather(c.scrollDepth); out.top = gather(c.timeOnPage)
-        out.deviceOK = rows.map { devOK[Int(dev.codes[Int($0)])] }
-        if let el = c.string(.element) {
-            let m = strings.mapping(el.dictionary)
-            out.element = rows.map { m[Int(el.codes[Int($0)])] }
-        }
-        if let tx = c.string(.text) {
-            let m = strings.mapping(tx.dictionary)
-            out.text = rows.map { m[Int(tx.codes[Int($0)])] }
+        rows.withUnsafeBufferPointer { sel in
+            func gather<T>(_ a: [T]) -> [T] {
+                if a.isEmpty { return [] }
+                return a.withUnsafeBufferPointer { src in
+                    [T](unsafeUninitializedCapacity: sel.count) { dst, k in
+                        for j in 0..<sel.count { (dst.baseAddress! + j).initialize(to: src[Int(sel[j])]) }
+                        k = sel.count
+                    }
+                }
+            }
+            /// Codes of a string column mapped through a per-dictionary table.
+            func mapped(_ codes: [UInt32], _ table: [UInt32]) -> [UInt32] {
+                codes.withUnsafeBufferPointer { cs in table.withUnsafeBufferPointer { m in
+                    [UInt32](unsafeUninitializedCapacity: sel.count) { dst, k in
+                        for j in 0..<sel.count { dst[j] = m[Int(cs[Int(sel[j])])] }
+                        k = sel.count
+                    }
+                }}
+            }
+            out.ts = gather(c.ts); out.type = gather(c.type)
+            out.session = gather(c.session); out.visitor = gather(c.visitor)
+            out.x = gather(c.x); out.y = gather(c.y); out.depth = gather(c.scrollDepth); out.top = gather(c.timeOnPage)
+            if let device, let dev = c.string(.device) {
+                let ok: [UInt32] = dev.dictionary.values.map { $0 == device ? 1 : 0 }
+                out.deviceOK = mapped(dev.codes, ok).map { $0 != 0 }
+            } else {
+                out.deviceOK = [Bool](repeating: true, count: sel.count)
+            }
+            if let el = c.string(.element) { out.element = mapped(el.codes, strings.mapping(el.dictionary)) }
+            if let tx = c.string(.text) { out.text = mapped(tx.codes, strings.mapping(tx.dictionary)) }
         }
         return out
     }

@@ -317,43 +317,82 @@ extension QueryEngine {
 
     private func writeRage(_ r: HeatmapRequest, _ rows: PageRows, _ strings: [String], _ w: inout JSONWriter) {
         struct Rage { var count = 0; var clicks = 0; var maxClicks = 0; var sx: Int64 = 0; var sy: Int64 = 0; var texts: [UInt32: Int] = [:] }
-        var bySession: [UInt64: [Int]] = [:]
-        for i in 0..<rows.count where rows.type[i] == EventType.click.rawValue && rows.deviceOK[i] && rows.element[i] != 0 {
-            bySession[rows.session[i], default: []].append(i)
+        // Each session's clicks in time order, as compact keys sorted once (no per-session lists).
+        struct Click { var session: UInt64; var ts: Int64; var x: Int32; var y: Int32; var row: Int32 }
+        var clicks: [Click] = []
+        let clickType = EventType.click.rawValue
+        rows.type.withUnsafeBufferPointer { ty in rows.deviceOK.withUnsafeBufferPointer { ok in
+        rows.element.withUnsafeBufferPointer { el in rows.session.withUnsafeBufferPointer { se in
+        rows.ts.withUnsafeBufferPointer { ts in rows.x.withUnsafeBufferPointer { xs in rows.y.withUnsafeBufferPointer { ys in
+            for i in 0..<rows.count where ty[i] == clickType && ok[i] && el[i] != 0 {
+                clicks.append(Click(session: se[i], ts: ts[i], x: xs[i], y: ys[i], row: Int32(truncatingIfNeeded: i)))
+            }
+        }}}}}}}
+        // Sessions are split between workers by id; each sorts and scans its share.
+        let element = rows.element, text = rows.text
+        let parts = max(1, min(threads, clicks.count / 20_000 + 1))
+        var shares = [[Click]](repeating: [], count: parts)
+        for c in clicks { shares[Int(c.session % UInt64(parts))].append(c) }
+        // One result slot per worker, each written by its worker only.
+        let found = UnsafeMutableBufferPointer<[Rage?]>.allocate(capacity: parts)
+        found.initialize(repeating: [])
+        defer {
+            _ = found.deinitialize()
+            found.deallocate()
+        }
+        parallel(parts) { p in
+            var cs = shares[p]
+            // ts order; exact ties by position, then element/text bytes, for determinism.
+            cs.sort { a, b in
+                if a.session != b.session { return a.session < b.session }
+                if a.ts != b.ts { return a.ts < b.ts }
+                if a.x != b.x { return a.x < b.x }
+                if a.y != b.y { return a.y < b.y }
+                let ea = element[Int(a.row)], eb = element[Int(b.row)]
+                if ea != eb { return bytesLess(strings[Int(ea)], strings[Int(eb)]) }
+                return bytesLess(strings[Int(text[Int(a.row)])], strings[Int(text[Int(b.row)])])
+            }
+            var byElement = [Rage?](repeating: nil, count: strings.count)
+            cs.withUnsafeBufferPointer { cs in
+                var i = 0
+                while i < cs.count {
+                    let f = cs[i]
+                    var j = i + 1
+                    while j < cs.count {
+                        let c = cs[j]
+                        let dx = Int64(c.x) - Int64(f.x), dy = Int64(c.y) - Int64(f.y)
+                        guard c.session == f.session, c.ts - f.ts <= 1000, dx * dx + dy * dy <= 2500 else { break }
+                        j += 1
+                    }
+                    let run = j - i
+                    if run >= 5 {
+                        let e = Int(element[Int(f.row)])
+                        var g = byElement[e] ?? Rage()
+                        g.count += 1; g.clicks += run; g.maxClicks = max(g.maxClicks, run)
+                        g.sx += Int64(f.x); g.sy += Int64(f.y)
+                        g.texts[text[Int(f.row)], default: 0] += 1
+                        byElement[e] = g
+                        i = j
+                    } else {
+                        i += 1
+                    }
+                }
+            }
+            found[p] = byElement
+        }
+        var byElement = [Rage?](repeating: nil, count: strings.count)
+        for share in found {
+            for (e, g) in share.enumerated() {
+                guard let g else { continue }
+                var t = byElement[e] ?? Rage()
+                t.count += g.count; t.clicks += g.clicks; t.maxClicks = max(t.maxClicks, g.maxClicks)
+                t.sx += g.sx; t.sy += g.sy
+                t.texts.merge(g.texts, uniquingKeysWith: +)
+                byElement[e] = t
+            }
         }
         var groups: [UInt32: Rage] = [:]
-        for (_, var clicks) in bySession {
-            // ts order; exact ties by position, then element/text bytes, for determinism.
-            clicks.sort { a, b in
-                if rows.ts[a] != rows.ts[b] { return rows.ts[a] < rows.ts[b] }
-                if rows.x[a] != rows.x[b] { return rows.x[a] < rows.x[b] }
-                if rows.y[a] != rows.y[b] { return rows.y[a] < rows.y[b] }
-                if rows.element[a] != rows.element[b] { return bytesLess(strings[Int(rows.element[a])], strings[Int(rows.element[b])]) }
-                return bytesLess(strings[Int(rows.text[a])], strings[Int(rows.text[b])])
-            }
-            var i = 0
-            while i < clicks.count {
-                let f = clicks[i]
-                var j = i + 1
-                while j < clicks.count {
-                    let c = clicks[j]
-                    let dx = Int64(rows.x[c]) - Int64(rows.x[f]), dy = Int64(rows.y[c]) - Int64(rows.y[f])
-                    guard rows.ts[c] - rows.ts[f] <= 1000, dx * dx + dy * dy <= 2500 else { break }
-                    j += 1
-                }
-                let run = j - i
-                if run >= 5 {
-                    var g = groups[rows.element[f]] ?? Rage()
-                    g.count += 1; g.clicks += run; g.maxClicks = max(g.maxClicks, run)
-                    g.sx += Int64(rows.x[f]); g.sy += Int64(rows.y[f])
-                    g.texts[rows.text[f], default: 0] += 1
-                    groups[rows.element[f]] = g
-                    i = j
-                } else {
-                    i += 1
-                }
-            }
-        }
+        for (e, g) in byElement.enumerated() { if let g { groups[UInt32(e)] = g } }
         let ordered = groups.sorted { a, b in
             a.value.count != b.value.count ? a.value.count > b.value.count : bytesLess(strings[Int(a.key)], strings[Int(b.key)])
         }

@@ -77,10 +77,13 @@ enum SessionFold {
         // minority) touch the counters, so they get a second, shorter loop over a compacted list.
         var nt = 0, na = 0
         let engType = EventType.engagement.rawValue
+        // The column pointers in locals: read through `c` they were reloaded from the stack
+        // on every row.
+        let tsCol = c.ts, codeCol = c.sessCodes, typeCol = c.type
         for j in 0..<n {
             let i = Int(rows[j])
-            let t = c.ts[i]
-            let code = c.sessCodes[i]
+            let t = tsCol[i]
+            let code = codeCol[i]
             let ls = local + Int(code)
             if ls.pointee.stamp != stamp {
                 ls.pointee = LocalSession(minTs: t, maxTs: t, entryTs: .max, engSum: 0, pvAll: 0, evAll: 0, keptPv: 0,
@@ -90,7 +93,7 @@ enum SessionFold {
             }
             ls.pointee.minTs = min(ls.pointee.minTs, t)
             ls.pointee.maxTs = max(ls.pointee.maxTs, t)
-            let type = c.type[i]
+            let type = typeCol[i]
             active[na] = Int32(truncatingIfNeeded: j)
             na &+= type <= 1 || type == engType ? 1 : 0
         }
