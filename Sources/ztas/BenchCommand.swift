@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import ZTAEngine
+import ZTAFormat
 import ZTAQuery
+import ZTAStorage
 
 /// In-process query timings for `Benchmarks/`: runs each query of a JSON file several times on a
 /// warm engine and prints the timings as JSON, so process start-up is not part of the numbers.
@@ -11,7 +13,10 @@ struct BenchCommand: ParsableCommand {
         abstract: "Time queries in-process (median/min/p90 ms over --runs) for the benchmark harness.",
         discussion: """
         The queries file is a JSON array of {"name", "kind": "stats-api"|"heatmap"|"dashboard", \
-        "heatmap"?: "click"|"elements"|"rage-clicks"|"dead-clicks", "timezone"?, "params": {api.md names}}.
+        "heatmap"?: "click"|"elements"|"rage-clicks"|"dead-clicks", "timezone"?, "params": {api.md names}}. \
+        Two more kinds measure raw speed on one thread: {"kind": "scan", "site", "columns": ["ts", "path"]} \
+        decodes every block of those columns of the site from the mapped segments, and {"kind": "memcpy", \
+        "megabytes"?} copies a buffer; both add "gb_per_s" (decoded bytes, or bytes copied, per second).
         """)
 
     @OptionGroup var data: DataOption
@@ -32,7 +37,29 @@ struct BenchCommand: ParsableCommand {
             let tz = q["timezone"] as? String ?? "UTC"
             let params = (q["params"] as? [String: Any] ?? [:]).mapValues { "\($0)" }
             let body: () throws -> [UInt8]
+            var bytesPerRun = 0
             switch kind {
+            case "scan":
+                let columns = (q["columns"] as? [String] ?? ["ts"]).compactMap { name in Column.allCases.first { $0.wireName == name } }
+                let plan = try db.store.scanPlan(ScanRequest(site: q["site"] as? String ?? "", from: .min, to: .max,
+                                                             columns: ColumnSet(columns)))
+                bytesPerRun = plan.tasks.reduce(0) { $0 + $1.rowCount } * columns.reduce(0) { $0 + decodedWidth($1.kind) }
+                body = {
+                    var rows = 0
+                    for t in plan.tasks { rows += try t.load().count }
+                    return Array("\(rows)".utf8)
+                }
+            case "memcpy":
+                let n = (q["megabytes"] as? Int ?? 512) << 20
+                let src = UnsafeMutableRawPointer.allocate(byteCount: n, alignment: 64)
+                let dst = UnsafeMutableRawPointer.allocate(byteCount: n, alignment: 64)
+                memset(src, 1, n)
+                memset(dst, 0, n)
+                bytesPerRun = n
+                body = {
+                    dst.copyMemory(from: src, byteCount: n)
+                    return [dst.load(fromByteOffset: n / 2, as: UInt8.self)]
+                }
             case "dashboard":
                 let r = try DashboardRequest.parse(params, timezone: tz, now: now)
                 body = { try db.queries.dashboard(r) }
@@ -54,8 +81,18 @@ struct BenchCommand: ParsableCommand {
             times.sort()
             let median = times[times.count / 2]
             let p90 = times[min(times.count - 1, Int(Double(times.count) * 0.9))]
-            out.append("{\"name\":\(jsonString(name)),\"median_ms\":\(median),\"min_ms\":\(times[0]),\"p90_ms\":\(p90),\"bytes\":\(bytes.count)}")
+            let rate = bytesPerRun > 0 ? ",\"gb_per_s\":\(Double(bytesPerRun) / (median / 1000) / 1e9)" : ""
+            out.append("{\"name\":\(jsonString(name)),\"median_ms\":\(median),\"min_ms\":\(times[0]),\"p90_ms\":\(p90),\"bytes\":\(bytes.count)\(rate)}")
         }
         writeStdout("[" + out.joined(separator: ",\n") + "]\n")
+    }
+}
+
+/// Bytes per row of a decoded column (string columns decode to 4-byte dictionary codes).
+private func decodedWidth(_ kind: ColumnKind) -> Int {
+    switch kind {
+    case .int64, .uint64, .double: 8
+    case .int32, .uint32, .string: 4
+    case .int8, .uint8: 1
     }
 }
