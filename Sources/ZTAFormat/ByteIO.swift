@@ -20,13 +20,6 @@ struct ByteWriter {
 
     mutating func append(_ raw: [UInt8]) { bytes.append(contentsOf: raw) }
     mutating func append(_ raw: UnsafeRawBufferPointer) { bytes.append(contentsOf: raw) }
-
-    /// Overwrites a u32 written earlier (for lengths known only later).
-    mutating func patchU32(at offset: Int, _ v: UInt32) {
-        withUnsafeBytes(of: v.littleEndian) { src in
-            for i in 0..<4 { bytes[offset + i] = src[i] }
-        }
-    }
 }
 
 /// A labelled byte range, recorded while parsing for annotated dumps.

@@ -30,12 +30,6 @@ final class GlobalStrings: @unchecked Sendable {
         return idLocked(s)
     }
 
-    /// The global id of `s` if it was seen.
-    func existingID(_ s: String) -> UInt32? {
-        lock.lock(); defer { lock.unlock() }
-        return index[UTF8Key(s)]
-    }
-
     /// Code → global id for every entry of `d`.
     func mapping(_ d: StringDictionary) -> [UInt32] {
         lock.lock(); defer { lock.unlock() }
