@@ -15,12 +15,15 @@ struct ImportCommand: ParsableCommand {
     @Option(help: "Reject lines of any other site (`site does not match`).") var site: String?
     @Option(help: "Worker threads, each parsing and encoding its own batches (default: one per core).")
     var threads: Int?
+    @Option(help: "Rows a worker buffers before it writes them as segments (memory ~ workers × this).")
+    var batchRows = ImportOptions().batchRows
     @Argument(help: "NDJSON file, optionally gzip-compressed, or - for standard input.") var file: String
 
     func run() throws {
         let db = try Database(path: data.path)
         var options = ImportOptions(siteRestriction: site)
         if let threads { options.threads = max(1, threads) }
+        options.batchRows = max(1, batchRows)
         let total = file == "-" ? nil : try? FileSystem.fileSize(file)
         var bar = ProgressBar(label: "import")
         let summary = try db.importNDJSON(path: file, options: options) { p in
