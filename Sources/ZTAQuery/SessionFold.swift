@@ -77,8 +77,6 @@ enum SessionFold {
         // minority) touch the counters, so they get a second, shorter loop over a compacted list.
         var nt = 0, na = 0
         let engType = EventType.engagement.rawValue
-        // The column pointers in locals: read through `c` they were reloaded from the stack
-        // on every row.
         let tsCol = c.ts, codeCol = c.sessCodes, typeCol = c.type
         for j in 0..<n {
             let i = Int(rows[j])
