@@ -22,6 +22,21 @@ enum ChunkDecoder {
         }
     }
 
+    /// The distinct values and row codes of a `dictionary` payload of 64-bit lanes, without
+    /// expanding a value per row (the codes are still checked against the dictionary).
+    static func dictionaryCodes(_ payload: UnsafeRawBufferPointer, count n: Int, flip: UInt64) throws -> BlockCodes {
+        var codes: BlockCodes?
+        var unused: UInt64 = 0
+        try withUnsafeMutablePointer(to: &codes) { keep in
+            var r = ByteReader(payload)
+            try decode(&r, encoding: .dictionary, count: n, flip: flip, into: &unused, nested: false, codes: keep, expand: false)
+            if r.remaining != 0 {
+                throw FormatError(.corrupt, "\(r.remaining) trailing bytes after dict payload", offset: r.position)
+            }
+        }
+        return codes!
+    }
+
     private static func decode<T: FixedWidthInteger & UnsignedInteger>(
         _ payload: UnsafeRawBufferPointer, encoding: ChunkEncoding, count n: Int, flip: UInt64,
         into out: UnsafeMutablePointer<T>, nested: Bool, codes keep: UnsafeMutablePointer<BlockCodes?>?
@@ -35,7 +50,8 @@ enum ChunkDecoder {
 
     static func decode<T: FixedWidthInteger & UnsignedInteger>(
         _ r: inout ByteReader, encoding: ChunkEncoding, count n: Int, flip: UInt64,
-        into out: UnsafeMutablePointer<T>, nested: Bool, codes keep: UnsafeMutablePointer<BlockCodes?>? = nil
+        into out: UnsafeMutablePointer<T>, nested: Bool, codes keep: UnsafeMutablePointer<BlockCodes?>? = nil,
+        expand: Bool = true
     ) throws {
         switch encoding {
         case .constant:
@@ -117,10 +133,14 @@ enum ChunkDecoder {
             var maxCode: UInt32 = 0
             let last = UInt32(d - 1)
             codeArray.withUnsafeBufferPointer { codes in
-                for i in 0..<n {
-                    let code = codes[i]
-                    maxCode = max(maxCode, code)
-                    out[i] = values[Int(min(code, last))]
+                if expand {
+                    for i in 0..<n {
+                        let code = codes[i]
+                        maxCode = max(maxCode, code)
+                        out[i] = values[Int(min(code, last))]
+                    }
+                } else {
+                    for i in 0..<n { maxCode = max(maxCode, codes[i]) }
                 }
             }
             guard Int(maxCode) < d else { throw FormatError(.corrupt, "code \(maxCode) outside dictionary of \(d)", offset: r.position) }

@@ -190,12 +190,14 @@ public final class SegmentReader: @unchecked Sendable {
 
     /// Decodes the requested columns of block `i`; the other columns of the result are empty.
     /// String columns come as codes into the segment dictionaries (`dictionary(_:)`).
-    public func decodeBlock(_ i: Int, columns: ColumnSet) throws -> ColumnChunk {
-        try decodeBlock(i, columns: columns, forceChecksums: false)
+    /// Dictionary-encoded `visitor` / `session` chunks also leave their block dictionary in
+    /// `visitorCodes` / `sessionCodes`; with `idsAsCodes` only that, the 64-bit arrays empty.
+    public func decodeBlock(_ i: Int, columns: ColumnSet, idsAsCodes: Bool = false) throws -> ColumnChunk {
+        try decodeBlock(i, columns: columns, forceChecksums: false, idsAsCodes: idsAsCodes)
     }
 
     /// `decodeBlock`, optionally re-checking checksums already verified by this reader.
-    func decodeBlock(_ i: Int, columns: ColumnSet, forceChecksums: Bool) throws -> ColumnChunk {
+    func decodeBlock(_ i: Int, columns: ColumnSet, forceChecksums: Bool, idsAsCodes: Bool = false) throws -> ColumnChunk {
         let b = footer.blocks[i]
         let n = b.rowCount
         var chunk = ColumnChunk(count: n)
@@ -210,6 +212,10 @@ public final class SegmentReader: @unchecked Sendable {
                 return try withChunkPayload(offset: m.offset, stored: m.storedLength, raw: m.rawLength, compressed: m.compressed,
                                             crc: m.crc, check: check, what: "block \(i) column \(c.wireName)") { payload in
                     do {
+                        if let codes, idsAsCodes, m.encoding == .dictionary {
+                            codes.pointee = try ChunkDecoder.dictionaryCodes(payload, count: n, flip: flip)
+                            return []
+                        }
                         return try [A](unsafeUninitializedCapacity: n) { buf, k in
                             if let codes {
                                 let p = UnsafeMutableRawPointer(buf.baseAddress!).assumingMemoryBound(to: UInt64.self)

@@ -47,7 +47,8 @@ struct AggregatePlan {
         needBucketTable = q.series != nil && (q.seriesSessions || !sessionFilters.isEmpty)
         bucketRows = q.series != nil && !needBucketTable
         needSecondPass = !sessionFilters.isEmpty && !rowGroups.isEmpty
-        var cols = ColumnSet([.ts, .type, .session, .visitor, .timeOnPage])
+        var cols = ColumnSet([.ts, .type, .session, .visitor])
+        if q.timeOnPage || !rowGroups.isEmpty { cols.insert(.timeOnPage) }
         for c in entry { cols.insert(c) }
         for f in eventFilters { cols.insert(f.dimension.column) }
         for d in rowGroups { cols.insert(d.column) }
@@ -60,7 +61,11 @@ struct AggregatePlan {
     var scanRequest: ScanRequest {
         // No block pruning beyond time: session metrics need every event of a session, whatever
         // the filters, so a block can only be skipped by its ts range (done by the store).
-        ScanRequest(site: query.site, from: query.window.from, to: query.window.to, columns: columns)
+        var r = ScanRequest(site: query.site, from: query.window.from, to: query.window.to, columns: columns)
+        // The session fold reads visitor/session as block dictionary codes; only the row-level
+        // group passes read the 64-bit values.
+        r.idsAsCodes = rowGroups.isEmpty
+        return r
     }
 
     /// The operator tree, one line per operator (indentation = nesting).

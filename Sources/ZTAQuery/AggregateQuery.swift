@@ -15,6 +15,9 @@ struct AggregateQuery {
     /// Without them and without session-level filters, a bucket's pageviews, events, time on page
     /// and distinct visitors are row-level, and no per-bucket session table is built.
     var seriesSessions = true
+    /// Whether `avg_time_on_page` is asked for; without it (and without row-level groups, which
+    /// read it anyway) the `time_on_page` column is not decoded and the metric reads as 0.
+    var timeOnPage = true
     /// Whole-window breakdowns (distinct dimensions).
     var breakdowns: [Dimension] = []
 }

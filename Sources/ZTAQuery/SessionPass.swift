@@ -21,6 +21,8 @@ final class FoldScratch {
     private(set) var sides: UnsafeMutablePointer<Int32>
     private(set) var active: UnsafeMutablePointer<Int32>
     private(set) var kept: UnsafeMutablePointer<UInt8>
+    /// `rowCapacity` zeros: the time-on-page column when it was not decoded.
+    private(set) var zeros: UnsafeMutablePointer<Int32>
     private(set) var sessCodes: UnsafeMutablePointer<UInt32>
     private(set) var visCodes: UnsafeMutablePointer<UInt32>
     /// Merge-side buffers (hashes and slots of one block's sessions).
@@ -37,6 +39,8 @@ final class FoldScratch {
         touched = .allocate(capacity: 1); ties = .allocate(capacity: 1); sides = .allocate(capacity: 1)
         active = .allocate(capacity: 1)
         kept = .allocate(capacity: 1); sessCodes = .allocate(capacity: 1); visCodes = .allocate(capacity: 1)
+        zeros = .allocate(capacity: 1)
+        zeros.initialize(to: 0)
     }
 
     deinit {
@@ -46,6 +50,7 @@ final class FoldScratch {
         for p in [sel, ranged, ties, sides, active] { p.deallocate() }
         for p in [bucketOf, touched, sessCodes, visCodes] { p.deallocate() }
         kept.deallocate()
+        zeros.deallocate()
     }
 
     /// Makes room for a block of `rows` rows with `sessions` distinct session codes.
@@ -54,6 +59,7 @@ final class FoldScratch {
             for p in [sel, ranged, ties, sides, active] { p.deallocate() }
             for p in [bucketOf, touched, sessCodes, visCodes] { p.deallocate() }
             kept.deallocate()
+            zeros.deallocate()
             rowCapacity = max(rows, 1024)
             sel = .allocate(capacity: rowCapacity); ranged = .allocate(capacity: rowCapacity)
             ties = .allocate(capacity: rowCapacity); sides = .allocate(capacity: rowCapacity)
@@ -61,6 +67,8 @@ final class FoldScratch {
             bucketOf = .allocate(capacity: rowCapacity); touched = .allocate(capacity: rowCapacity)
             sessCodes = .allocate(capacity: rowCapacity); visCodes = .allocate(capacity: rowCapacity)
             kept = .allocate(capacity: rowCapacity)
+            zeros = .allocate(capacity: rowCapacity)
+            zeros.initialize(repeating: 0, count: rowCapacity)
         }
         if sessions > localCapacity {
             local.deallocate()
@@ -159,7 +167,10 @@ extension AggregateExecutor {
         }
         let entryDims = plan.entryColumns.count
         let t = threads
-        withPtr(c.ts) { ts in withPtr(c.type) { ty in withPtr(c.timeOnPage) { top in
+        // Without the time-on-page column (metric not asked) the fold reads zeros.
+        let topCol = c.timeOnPage.isEmpty ? UnsafePointer(sc.zeros) : nil
+        withPtr(c.ts) { ts in withPtr(c.type) { ty in withPtr(c.timeOnPage) { topRead in
+            let top = topCol ?? topRead
         withPtr(sessIds) { sid in withPtr(visIds) { vid in
         withPtr(sessEntry?.codes ?? []) { sCodes in withPtr(visEntry?.codes ?? []) { vCodes in
         withPtr(ac.nameMap) { nameMap in withPtr(c.string(.name)?.codes ?? []) { nameCodes in

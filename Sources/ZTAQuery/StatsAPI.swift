@@ -53,6 +53,7 @@ public struct StatsAPIRequest: Sendable {
         var q = AggregateQuery(site: siteId, window: window, filters: filters)
         if let p = property { q.breakdowns = [p] } else if let b = buckets { q.series = b } else { q.total = true }
         q.seriesSessions = metrics.contains { [.sessions, .bounces, .bounceRate, .visitDuration, .viewsPerVisit].contains($0) }
+        q.timeOnPage = metrics.contains(.avgTimeOnPage)
         return q
     }
 }

@@ -539,9 +539,9 @@ public final class EventStore: EventSource, @unchecked Sendable {
                 }
                 stats.blocksKept += 1
                 stats.rowsKept += bs.rowCount
-                let columns = request.columns
+                let columns = request.columns, idsAsCodes = request.idsAsCodes
                 tasks.append(ChunkTask(rowCount: bs.rowCount, minTs: lo, maxTs: hi) { [h] in
-                    do { return try h.reader.decodeBlock(b, columns: columns) } catch let e as FormatError { throw StorageError(e) }
+                    do { return try h.reader.decodeBlock(b, columns: columns, idsAsCodes: idsAsCodes) } catch let e as FormatError { throw StorageError(e) }
                 })
             }
         }

@@ -10,6 +10,11 @@ public struct ScanRequest: Sendable {
     public var columns: ColumnSet
     /// Optional block pruning: return false to skip a block that cannot hold a wanted row.
     public var blockFilter: (@Sendable (BlockPruneContext) -> Bool)?
+    /// When set, `visitor` / `session` chunks stored dictionary-encoded come back as their block
+    /// dictionary only (`ColumnChunk.visitorCodes` / `sessionCodes`), with the 64-bit arrays left
+    /// empty — for readers that work on codes and would otherwise pay for expanding every row.
+    /// Memtable chunks and other encodings still come with their values.
+    public var idsAsCodes = false
 
     public init(site: String, from: Int64, to: Int64, columns: ColumnSet,
                 blockFilter: (@Sendable (BlockPruneContext) -> Bool)? = nil) {

@@ -64,6 +64,25 @@ final class SessionFoldTests: XCTestCase {
                         XCTAssertEqual(Set(e.values).count, e.values.count, "block dictionary values are distinct")
                     }
                 }
+                // Codes only: dictionary-encoded id columns come without their 64-bit arrays,
+                // the same codes as a full decode; other encodings keep their values.
+                for b in 0..<reader.blockCount {
+                    let full = try reader.decodeBlock(b, columns: ColumnSet([.session, .visitor]))
+                    let lean = try reader.decodeBlock(b, columns: ColumnSet([.session, .visitor]), idsAsCodes: true)
+                    for (fullIds, fullCodes, leanIds, leanCodes) in [(full.session, full.sessionCodes, lean.session, lean.sessionCodes),
+                                                                     (full.visitor, full.visitorCodes, lean.visitor, lean.visitorCodes)] {
+                        if let fc = fullCodes {
+                            let lc = try XCTUnwrap(leanCodes)
+                            XCTAssertTrue(leanIds.isEmpty)
+                            XCTAssertEqual(lc.values, fc.values)
+                            XCTAssertEqual(lc.codes, fc.codes)
+                            XCTAssertEqual(lc.codes.map { lc.values[Int($0)] }, fullIds)
+                        } else {
+                            XCTAssertNil(leanCodes)
+                            XCTAssertEqual(leanIds, fullIds)
+                        }
+                    }
+                }
                 // Columns not asked for keep nothing; a transformed chunk carries no codes.
                 let onlyTs = try reader.decodeBlock(0, columns: ColumnSet([.ts]))
                 XCTAssertNil(onlyTs.sessionCodes)
