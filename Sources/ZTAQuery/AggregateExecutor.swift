@@ -401,21 +401,9 @@ final class AggregateExecutor {
         for other in workers {
             guard let t = other.windowTable else { continue }
             let core = t.core
-            other.passW.withUnsafeBufferPointer { pass in
-                for s in 0..<core.count where pass[s] != 0 {
-                    let st = core.states + s
-                    if st.pointee.hasVisitor != 0 && owner(st.pointee.visitor, threads) == w {
-                        memVisitor.append(st.pointee.visitor)
-                        memEntry.append(UnsafePointer(core.entryVals + s * core.dims))
-                    }
-                }
-                for (j, s) in core.sideSlots.enumerated() where pass[Int(s)] != 0 {
-                    let v = core.sideVisitors[j]
-                    if owner(v, threads) == w {
-                        memVisitor.append(v)
-                        memEntry.append(UnsafePointer(core.entryVals + Int(s) * core.dims))
-                    }
-                }
+            forEachOwnedVisitor(core, other.passW, w) { s, v in
+                memVisitor.append(v)
+                memEntry.append(UnsafePointer(core.entryVals + s * core.dims))
             }
         }
         let m = memVisitor.count
@@ -470,6 +458,22 @@ final class AggregateExecutor {
         wk.totalAcc.visitors = visitors
     }
 
+    /// Calls `body(slot, visitor)` for every visitor of a passing session of `core` that worker
+    /// `w` owns: each session's first visitor, then the rare further ones (`sideSlots`).
+    @inline(__always)
+    private func forEachOwnedVisitor(_ core: SessionCore, _ pass: [UInt8], _ w: Int, _ body: (Int, UInt64) -> Void) {
+        pass.withUnsafeBufferPointer { pass in
+            for s in 0..<core.count where pass[s] != 0 {
+                let st = core.states + s
+                if st.pointee.hasVisitor != 0 && owner(st.pointee.visitor, threads) == w { body(s, st.pointee.visitor) }
+            }
+            for (j, s) in core.sideSlots.enumerated() where pass[Int(s)] != 0 {
+                let v = core.sideVisitors[j]
+                if owner(v, threads) == w { body(Int(s), v) }
+            }
+        }
+    }
+
     /// Distinct visitors per bucket, for the visitors worker `w` owns.
     private func seriesVisitors(_ w: Int, _ wk: AggWorker) {
         let sessions = workers.reduce(0) { $0 + ($1.bucketTable?.count ?? 0) }
@@ -483,18 +487,7 @@ final class AggregateExecutor {
             for other in workers {
                 guard let t = other.bucketTable else { continue }
                 let core = t.core
-                other.passS.withUnsafeBufferPointer { pass in
-                    for s in 0..<core.count where pass[s] != 0 {
-                        let st = core.states + s
-                        if st.pointee.hasVisitor != 0 && owner(st.pointee.visitor, threads) == w {
-                            pending.add(core.buckets[s], st.pointee.visitor, &set, acc)
-                        }
-                    }
-                    for (j, s) in core.sideSlots.enumerated() where pass[Int(s)] != 0 {
-                        let v = core.sideVisitors[j]
-                        if owner(v, threads) == w { pending.add(core.buckets[Int(s)], v, &set, acc) }
-                    }
-                }
+                forEachOwnedVisitor(core, other.passS, w) { s, v in pending.add(core.buckets[s], v, &set, acc) }
             }
             pending.flush(&set, acc)
         }
