@@ -28,21 +28,17 @@ enum ChunkDecoder {
         var codes: BlockCodes?
         var unused: UInt64 = 0
         try withUnsafeMutablePointer(to: &codes) { keep in
-            var r = ByteReader(payload)
-            try decode(&r, encoding: .dictionary, count: n, flip: flip, into: &unused, nested: false, codes: keep, expand: false)
-            if r.remaining != 0 {
-                throw FormatError(.corrupt, "\(r.remaining) trailing bytes after dict payload", offset: r.position)
-            }
+            try decode(payload, encoding: .dictionary, count: n, flip: flip, into: &unused, nested: false, codes: keep, expand: false)
         }
         return codes!
     }
 
     private static func decode<T: FixedWidthInteger & UnsignedInteger>(
         _ payload: UnsafeRawBufferPointer, encoding: ChunkEncoding, count n: Int, flip: UInt64,
-        into out: UnsafeMutablePointer<T>, nested: Bool, codes keep: UnsafeMutablePointer<BlockCodes?>?
+        into out: UnsafeMutablePointer<T>, nested: Bool, codes keep: UnsafeMutablePointer<BlockCodes?>?, expand: Bool = true
     ) throws {
         var r = ByteReader(payload)
-        try decode(&r, encoding: encoding, count: n, flip: flip, into: out, nested: nested, codes: keep)
+        try decode(&r, encoding: encoding, count: n, flip: flip, into: out, nested: nested, codes: keep, expand: expand)
         if r.remaining != 0 {
             throw FormatError(.corrupt, "\(r.remaining) trailing bytes after \(encoding.name) payload", offset: r.position)
         }
