@@ -10,9 +10,10 @@ public final class Database: @unchecked Sendable {
 
     /// Opens (creating if needed) the data directory. Fails with `StorageError.locked` when another
     /// process holds it.
-    public init(path: String, options: StoreOptions = StoreOptions()) throws {
+    /// `fileSystem` is the seam the store writes through (tests inject faults there).
+    public init(path: String, options: StoreOptions = StoreOptions(), fileSystem: FileSystemSeam = POSIXFileSystem()) throws {
         self.path = path
-        self.store = try EventStore.open(directory: path, options: options)
+        self.store = try EventStore.open(directory: path, options: options, fileSystem: fileSystem)
         self.queries = QueryEngine(source: store)
     }
 

@@ -91,32 +91,34 @@ extension QueryEngine {
         w.key("end"); w.string(isoUTC(r.window.to))
         w.endObject()
         w.key("type"); w.string(r.type.rawValue)
-        var rows: [[UInt8]] = []
-        let truncated = try exportRows(r, limitOverride: nil) { rows.append($0) }
-        w.key("count"); w.int(rows.count)
+        let renderer = ExportRenderer(names: fieldNames(r.type), format: .json)
+        var data: [UInt8] = []
+        var count = 0
+        // json pages are at most 100,000 rows (ExportRequest.parse), so the body is bounded.
+        let truncated = try exportRows(r) { values in
+            if count > 0 { data.append(UInt8(ascii: ",")) }
+            renderer.append(values, to: &data)
+            count += 1
+        }
+        w.key("count"); w.int(count)
         w.key("truncated"); w.bool(truncated)
         w.key("data"); w.beginArray()
-        for row in rows { w.raw(row) }
+        w.raw(data)
         w.endArray()
         w.endObject()
         return w.bytes
     }
 
-    /// Streams the csv or ndjson body of `GET /api/export` (header line first for csv).
+    /// Streams the csv or ndjson body of `GET /api/export` (header line first for csv). Memory
+    /// stays bounded whatever the window or `limit`: rows come from a merge over the
+    /// time-ordered blocks (see `ExportMerge`), and bytes leave in ~64 KiB pieces.
     public func exportStream(_ r: ExportRequest, _ sink: ExportSink) throws {
         var buf: [UInt8] = []
-        buf.reserveCapacity(1 << 16)
-        let names = r.type == .summary ? Self.summaryFields : fields(r.type).map(\.name)
-        if r.format == .csv {
-            for (i, n) in names.enumerated() { if i > 0 { buf.append(44) }; appendCSV(n, &buf) }
-            buf.append(contentsOf: [13, 10])
-        }
-        _ = try exportRows(r, limitOverride: nil) { json in
-            if r.format == .ndjson {
-                buf.append(contentsOf: json); buf.append(10)
-            } else {
-                appendCSVRow(json, &buf)
-            }
+        buf.reserveCapacity(1 << 16 + 4096)
+        let renderer = ExportRenderer(names: fieldNames(r.type), format: r.format)
+        renderer.appendHeader(to: &buf)
+        _ = try exportRows(r) { values in
+            renderer.append(values, to: &buf)
             if buf.count >= 1 << 16 { try sink(buf); buf.removeAll(keepingCapacity: true) }
         }
         if !buf.isEmpty { try sink(buf) }
@@ -124,6 +126,10 @@ extension QueryEngine {
 
     static let summaryFields = ["date", "pageviews", "unique_visitors", "sessions", "bounces", "bounce_rate",
                                 "avg_time_on_page", "visit_duration"]
+
+    private func fieldNames(_ t: ExportType) -> [String] {
+        t == .summary ? Self.summaryFields : fields(t).map(\.name)
+    }
 
     private func fields(_ t: ExportType) -> [ExportField] {
         switch t {
@@ -133,8 +139,9 @@ extension QueryEngine {
         }
     }
 
-    /// Produces each row of the page as a JSON object; returns whether rows exist after the page.
-    private func exportRows(_ r: ExportRequest, limitOverride: Int?, _ emit: ([UInt8]) throws -> Void) throws -> Bool {
+    /// Produces each row of the page as its values, in the export's order; returns whether
+    /// rows exist after the page.
+    private func exportRows(_ r: ExportRequest, _ emit: ([ExportValue]) throws -> Void) throws -> Bool {
         let limit = r.limit == 0 ? Int.max : r.limit
         if r.type == .summary {
             var q = AggregateQuery(site: r.siteId, window: r.window, filters: [])
@@ -145,18 +152,9 @@ extension QueryEngine {
             if r.offset < b.count {
                 for i in r.offset..<end {
                     let a = res.series[i]
-                    var w = JSONWriter(capacity: 256)
-                    w.beginObject()
-                    w.key("date"); w.string(b.labels[i])
-                    w.key("pageviews"); w.int(a.pageviews)
-                    w.key("unique_visitors"); w.int(a.visitors)
-                    w.key("sessions"); w.int(a.sessions)
-                    w.key("bounces"); w.int(a.bounces)
-                    w.key("bounce_rate"); w.fixed(a.bounceRate1dp, decimals: 1)
-                    w.key("avg_time_on_page"); w.int(a.avgTimeOnPage)
-                    w.key("visit_duration"); w.int(a.visitDuration)
-                    w.endObject()
-                    try emit(w.bytes)
+                    try emit([.string(b.labels[i]), .int(Int64(a.pageviews)), .int(Int64(a.visitors)), .int(Int64(a.sessions)),
+                              .int(Int64(a.bounces)), .fixed(a.bounceRate1dp, decimals: 1), .int(Int64(a.avgTimeOnPage)),
+                              .int(Int64(a.visitDuration))])
                 }
             }
             return end < b.count
@@ -175,53 +173,41 @@ extension QueryEngine {
         }
         let wantType: UInt8? = r.type == .pageviews ? EventType.pageview.rawValue : r.type == .events ? EventType.event.rawValue : nil
         let sp = try source.scanPlan(ScanRequest(site: r.siteId, from: r.window.from, to: r.window.to, columns: cols))
-        var chunks: [ColumnChunk] = []
-        // Row references (chunk, row) of the wanted rows, then one sort by (ts, fields in order).
-        var refs: [(ts: Int64, c: UInt32, i: UInt32)] = []
-        let from = r.window.from, to = r.window.to
-        try WaveScanner(threads: threads).run(sp.tasks, prepare: { $0 }) { wave in
-            for c in wave {
-                let ci = UInt32(chunks.count)
-                chunks.append(c)
-                for i in 0..<c.count {
-                    let t = c.ts[i]
-                    if t >= from && t < to && (wantType == nil || c.type[i] == wantType!) { refs.append((t, ci, UInt32(i))) }
-                }
-            }
+        var seen = 0
+        var truncated = false
+        let merge = ExportMerge(tasks: sp.tasks, window: r.window, type: wantType, threads: threads) { a, i, b, j in
+            Self.compareRows(a, i, b, j, fields)
         }
-        refs.sort { a, b in
-            if a.ts != b.ts { return a.ts < b.ts }
-            return compareRows(chunks[Int(a.c)], Int(a.i), chunks[Int(b.c)], Int(b.i), fields) < 0
+        try merge.run { c, i in
+            defer { seen += 1 }
+            if seen < r.offset { return true }
+            if seen - r.offset >= limit { truncated = true; return false }
+            try emit(fields.map { Self.value(of: $0, c, i, site: r.siteId) })
+            return true
         }
-        guard r.offset < refs.count else { return false }
-        let end = limit >= refs.count - r.offset ? refs.count : r.offset + limit
-        for k in r.offset..<end {
-            let c = chunks[Int(refs[k].c)], i = Int(refs[k].i)
-            var w = JSONWriter(capacity: 512)
-            w.beginObject()
-            for f in fields {
-                w.key(f.name)
-                switch f {
-                case .ts: w.string(isoUTC(c.ts[i]))
-                case .site: w.string(r.siteId)
-                case .type: w.string(EventType(rawValue: c.type[i])?.name ?? "pageview")
-                case .id(_, let isVisitor): w.string(String(isVisitor ? c.visitor[i] : c.session[i]))
-                case .string(_, let col):
-                    let s = c.string(col)!
-                    w.string(s.dictionary.values[Int(s.codes[i])])
-                case .value: writeNumber(c.value[i], &w)
-                case .int32(_, let col): w.int(Int(col == .timeOnPage ? c.timeOnPage[i] : col == .x ? c.x[i] : c.y[i]))
-                case .depth: w.int(Int(c.scrollDepth[i]))
-                }
-            }
-            w.endObject()
-            try emit(w.bytes)
+        return truncated
+    }
+
+    /// One field of one row.
+    private static func value(of f: ExportField, _ c: ColumnChunk, _ i: Int, site: String) -> ExportValue {
+        switch f {
+        case .ts: return .string(isoUTC(c.ts[i]))
+        case .site: return .string(site)
+        case .type: return .string(EventType(rawValue: c.type[i])?.name ?? "pageview")
+        case .id(_, let isVisitor): return .string(String(isVisitor ? c.visitor[i] : c.session[i]))
+        case .string(_, let col):
+            guard let s = c.string(col) else { return .string("") }
+            return .string(s.dictionary.values[Int(s.codes[i])])
+        case .value:
+            let v = c.value[i]
+            return v == v.rounded() && v.magnitude < 1e15 ? .int(Int64(v)) : .double(v)
+        case .int32(_, let col): return .int(Int64(col == .timeOnPage ? c.timeOnPage[i] : col == .x ? c.x[i] : c.y[i]))
+        case .depth: return .int(Int64(c.scrollDepth[i]))
         }
-        return end < refs.count
     }
 
     /// Orders two rows of equal ts by the export's fields in order (strings by bytes).
-    private func compareRows(_ a: ColumnChunk, _ i: Int, _ b: ColumnChunk, _ j: Int, _ fields: [ExportField]) -> Int {
+    private static func compareRows(_ a: ColumnChunk, _ i: Int, _ b: ColumnChunk, _ j: Int, _ fields: [ExportField]) -> Int {
         for f in fields {
             switch f {
             case .ts, .site: continue
@@ -232,7 +218,7 @@ extension QueryEngine {
                 let x = String(isVisitor ? a.visitor[i] : a.session[i]), y = String(isVisitor ? b.visitor[j] : b.session[j])
                 if x != y { return bytesLess(x, y) ? -1 : 1 }
             case .string(_, let col):
-                let sa = a.string(col)!, sb = b.string(col)!
+                guard let sa = a.string(col), let sb = b.string(col) else { continue }
                 let x = sa.dictionary.values[Int(sa.codes[i])], y = sb.dictionary.values[Int(sb.codes[j])]
                 if !x.utf8.elementsEqual(y.utf8) { return bytesLess(x, y) ? -1 : 1 }
             case .value:
@@ -246,60 +232,5 @@ extension QueryEngine {
             }
         }
         return 0
-    }
-
-    private func writeNumber(_ v: Double, _ w: inout JSONWriter) {
-        if v == v.rounded(), v.magnitude < 1e15 { w.int(Int64(v)) } else { w.double(v) }
-    }
-
-    /// Converts one JSON row object (flat, string and number values) into a CSV line.
-    private func appendCSVRow(_ json: [UInt8], _ out: inout [UInt8]) {
-        // Rows are flat objects written by this file: walk `"key":value` pairs.
-        var i = 1, first = true
-        while i < json.count - 1 {
-            // Skip key.
-            i += 1
-            while json[i] != 0x22 { if json[i] == 0x5C { i += 1 }; i += 1 }
-            i += 2  // closing quote and colon
-            if !first { out.append(44) }
-            first = false
-            if json[i] == 0x22 {
-                var s: [UInt8] = []
-                i += 1
-                while json[i] != 0x22 {
-                    if json[i] == 0x5C {
-                        i += 1
-                        switch json[i] {
-                        case UInt8(ascii: "n"): s.append(10)
-                        case UInt8(ascii: "r"): s.append(13)
-                        case UInt8(ascii: "t"): s.append(9)
-                        case UInt8(ascii: "b"): s.append(8)
-                        case UInt8(ascii: "f"): s.append(12)
-                        case UInt8(ascii: "u"):
-                            let hex = String(decoding: json[(i + 1)...(i + 4)], as: UTF8.self)
-                            s.append(UInt8(UInt32(hex, radix: 16) ?? 0))
-                            i += 4
-                        default: s.append(json[i])
-                        }
-                    } else { s.append(json[i]) }
-                    i += 1
-                }
-                i += 1
-                appendCSV(String(decoding: s, as: UTF8.self), &out)
-            } else {
-                while json[i] != 44 && json[i] != 0x7D { out.append(json[i]); i += 1 }
-            }
-            if json[i] == 44 { i += 1 }
-        }
-        out.append(contentsOf: [13, 10])
-    }
-
-    /// RFC 4180 field: quoted when it holds a comma, quote, CR or LF; quotes doubled.
-    private func appendCSV(_ s: String, _ out: inout [UInt8]) {
-        let needs = s.utf8.contains { $0 == 44 || $0 == 0x22 || $0 == 10 || $0 == 13 }
-        if !needs { out.append(contentsOf: s.utf8); return }
-        out.append(0x22)
-        for c in s.utf8 { if c == 0x22 { out.append(0x22) }; out.append(c) }
-        out.append(0x22)
     }
 }

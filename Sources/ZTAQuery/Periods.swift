@@ -58,16 +58,17 @@ enum Periods {
                 if period == "custom" { throw QueryError("Both startDate and endDate are required") }
             }
         } else {
-            if params["period"] == nil || params["period"] == "", fromRaw != nil || toRaw != nil { period = "custom" }
+            // No `period` means the default (7d) even when date_from/date_to are present: they are
+            // read only for `custom` (api.md §4, §6).
             guard names.contains(period) else { throw invalidPeriod(names) }
             if period == "custom", fromRaw == nil || toRaw == nil {
                 throw QueryError("date_from and date_to are required for custom period")
             }
         }
 
-        var customFrom: CivilDate? = nil, customTo: CivilDate? = nil
+        var customFrom = CivilDate(daysSinceEpoch: 0), customTo = CivilDate(daysSinceEpoch: 0)
         if period == "custom" {
-            guard let f = parseBound(fromRaw!), let t = parseBound(toRaw!) else {
+            guard let fromRaw, let toRaw, let f = parseBound(fromRaw), let t = parseBound(toRaw) else {
                 throw QueryError("Invalid date format. Use YYYY-MM-DD")
             }
             guard f <= t else {
@@ -85,8 +86,8 @@ enum Periods {
         let from: Int64, to: Int64
         switch period {
         case "custom":
-            from = tz.startOfDay(customFrom!)
-            to = tz.startOfDay(customTo!.adding(days: 1))
+            from = tz.startOfDay(customFrom)
+            to = tz.startOfDay(customTo.adding(days: 1))
         case "realtime":
             from = ref - 5 * 60_000
             to = ref
@@ -99,11 +100,11 @@ enum Periods {
             from = tz.startOfDay(today)
             to = tz.startOfDay(today.adding(days: 1))
         case "7d", "30d", "90d", "365d":
-            let n = Int(period.dropLast())!
+            let n = Int(period.dropLast()) ?? 7
             from = tz.startOfDay(today.adding(days: -(n - 1)))
             to = tz.startOfDay(today.adding(days: 1))
         case "6mo", "12mo":
-            let n = Int(period.dropLast(2))!
+            let n = Int(period.dropLast(2)) ?? 6
             from = tz.startOfDay(today.firstOfMonth(adding: -(n - 1)))
             to = tz.startOfDay(today.firstOfMonth(adding: 1))
         default:

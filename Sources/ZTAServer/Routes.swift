@@ -27,7 +27,7 @@ extension ServerCore {
         add(.post, "/api/auth/2fa/setup", .jwt, body: json) { try await self.setupTwoFactor($0) }
         add(.post, "/api/auth/2fa/verify", .jwt, body: json) { try await self.verifyTwoFactor($0) }
         add(.post, "/api/auth/2fa/disable", .jwt, body: json) { try await self.disableTwoFactor($0) }
-        add(.post, "/api/auth/2fa/validate", .none, body: json) { try await self.validateTwoFactor($0) }
+        add(.post, "/api/auth/2fa/validate", .none, body: json, ip: ("2fa_validate", rl.twoFactorIP)) { try await self.validateTwoFactor($0) }
 
         // Account (§2)
         add(.get, "/api/user/status", .jwtOrKey(.read)) { try await self.userStatus($0) }

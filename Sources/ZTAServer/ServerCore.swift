@@ -34,12 +34,12 @@ final class ServerCore: Sendable {
     let dummyHash: String
 
     init(config: ServerConfig, db: Database, meta: MetaStore, tokens: TokenService, logger: Logger, dummyHash: String,
-         geoIP: GeoIPResolver? = nil) {
+         clients: ClientAddressResolver, geoIP: GeoIPResolver? = nil) {
         self.config = config
         self.db = db
         self.meta = meta
         self.tokens = tokens
-        self.clients = ClientAddressResolver(trustedProxies: config.trustedProxies)
+        self.clients = clients
         self.logger = logger
         self.dummyHash = dummyHash
         self.geoIP = geoIP

@@ -59,24 +59,27 @@ public enum ZTAServer {
     static func build(config input: ServerConfig, logger: Logger,
                       onRunning: @escaping @Sendable (Int) -> Void) async throws -> (ServerCore, some ApplicationProtocol) {
         var config = input
-        // Before anything is created: a wrong GEOIP_DB path stops the start with its reason.
+        // Before anything is created: a bad TRUSTED_PROXIES entry or GEOIP_DB path stops the
+        // start with its reason.
+        let clients = try ClientAddressResolver(trustedProxies: config.trustedProxies)
         let geoIP = try config.geoIPDatabase.map { try GeoIPResolver(path: $0) }
         if let geoIP, let path = config.geoIPDatabase {
             logger.info("GeoIP database opened", metadata: ["path": "\(path)", "type": "\(geoIP.databaseType)"])
         }
         try FileManager.default.createDirectory(atPath: config.dataDirectory, withIntermediateDirectories: true)
         config.jwtSecret = try loadSecret(config)
-        let db = try Database(path: config.dataDirectory, options: config.storeOptions)
+        let db = try Database(path: config.dataDirectory, options: config.storeOptions, fileSystem: config.fileSystem)
         let meta: MetaStore
         do { meta = try MetaStore(path: config.dataDirectory + "/meta.sqlite") } catch {
             try? db.close()
             throw error
         }
-        let tokens = await TokenService(secret: config.jwtSecret!)
+        guard let secret = config.jwtSecret else { throw ServerError("no JWT secret") }
+        let tokens = await TokenService(secret: secret)
         let cost = max(config.bcryptCost, 10)
         let dummy = Bcrypt.hash(Secrets.randomHex(bytes: 16), cost: cost)
         let core = ServerCore(config: config, db: db, meta: meta, tokens: tokens, logger: logger, dummyHash: dummy,
-                              geoIP: geoIP)
+                              clients: clients, geoIP: geoIP)
         if config.demo {
             do { try await DemoSeeder(core: core).seedIfNeeded() } catch {
                 logger.error("demo seeding failed", metadata: ["error": "\(error)"])
@@ -86,6 +89,8 @@ public enum ZTAServer {
         let configuredPort = config.port
         let app = Application(
             responder: dispatcher,
+            // Keep-alive connections with nothing in flight are closed after `idleTimeout`.
+            server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(config.idleTimeout.components.seconds) * 1_000_000_000))),
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: nil),
             services: [MaintenanceService(core: core)],
             onServerRunning: { channel in onRunning(channel.localAddress?.port ?? configuredPort) },

@@ -52,6 +52,8 @@ public final class EventStore: EventSource, @unchecked Sendable {
     private let dirLock: DirectoryLock?
     /// A read-only store sees the directory as of its open (segments + WAL) and never writes.
     public let isReadOnly: Bool
+    /// Every change to the files goes through this (faults are injected here in tests).
+    let fs: FileSystemSeam
 
     // Guarded by `stateLock`: what readers snapshot.
     private let stateLock = NSLock()
@@ -80,11 +82,13 @@ public final class EventStore: EventSource, @unchecked Sendable {
     var walDirectory: String { directory + "/wal" }
 
     /// Opens (creating if needed) the data directory, replays the WAL, and takes the lock.
-    public static func open(directory: String, options: StoreOptions = StoreOptions()) throws -> EventStore {
+    /// `fileSystem` is the seam every write goes through (tests pass a fault-injecting one).
+    public static func open(directory: String, options: StoreOptions = StoreOptions(),
+                            fileSystem: FileSystemSeam = POSIXFileSystem()) throws -> EventStore {
         try FileSystem.makeDirectories(directory + "/wal")
         try FileSystem.makeDirectories(directory + "/events")
         let lock = try DirectoryLock(directory: directory)
-        return try EventStore(directory: directory, options: options, lock: lock)
+        return try EventStore(directory: directory, options: options, lock: lock, fs: fileSystem)
     }
 
     /// Opens a data directory for reading only, without its lock: queries from another process
@@ -93,11 +97,12 @@ public final class EventStore: EventSource, @unchecked Sendable {
         guard FileSystem.exists(directory + "/" + Manifest.fileName) else {
             throw StorageError(.invalid, "no ztas data directory at \(directory)", file: directory)
         }
-        return try EventStore(directory: directory, options: StoreOptions(), lock: nil)
+        return try EventStore(directory: directory, options: StoreOptions(), lock: nil, fs: POSIXFileSystem())
     }
 
-    private init(directory: String, options: StoreOptions, lock: DirectoryLock?) throws {
+    private init(directory: String, options: StoreOptions, lock: DirectoryLock?, fs: FileSystemSeam) throws {
         self.directory = directory
+        self.fs = fs
         self.options = options
         self.dirLock = lock
         self.isReadOnly = lock == nil
@@ -108,13 +113,13 @@ public final class EventStore: EventSource, @unchecked Sendable {
             m = try Manifest.decode(try FileSystem.readAll(manifestPath), file: manifestPath)
         } else {
             m = Manifest()
-            try FileSystem.writeAtomically(manifestPath, m.encode())
+            try fs.writeAtomically(manifestPath, m.encode())
         }
         var handles: [UInt64: SegmentHandle] = [:]
         for meta in m.segments {
             handles[meta.id] = try SegmentHandle(meta: meta, directory: directory)
         }
-        if !readOnly { try EventStore.removeOrphans(directory: directory, manifest: m) }
+        if !readOnly { try EventStore.removeOrphans(directory: directory, manifest: m, fs: fs) }
         // Replay every WAL generation not yet flushed, oldest first.
         let walDir = directory + "/wal"
         let generations = try FileSystem.list(walDir).compactMap(WALFile.parseName).sorted()
@@ -140,10 +145,10 @@ public final class EventStore: EventSource, @unchecked Sendable {
         }
         if !readOnly {
             for seq in generations where seq < walStart {
-                FileSystem.remove(walDir + "/" + WALFile.name(seq))
+                fs.remove(walDir + "/" + WALFile.name(seq))
             }
         }
-        let newWAL = readOnly ? nil : try WALFile(directory: walDir, seq: max(generations.last ?? 0, walStart - 1) + 1)
+        let newWAL = readOnly ? nil : try WALFile(directory: walDir, seq: max(generations.last ?? 0, walStart - 1) + 1, fs: fs)
         manifest = m
         segments = handles
         memtable = replay
@@ -151,7 +156,7 @@ public final class EventStore: EventSource, @unchecked Sendable {
     }
 
     /// Deletes what a crash can leave behind: temp files and segment files the manifest does not list.
-    static func removeOrphans(directory: String, manifest: Manifest) throws {
+    static func removeOrphans(directory: String, manifest: Manifest, fs: FileSystemSeam) throws {
         let live = Set(manifest.segments.map(\.relativePath))
         let events = directory + "/events"
         for site in try FileSystem.list(events) {
@@ -162,13 +167,13 @@ public final class EventStore: EventSource, @unchecked Sendable {
                 guard FileSystem.isDirectory(monthDir) else { continue }
                 for name in try FileSystem.list(monthDir) {
                     let rel = "events/\(site)/\(month)/\(name)"
-                    if !live.contains(rel) { FileSystem.remove(directory + "/" + rel) }
+                    if !live.contains(rel) { fs.remove(directory + "/" + rel) }
                 }
                 FileSystem.removeEmptyDirectory(monthDir)
             }
             FileSystem.removeEmptyDirectory(siteDir)
         }
-        FileSystem.remove(directory + "/" + Manifest.fileName + ".tmp")
+        fs.remove(directory + "/" + Manifest.fileName + ".tmp")
     }
 
     static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
@@ -224,8 +229,10 @@ public final class EventStore: EventSource, @unchecked Sendable {
         do {
             try wal.appendDurably(bytes)
         } catch let e as StorageError {
-            // After a failed fsync the file's state is unknown: refuse further writes.
-            failure = e
+            // `.unavailable`: the WAL cut itself back to its last durable record, so the next
+            // append may simply try again (ENOSPC clears). Anything else leaves the file's
+            // state unknown: refuse further writes.
+            if e.code != .unavailable { failure = e }
             throw e
         }
         let now = EventStore.nowMs()
@@ -253,7 +260,10 @@ public final class EventStore: EventSource, @unchecked Sendable {
         defer { maintenanceLock.unlock() }
         commitLock.lock()
         stateLock.lock()
-        if memtable.isEmpty {
+        // Tables a failed flush left frozen are written again now, with the new one: their
+        // rows are only in WAL generations this flush will let go of.
+        let leftovers = frozen
+        if memtable.isEmpty && leftovers.isEmpty {
             stateLock.unlock()
             commitLock.unlock()
             return
@@ -264,7 +274,8 @@ public final class EventStore: EventSource, @unchecked Sendable {
         stateLock.unlock()
         let newWAL: WALFile
         do {
-            newWAL = try WALFile(directory: walDirectory, seq: wal!.seq + 1)
+            guard let current = wal else { throw StorageError(.invalid, "the store is closed") }
+            newWAL = try WALFile(directory: walDirectory, seq: current.seq + 1, fs: fs)
         } catch {
             stateLock.lock()
             frozen.removeAll { $0 === table }
@@ -277,23 +288,27 @@ public final class EventStore: EventSource, @unchecked Sendable {
         wal = newWAL
         commitLock.unlock()
 
-        var parts: [(PartitionKey, ColumnChunk)] = []
-        for (key, p) in table.partitions {
-            let whole = ColumnChunk.concatenate(p.chunks())
-            parts.append((key, whole.gather(whole.timestampOrder())))
+        let tables = leftovers + [table]
+        var pieces: [PartitionKey: [ColumnChunk]] = [:]
+        for t in tables {
+            for (key, p) in t.partitions { pieces[key, default: []].append(contentsOf: p.chunks()) }
         }
-        try commitSegments(parts, walStart: newWAL.seq, removing: [], releasing: table)
+        let parts = pieces.map { key, chunks -> (PartitionKey, ColumnChunk) in
+            let whole = ColumnChunk.concatenate(chunks)
+            return (key, whole.gather(whole.timestampOrder()))
+        }
+        try commitSegments(parts, walStart: newWAL.seq, removing: [], releasing: tables)
         for seq in (try? FileSystem.list(walDirectory).compactMap(WALFile.parseName)) ?? [] where seq < newWAL.seq {
-            FileSystem.remove(walDirectory + "/" + WALFile.name(seq))
+            fs.remove(walDirectory + "/" + WALFile.name(seq))
         }
     }
 
     /// Writes each chunk (one partition, sorted by ts) as a new segment file, then commits them and
     /// the removal of `removing` in one manifest swap. Caller holds `maintenanceLock`.
     private func commitSegments(_ parts: [(PartitionKey, ColumnChunk)], walStart: UInt64?,
-                                removing: [SegmentMeta], releasing table: Memtable?) throws {
+                                removing: [SegmentMeta], releasing tables: [Memtable]) throws {
         let added = try writeSegments(parts)
-        try publish(added, walStart: walStart, removing: removing, releasing: table)
+        try publish(added, walStart: walStart, removing: removing, releasing: tables)
     }
 
     /// Encodes and durably writes one segment file per part. Needs no lock: the files are not
@@ -313,47 +328,60 @@ public final class EventStore: EventSource, @unchecked Sendable {
                 } catch let e as FormatError { throw StorageError(e) }
                 var lo = UInt32.max, hi = UInt32.min
                 for v in chunk.importId { lo = min(lo, v); hi = max(hi, v) }
-                let meta = SegmentMeta(id: id, partition: key, rows: chunk.count, minTs: chunk.ts.first!, maxTs: chunk.ts.last!,
+                let meta = SegmentMeta(id: id, partition: key, rows: chunk.count, minTs: chunk.ts.first ?? 0, maxTs: chunk.ts.last ?? 0,
                                        bytes: bytes.count, minImport: lo, maxImport: hi)
                 let path = directory + "/" + meta.relativePath
                 try FileSystem.makeDirectories(FileSystem.directoryName(path))
-                try FileSystem.writeAtomically(path, bytes)
+                do {
+                    try fs.writeAtomically(path, bytes)
+                } catch let e as StorageError where e.afterCommit {
+                    // In place but maybe not durable: unpublished, so it is cleaned up below.
+                    fs.remove(path)
+                    throw e
+                }
                 added.append(try SegmentHandle(meta: meta, directory: directory))
             }
         } catch {
-            for h in added { FileSystem.remove(directory + "/" + h.meta.relativePath) }
+            for h in added { fs.remove(directory + "/" + h.meta.relativePath) }
             throw error
         }
         return added
     }
 
     /// Swaps in a manifest with `added` and without `removing` (caller holds `maintenanceLock`).
-    /// On failure the added files are removed and the store is unchanged.
+    /// On failure before the new manifest is in place, the added files are removed and the store
+    /// is unchanged. A failure after it (the directory fsync) leaves the store in the new state
+    /// — memory matches the files — and is rethrown, so callers do not count on its durability
+    /// (a flush then keeps the old WAL files).
     private func publish(_ added: [SegmentHandle], walStart: UInt64?, removing: [SegmentMeta],
-                         releasing table: Memtable?) throws {
+                         releasing tables: [Memtable]) throws {
+        stateLock.lock()
+        var next = manifest
+        stateLock.unlock()
+        let removed = Set(removing.map(\.id))
+        next.segments.removeAll { removed.contains($0.id) }
+        next.segments.append(contentsOf: added.map(\.meta))
+        if let walStart { next.walStart = walStart }
+        var lateFailure: StorageError?
         do {
-            stateLock.lock()
-            var next = manifest
-            stateLock.unlock()
-            let removed = Set(removing.map(\.id))
-            next.segments.removeAll { removed.contains($0.id) }
-            next.segments.append(contentsOf: added.map(\.meta))
-            if let walStart { next.walStart = walStart }
-            try FileSystem.writeAtomically(directory + "/" + Manifest.fileName, next.encode())
-            stateLock.lock()
-            let nextSeg = manifest.nextSegmentId
-            manifest = next
-            manifest.nextSegmentId = max(nextSeg, next.nextSegmentId)
-            for m in removing { segments[m.id] = nil }
-            for h in added { segments[h.meta.id] = h }
-            if let table { frozen.removeAll { $0 === table } }
-            stateLock.unlock()
+            try fs.writeAtomically(directory + "/" + Manifest.fileName, next.encode())
+        } catch let e as StorageError where e.afterCommit {
+            lateFailure = e
         } catch {
-            for h in added { FileSystem.remove(directory + "/" + h.meta.relativePath) }
+            for h in added { fs.remove(directory + "/" + h.meta.relativePath) }
             throw error
         }
+        stateLock.lock()
+        let nextSeg = manifest.nextSegmentId
+        manifest = next
+        manifest.nextSegmentId = max(nextSeg, next.nextSegmentId)
+        for m in removing { segments[m.id] = nil }
+        for h in added { segments[h.meta.id] = h }
+        frozen.removeAll { f in tables.contains { $0 === f } }
+        stateLock.unlock()
+        if let lateFailure { throw lateFailure }
         // Readers that still hold a removed segment keep its mapping; the name goes now.
-        for m in removing { FileSystem.remove(directory + "/" + m.relativePath) }
+        for m in removing { fs.remove(directory + "/" + m.relativePath) }
     }
 
     // MARK: - Bulk import
@@ -368,7 +396,15 @@ public final class EventStore: EventSource, @unchecked Sendable {
         stateLock.unlock()
         let id = next.nextImportId
         next.nextImportId += 1
-        try FileSystem.writeAtomically(directory + "/" + Manifest.fileName, next.encode())
+        do {
+            try fs.writeAtomically(directory + "/" + Manifest.fileName, next.encode())
+        } catch let e as StorageError where e.afterCommit {
+            // The new manifest is in place: the id is spent either way.
+            stateLock.lock()
+            manifest.nextImportId = next.nextImportId
+            stateLock.unlock()
+            throw e
+        }
         stateLock.lock()
         manifest.nextImportId = next.nextImportId
         stateLock.unlock()
@@ -393,7 +429,7 @@ public final class EventStore: EventSource, @unchecked Sendable {
         let added = try writeSegments(parts)
         maintenanceLock.lock()
         defer { maintenanceLock.unlock() }
-        try publish(added, walStart: nil, removing: [], releasing: nil)
+        try publish(added, walStart: nil, removing: [], releasing: [])
     }
 
     // MARK: - Deletion
@@ -438,7 +474,7 @@ public final class EventStore: EventSource, @unchecked Sendable {
             if !keep.isEmpty { parts.append((h.meta.partition, whole.gather(keep))) }
         }
         if replaced.isEmpty { return 0 }
-        try commitSegments(parts, walStart: nil, removing: replaced, releasing: nil)
+        try commitSegments(parts, walStart: nil, removing: replaced, releasing: [])
         return removedRows
     }
 
@@ -464,7 +500,7 @@ public final class EventStore: EventSource, @unchecked Sendable {
         if members.count < 2 { return (members.count, members.reduce(0) { $0 + $1.meta.bytes }, members.reduce(0) { $0 + $1.meta.bytes }) }
         let whole = ColumnChunk.concatenate(try members.map { try readAll($0) })
         let sorted = whole.gather(whole.timestampOrder())
-        try commitSegments([(key, sorted)], walStart: nil, removing: members.map(\.meta), releasing: nil)
+        try commitSegments([(key, sorted)], walStart: nil, removing: members.map(\.meta), releasing: [])
         let after = snapshotSegments().filter { $0.meta.partition == key }.reduce(0) { $0 + $1.meta.bytes }
         return (members.count, members.reduce(0) { $0 + $1.meta.bytes }, after)
     }

@@ -4,13 +4,9 @@ import Glibc
 import Darwin
 #endif
 
-/// The store's only door to the file system: thin POSIX wrappers that turn errno into
-/// `StorageError` and make durability explicit (`sync`, `syncDirectory`, atomic replace).
-/// Tests inject faults through `FaultInjection`.
+/// Reading helpers and directory plumbing over POSIX that turn errno into `StorageError`.
+/// Everything that changes a file's content or name goes through a `FileSystemSeam` instead.
 public enum FileSystem {
-    /// Test hook: called before each durable step with its name; throwing simulates a failure there.
-    nonisolated(unsafe) public static var faultHook: ((String) throws -> Void)?
-
     static func errnoMessage() -> String { String(cString: strerror(errno)) }
 
     public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
@@ -71,56 +67,6 @@ public enum FileSystem {
         return out
     }
 
-    static func writeAll(fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
-        var off = 0
-        while off < bytes.count {
-            let n = write(fd, bytes.baseAddress! + off, bytes.count - off)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw StorageError(.io, "write failed: \(errnoMessage())", file: path)
-            }
-            off += n
-        }
-    }
-
-    /// fsync of a file descriptor.
-    static func sync(fd: Int32, path: String) throws {
-        try faultHook?("fsync \(path)")
-        if fsync(fd) != 0 { throw StorageError(.io, "fsync failed: \(errnoMessage())", file: path) }
-    }
-
-    /// fsync of a directory, so that a rename or create inside it is durable.
-    public static func syncDirectory(_ dir: String) throws {
-        let fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw StorageError(.io, "cannot open directory: \(errnoMessage())", file: dir) }
-        defer { close(fd) }
-        try sync(fd: fd, path: dir)
-    }
-
-    /// Writes `bytes` to `path` so that after a crash the file is either absent/old or whole:
-    /// temp file, fsync, rename over, fsync the directory.
-    public static func writeAtomically(_ path: String, _ bytes: [UInt8]) throws {
-        let tmp = path + ".tmp"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw StorageError(.io, "cannot create: \(errnoMessage())", file: tmp) }
-        do {
-            try bytes.withUnsafeBytes { try writeAll(fd: fd, $0, path: tmp) }
-            try sync(fd: fd, path: tmp)
-        } catch {
-            close(fd)
-            unlink(tmp)
-            throw error
-        }
-        close(fd)
-        try faultHook?("rename \(path)")
-        guard rename(tmp, path) == 0 else { throw StorageError(.io, "rename failed: \(errnoMessage())", file: path) }
-        try syncDirectory(directoryName(path))
-    }
-
-    public static func remove(_ path: String) {
-        unlink(path)
-    }
-
     /// Removes a directory if it is empty (ignores failure).
     public static func removeEmptyDirectory(_ path: String) {
         rmdir(path)
@@ -134,10 +80,20 @@ public enum FileSystem {
 
 /// A whole file mapped read-only into memory. Segments are read through this: the kernel's
 /// page cache is the block cache, and decoding reads straight from the mapping.
+///
+/// Small files are read into the heap instead: every mapping is an entry of the process's map
+/// table (`vm.max_map_count`, 65,530 by default), and a store with tens of thousands of tiny
+/// segments — one event imported into each of many months of many sites — would otherwise fail
+/// to open. Below `readThreshold` glibc serves the buffer from its heap arenas, not a mapping of
+/// its own, so such segments cost memory (their size) but no map entry.
 public final class MappedFile: @unchecked Sendable {
+    /// Files smaller than this are read, not mapped (below glibc's 128 KiB mmap threshold).
+    public static let readThreshold = 64 << 10
+
     public let path: String
     public let bytes: UnsafeRawBufferPointer
     private let base: UnsafeMutableRawPointer?
+    private let isMapped: Bool
 
     public init(path: String) throws {
         self.path = path
@@ -149,17 +105,37 @@ public final class MappedFile: @unchecked Sendable {
         let size = Int(st.st_size)
         if size == 0 {
             base = nil
+            isMapped = false
             bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+            return
+        }
+        if size < Self.readThreshold {
+            let buf = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
+            var off = 0
+            while off < size {
+                let n = pread(fd, buf + off, size - off, off_t(off))
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else {
+                    buf.deallocate()
+                    throw StorageError(.io, "cannot read: \(n < 0 ? FileSystem.errnoMessage() : "file shrank")", file: path)
+                }
+                off += n
+            }
+            base = buf
+            isMapped = false
+            bytes = UnsafeRawBufferPointer(start: buf, count: size)
             return
         }
         let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
         guard let p, p != MAP_FAILED else { throw StorageError(.io, "mmap failed: \(FileSystem.errnoMessage())", file: path) }
         base = p
+        isMapped = true
         bytes = UnsafeRawBufferPointer(start: p, count: size)
     }
 
     deinit {
-        if let base { munmap(base, bytes.count) }
+        guard let base else { return }
+        if isMapped { munmap(base, bytes.count) } else { base.deallocate() }
     }
 }
 

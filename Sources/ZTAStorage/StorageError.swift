@@ -11,6 +11,10 @@ public struct StorageError: Error, CustomStringConvertible, Sendable {
         case corrupt
         /// A request the store cannot honour (bad argument, closed store).
         case invalid
+        /// A write failed but the store put itself back in a known state: nothing of the
+        /// failed request was acknowledged and a later attempt may succeed (ENOSPC, EIO on a
+        /// WAL write that was cut back off). Servers answer 503 with `Retry-After`.
+        case unavailable
     }
     public var code: Code
     public var message: String
@@ -18,12 +22,17 @@ public struct StorageError: Error, CustomStringConvertible, Sendable {
     public var file: String?
     /// Byte offset within `file`, when known.
     public var offset: Int?
+    /// The system call's `errno`, for `.io` errors.
+    public var errno: Int32?
+    /// Set when an atomic replacement failed after its rename: the new content is in place.
+    public var afterCommit = false
 
-    public init(_ code: Code, _ message: String, file: String? = nil, offset: Int? = nil) {
+    public init(_ code: Code, _ message: String, file: String? = nil, offset: Int? = nil, errno: Int32? = nil) {
         self.code = code
         self.message = message
         self.file = file
         self.offset = offset
+        self.errno = errno
     }
 
     public var description: String {

@@ -10,7 +10,9 @@ import Darwin
 final class WALFile {
     let seq: UInt64
     let path: String
+    private let fs: FileSystemSeam
     private var fd: Int32
+    /// Bytes of whole, durable records: where the file is cut back to after a failed append.
     private(set) var size: Int = 0
 
     static func name(_ seq: UInt64) -> String {
@@ -24,23 +26,46 @@ final class WALFile {
     }
 
     /// Creates a new, empty log file and makes its directory entry durable.
-    init(directory: String, seq: UInt64) throws {
+    init(directory: String, seq: UInt64, fs: FileSystemSeam) throws {
         self.seq = seq
         self.path = directory + "/" + WALFile.name(seq)
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw StorageError(.io, "cannot create WAL: \(FileSystem.errnoMessage())", file: path) }
-        try FileSystem.syncDirectory(directory)
+        self.fs = fs
+        fd = try fs.openForWriting(path, extraFlags: O_CREAT | O_TRUNC | O_APPEND)
+        do { try fs.syncDirectory(directory) } catch {
+            fs.close(fd)
+            fd = -1
+            throw error
+        }
     }
 
     /// Appends framed records and makes them durable before returning.
+    ///
+    /// When the write or the fsync fails, the file is cut back to its last durable size and
+    /// that is fsync'd: if both work, the log is exactly as before the call (nothing of the
+    /// failed records can reappear at recovery, and later appends don't land behind a torn
+    /// record) and the error is `.unavailable` — retryable, e.g. once ENOSPC clears. If the
+    /// repair fails too, the original error is thrown and the file's state is unknown.
     func appendDurably(_ bytes: [UInt8]) throws {
-        try bytes.withUnsafeBytes { try FileSystem.writeAll(fd: fd, $0, path: path) }
+        guard fd >= 0 else { throw StorageError(.invalid, "the WAL file is closed", file: path) }
+        do {
+            try bytes.withUnsafeBytes { try fs.write(fd, $0, path: path) }
+            try fs.sync(fd, path: path)
+        } catch let e as StorageError {
+            do {
+                try fs.truncate(fd, size: size, path: path)
+                try fs.sync(fd, path: path)
+            } catch {
+                throw e
+            }
+            var retryable = StorageError(.unavailable, "WAL write failed, nothing written: \(e.message)", file: path, errno: e.errno)
+            retryable.offset = size
+            throw retryable
+        }
         size += bytes.count
-        try FileSystem.sync(fd: fd, path: path)
     }
 
     func close() {
-        if fd >= 0 { _ = Glibc.close(fd); fd = -1 }
+        if fd >= 0 { fs.close(fd); fd = -1 }
     }
 
     deinit { close() }

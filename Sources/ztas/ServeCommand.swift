@@ -25,6 +25,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("geoip-db"),
             help: "MaxMind DB file (.mmdb) for the country and region of tracked events (overrides GEOIP_DB).")
     var geoIPDatabase: String?
+    @Flag(name: .customLong("dev-mail-log"),
+          help: "Write password-reset links to the log (no SMTP here; for development only: a link is a credential).")
+    var devMailLog = false
 
     func run() async throws {
         var config = ServerConfig(dataDirectory: data.path)
@@ -33,6 +36,7 @@ struct ServeCommand: AsyncParsableCommand {
         config.publicURL = "http://\(host):\(port)"
         config.apply(environment: ProcessInfo.processInfo.environment)
         if let geoIPDatabase { config.geoIPDatabase = geoIPDatabase }
+        if devMailLog { config.logResetLinks = true }
         config.demo = demo
         config.demoRows = demoRows
         try await ZTAServer.run(config: config)

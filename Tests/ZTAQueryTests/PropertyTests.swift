@@ -203,7 +203,7 @@ final class PropertyTests: XCTestCase {
         for filters in ["", "country==DE|US", "page==/blog/*", "device!=tablet;page!=/"] {
             let base = ["startDate": sc.from.description, "endDate": sc.to.description, "filters": filters]
             let dash = try parseJSON(try engine.dashboard(try DashboardRequest.parse(base.merging(["siteId": "s"]) { $1 }, timezone: sc.tz, now: 0))) as! [String: Any]
-            let api = ["site_id": "s", "date_from": sc.from.description, "date_to": sc.to.description, "filters": filters]
+            let api = ["site_id": "s", "period": "custom", "date_from": sc.from.description, "date_to": sc.to.description, "filters": filters]
             func stats(_ extra: [String: String]) throws -> [[String: Any]] {
                 let r = try StatsAPIRequest.parse(api.merging(extra) { $1 }, timezone: sc.tz, now: 0)
                 return (try parseJSON(try engine.statsAPI(r)) as! [String: Any])["results"] as! [[String: Any]]

@@ -29,7 +29,7 @@ struct ImportExportTests {
     }
 
     func count(_ s: TestServer, _ t: String, _ site: String) async throws -> Int {
-        let r = try await s.call("GET", "/api/stats-api?site_id=\(site)&date_from=2026-03-01&date_to=2026-03-01&metrics=pageviews", token: t)
+        let r = try await s.call("GET", "/api/stats-api?site_id=\(site)&period=custom&date_from=2026-03-01&date_to=2026-03-01&metrics=pageviews", token: t)
         return (r.json["results"] as? [[String: Any]])?.first?["pageviews"] as? Int ?? -1
     }
 
@@ -132,6 +132,43 @@ struct ImportExportTests {
         let limited = try await s.call("GET", "/api/export?siteId=\(site)&\(range)&type=pageviews&limit=2", token: t)
         #expect(limited.json["count"] as? Int == 2)
         #expect(limited.json["truncated"] as? Bool == true)
+        try await s.stop()
+    }
+}
+
+/// A gzip body whose content is itself gzip: inflated once (capped), never twice.
+@Suite struct NestedGzipImportTests {
+    /// `text` gzipped `times` times (gzip(1) through a shell pipe; bytes in, bytes out).
+    static func gzip(_ text: String, times: Int) throws -> [UInt8] {
+        let path = FileManager.default.temporaryDirectory.path + "/ztas-nested-\(UUID().uuidString)"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", "cat \"$0\"" + String(repeating: " | gzip -c", count: times), path]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Array(data)
+    }
+
+    @Test func aNestedGzipIsNotInflatedAgain() async throws {
+        let s = try await TestServer.start { $0.maxImportBody = 64 << 10 }
+        let t = try await s.register("bomb@example.com")
+        let site = try await s.createSite(t, domain: "bomb.example.com")
+        let headers = [("Content-Type", "application/x-ndjson"), ("Content-Encoding", "gzip")]
+        // ~45 KB of valid lines gzipped once: inflated once, imported.
+        let once = try await s.call("POST", "/api/import?siteId=\(site)&format=ndjson", token: t,
+                                    body: try Self.gzip(ImportExportTests.lines(site: site, n: 200), times: 1), headers: headers)
+        #expect(once.status == 201, "\(once.text)")
+        #expect(once.json["accepted"] as? Int == 201)
+        // ~900 KB of lines gzipped twice: the outer layer inflates to a small gzip file within
+        // the 64 KiB cap; inflating the inner one too (as before) would have gone past it.
+        let twice = try await s.call("POST", "/api/import?siteId=\(site)&format=ndjson", token: t,
+                                     body: try Self.gzip(ImportExportTests.lines(site: site, n: 4000), times: 2), headers: headers)
+        #expect(twice.json["accepted"] as? Int == 0, "\(twice.text)")
         try await s.stop()
     }
 }

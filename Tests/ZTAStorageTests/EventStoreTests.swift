@@ -177,7 +177,7 @@ final class EventStoreTests: XCTestCase {
         let path = dir + "/" + seg.relativePath
         var bytes = try FileSystem.readAll(path)
         bytes[bytes.count / 2] ^= 0xFF
-        try FileSystem.writeAtomically(path, bytes)
+        try POSIXFileSystem().writeAtomically(path, bytes)
         let report = EventStore.verify(directory: dir)
         XCTAssertFalse(report.isClean)
         XCTAssertEqual(report.problems.first?.file, path)

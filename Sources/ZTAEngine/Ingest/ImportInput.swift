@@ -23,6 +23,8 @@ public enum ImportInputError: Error, Equatable, CustomStringConvertible {
     case gzip(String)
     /// A line longer than `ImportInput.maxLineBytes`.
     case lineTooLong(line: Int)
+    /// Decompressed input past `ImportInput.Limits.maxDecodedBytes` (a gzip bomb, say).
+    case tooLarge(limit: Int)
 
     public var description: String {
         switch self {
@@ -30,6 +32,7 @@ public enum ImportInputError: Error, Equatable, CustomStringConvertible {
         case .open(let path, let e): "cannot open \(path): \(String(cString: strerror(e)))"
         case .read(let e): "read failed: \(String(cString: strerror(e)))"
         case .gzip(let m): "gzip: \(m)"
+        case .tooLarge(let limit): "input larger than \(limit) bytes once decompressed"
         }
     }
 }
@@ -39,6 +42,25 @@ public enum ImportInputError: Error, Equatable, CustomStringConvertible {
 /// Concatenated gzip members are read one after the other. A partial last line of a block is
 /// carried over to the next, so no line is ever split.
 public final class ImportInput {
+    /// How the input may be decoded and how much of it may be read.
+    public struct Limits: Sendable {
+        /// Whether gzip input is inflated. The server passes `false`: its upload spool already
+        /// inflated the body once (capped), and a second inflation of a nested gzip would be
+        /// uncapped; such bytes are then read as text and rejected line by line.
+        public var gunzip: Bool
+        /// Most bytes produced from the input (after decompression); more fails the read with
+        /// `ImportInputError.tooLarge`.
+        public var maxDecodedBytes: Int
+
+        public init(gunzip: Bool = true, maxDecodedBytes: Int = .max) {
+            self.gunzip = gunzip
+            self.maxDecodedBytes = maxDecodedBytes
+        }
+
+        /// The command line's: gzip allowed, no size cap (the operator's own file).
+        public static let unlimited = Limits()
+    }
+
     /// Uncompressed bytes per block, roughly (a block always ends after a whole line).
     public let blockSize: Int
     /// Longest line accepted; a longer one fails the read (it could otherwise exhaust memory).
@@ -63,35 +85,43 @@ public final class ImportInput {
     private var mapping: UnsafeRawBufferPointer?
     private var mapOffset = 0
     private var pieces = 0
+    private let limits: Limits
+    /// Bytes produced so far (decompressed when the input is gzip).
+    private var decodedBytes = 0
 
     /// Opens `path` (`-` = standard input).
-    public convenience init(path: String, blockSize: Int = 4 << 20, maxLineBytes: Int = 64 << 20) throws(ImportInputError) {
+    public convenience init(path: String, blockSize: Int = 4 << 20, maxLineBytes: Int = 64 << 20,
+                            limits: Limits = .unlimited) throws(ImportInputError) {
         if path == "-" {
-            try self.init(descriptor: 0, owned: false, gzipName: false, blockSize: blockSize, maxLineBytes: maxLineBytes)
+            try self.init(descriptor: 0, owned: false, gzipName: false, blockSize: blockSize, maxLineBytes: maxLineBytes,
+                          limits: limits)
         } else {
             let fd = open(path, O_RDONLY)
             guard fd >= 0 else { throw .open(path: path, errno: errno) }
             try self.init(descriptor: fd, owned: true, gzipName: path.hasSuffix(".gz"), blockSize: blockSize,
-                          maxLineBytes: maxLineBytes)
+                          maxLineBytes: maxLineBytes, limits: limits)
         }
     }
 
     /// Reads an open descriptor (a pipe, a socket, a file); it is not closed here.
-    public convenience init(fileDescriptor: Int32, blockSize: Int = 4 << 20, maxLineBytes: Int = 64 << 20) throws(ImportInputError) {
+    public convenience init(fileDescriptor: Int32, blockSize: Int = 4 << 20, maxLineBytes: Int = 64 << 20,
+                            limits: Limits = .unlimited) throws(ImportInputError) {
         try self.init(descriptor: fileDescriptor, owned: false, gzipName: false, blockSize: blockSize,
-                      maxLineBytes: maxLineBytes)
+                      maxLineBytes: maxLineBytes, limits: limits)
     }
 
-    private init(descriptor: Int32, owned: Bool, gzipName: Bool, blockSize: Int, maxLineBytes: Int) throws(ImportInputError) {
+    private init(descriptor: Int32, owned: Bool, gzipName: Bool, blockSize: Int, maxLineBytes: Int,
+                 limits: Limits) throws(ImportInputError) {
         self.blockSize = max(blockSize, 1024)
         self.maxLineBytes = max(maxLineBytes, 1024)
+        self.limits = limits
         fd = descriptor
         ownsDescriptor = owned
         raw = [UInt8](repeating: 0, count: 1 << 18)
         // Initialised: from here on a throw still runs deinit, which closes an owned descriptor.
         try fillRaw()
         let magic = rawEnd - rawStart >= 2 && raw[rawStart] == 0x1F && raw[rawStart + 1] == 0x8B
-        if magic || gzipName {
+        if limits.gunzip && (magic || gzipName) {
             isCompressed = true
             inflater = try Inflater()
         } else {
@@ -110,8 +140,8 @@ public final class ImportInput {
         let size = Int(st.st_size)
         guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else { return }
         _ = madvise(p, size, MADV_SEQUENTIAL)
-        mapping = UnsafeRawBufferPointer(start: p, count: size)
-        let b = mapping!
+        let b = UnsafeRawBufferPointer(start: p, count: size)
+        mapping = b
         if size >= 3, b[0] == 0xEF, b[1] == 0xBB, b[2] == 0xBF { mapOffset = 3 }  // UTF-8 byte order mark
     }
 
@@ -164,6 +194,7 @@ public final class ImportInput {
                 }
             }
         }
+        if end > limits.maxDecodedBytes { throw .tooLarge(limit: limits.maxDecodedBytes) }
         mapOffset = end
         inputBytes = end
         return start..<end
@@ -241,7 +272,7 @@ public final class ImportInput {
                                                     room: room, atEOF: rawEOF)
                 rawStart += consumed
             }
-            return block.count - before
+            return try counted(block.count - before)
         }
         if rawStart == rawEnd {
             if rawEOF { return 0 }
@@ -250,7 +281,14 @@ public final class ImportInput {
         let take = min(rawEnd - rawStart, room)
         raw.withUnsafeBufferPointer { block.append(contentsOf: UnsafeBufferPointer(rebasing: $0[rawStart..<(rawStart + take)])) }
         rawStart += take
-        return block.count - before
+        return try counted(block.count - before)
+    }
+
+    /// Adds produced bytes to the running total and enforces `Limits.maxDecodedBytes`.
+    private func counted(_ produced: Int) throws(ImportInputError) -> Int {
+        decodedBytes += produced
+        if decodedBytes > limits.maxDecodedBytes { throw .tooLarge(limit: limits.maxDecodedBytes) }
+        return produced
     }
 
     private func fillRaw() throws(ImportInputError) {

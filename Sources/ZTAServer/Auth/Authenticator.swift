@@ -2,21 +2,16 @@ import GRDB
 
 /// Credential checks of api.md §2 and the site authorization of §3.
 extension ServerCore {
-    /// Reads `Authorization: Bearer …` and returns the caller, or the 401 of api.md §2.
-    func authenticate(_ call: Call, policy: AuthPolicy) async throws -> Principal {
+    /// Reads `Authorization: Bearer …` and returns the caller, or the 401 of api.md §2. Only
+    /// identity: what the caller may do (`authorize`) is checked after the rate-limit count, so
+    /// refused requests are counted too (api.md §1 order).
+    func authenticate(_ call: Call) async throws -> Principal {
         guard let header = call.header("Authorization"), header.hasPrefix("Bearer "),
               case let token = String(header.dropFirst(7)).trimmingCharacters(" "), !token.isEmpty,
               !token.contains(" ") else {
             throw APIError.authRequired
         }
-        if token.hasPrefix("zta_") {
-            let p = try await authenticateKey(token, nowMs: call.nowMs)
-            guard case .jwtOrKey(let minScope) = policy else { throw APIError.jwtOnly }
-            if KeyScope(rawValue: p.apiKey!.scope).map({ $0 < minScope }) ?? true {
-                throw APIError(403, "API key does not allow this operation")
-            }
-            return p
-        }
+        if token.hasPrefix("zta_") { return try await authenticateKey(token, nowMs: call.nowMs) }
         let claims: SessionClaims
         do { claims = try await tokens.verify(token, nowMs: call.nowMs) } catch {
             throw error == TokenFailure.expired ? APIError(401, "Token expired. Please log in again.") : APIError(401, "Invalid or expired token")
@@ -52,10 +47,24 @@ extension ServerCore {
         }
         guard let (k, user) = found, k.revokedAt == nil else { throw APIError(401, "Invalid or inactive API key") }
         if let e = k.expiresAt, e <= nowMs { throw APIError(401, "API key expired") }
-        try? await meta.pool.write { db in
-            try db.execute(sql: "UPDATE api_keys SET last_used = ? WHERE id = ?", arguments: [nowMs, k.id])
-        }
         return Principal(user: user, sessionId: nil, apiKey: k)
+    }
+
+    /// Whether the caller may use an endpoint of this policy: a key needs the scope (403
+    /// otherwise) and JWT-only endpoints refuse keys. An allowed key's `lastUsed` is then
+    /// written, at most once a minute per key (not one SQLite write per request).
+    func authorize(_ p: Principal, _ policy: AuthPolicy, nowMs: Int64) async throws {
+        guard let key = p.apiKey else { return }
+        guard case .jwtOrKey(let minScope) = policy else { throw APIError.jwtOnly }
+        guard let scope = KeyScope(rawValue: key.scope), scope >= minScope else {
+            throw APIError(403, "API key does not allow this operation")
+        }
+        if nowMs - (key.lastUsed ?? 0) >= 60_000 {
+            try? await meta.pool.write { db in
+                try db.execute(sql: "UPDATE api_keys SET last_used = ? WHERE id = ? AND (last_used IS NULL OR last_used < ?)",
+                               arguments: [nowMs, key.id, nowMs - 60_000])
+            }
+        }
     }
 
     /// The caller's role on a site, nil when none (teams add `site_members` rows).

@@ -30,6 +30,11 @@ public struct RateLimitConfig: Sendable {
     public var unauthorized = RateLimit(100, per: 60)
     /// Wrong codes per 2FA temporary token before it is void.
     public var twoFactorAttempts = 5
+    /// 2FA validations per IP (decided: a password holder must not guess codes at the login rate).
+    public var twoFactorIP = RateLimit(10, per: 60)
+    /// Wrong 2FA codes per account across all its temporary tokens (a new password login does
+    /// not reset it); once spent, validation answers 429 until the window ends.
+    public var twoFactorFailures = RateLimit(10, per: 900)
     public init() {}
 }
 
@@ -69,8 +74,16 @@ public struct ServerConfig: Sendable {
     /// Aggregate queries (stats, stats-api, heatmaps, JSON export) executed at once; more wait
     /// in arrival order. One per `queryThreads` cores: a query already uses that many.
     public var queryConcurrency = max(1, ProcessInfo.processInfo.activeProcessorCount / 2)
-    /// Write the log line with the reset link (no SMTP here).
-    public var logResetLinks = true
+    /// A streamed export whose client reads nothing for this long is ended (its query slot freed).
+    public var exportStallTimeout: Duration = .seconds(30)
+    /// Connections with no request in flight are closed after this long (keep-alive idle).
+    public var idleTimeout: Duration = .seconds(60)
+    /// A request body (JSON endpoints) must arrive within this long (slow-body clients).
+    public var bodyReadTimeout: Duration = .seconds(30)
+    /// `DEV_MAIL_LOG` / `--dev-mail-log`: write the reset link into the log (no SMTP here). Off by
+    /// default: a link is a credential and logs are read by more people than the account owner;
+    /// without it the log only says that a reset was requested.
+    public var logResetLinks = false
     /// `MAINTENANCE_INTERVAL_SECONDS`: pause between background maintenance passes (memtable
     /// flush by age, compaction, daily retention). Default 60.
     public var maintenanceInterval: Double = 60
@@ -79,6 +92,9 @@ public struct ServerConfig: Sendable {
     /// Flush the memtable on a background thread once it holds 3/4 of `storeOptions.flushRows`,
     /// so that tracked requests do not wait for the flush (tests turn it off for exact counts).
     public var backgroundFlush = true
+    /// The seam the event store writes through: the real file system, or a fault-injecting one
+    /// in tests (a full disk under `/api/track`).
+    public var fileSystem: FileSystemSeam = POSIXFileSystem()
     /// Which partitions the background maintenance compacts.
     public var compactionPolicy = CompactionPolicy()
 
@@ -90,7 +106,7 @@ public struct ServerConfig: Sendable {
         storeOptions.flushRows = 250_000
     }
 
-    /// Applies `PUBLIC_URL`, `JWT_SECRET`, `ALLOW_REGISTRATION`, `TRUSTED_PROXIES`, `METRICS_TOKEN`,
+    /// Applies `PUBLIC_URL`, `JWT_SECRET`, `ALLOW_REGISTRATION`, `TRUSTED_PROXIES`, `METRICS_TOKEN`, `DEV_MAIL_LOG`,
     /// `GEOIP_DB`, `RATE_LIMIT_{TRACK_PER_MINUTE,USER_PER_MINUTE,USER_PER_HOUR}`,
     /// `MEMTABLE_FLUSH_ROWS` and `MAINTENANCE_INTERVAL_SECONDS` from `env`.
     public mutating func apply(environment env: [String: String]) {
@@ -101,6 +117,7 @@ public struct ServerConfig: Sendable {
             trustedProxies = v.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)
         }
         if let v = env["METRICS_TOKEN"], !v.isEmpty { metricsToken = v }
+        if let v = env["DEV_MAIL_LOG"]?.lowercased(), v == "1" || v == "true" || v == "yes" { logResetLinks = true }
         if let v = env["GEOIP_DB"], !v.isEmpty { geoIPDatabase = v }
         // Operators (and benchmarks) may move the main limits: requests per minute / hour.
         if let v = env["RATE_LIMIT_TRACK_PER_MINUTE"].flatMap(Int.init), v > 0 { rateLimits.track = RateLimit(v, per: 60) }

@@ -42,7 +42,22 @@ final class Call: @unchecked Sendable {
         self.nowMs = nowMs
     }
 
-    var user: UserRecord { principal!.user }
+    /// The authenticated user. The dispatcher sets `principal` before a JWT/key route's handler
+    /// runs, so a miss is a routing bug: it answers 401, it never traps.
+    var user: UserRecord {
+        get throws(APIError) {
+            guard let p = principal else { throw .authRequired }
+            return p.user
+        }
+    }
+
+    /// The login session of a JWT caller (JWT-only routes); 403 for anything else.
+    var sessionId: String {
+        get throws(APIError) {
+            guard let s = principal?.sessionId else { throw .jwtOnly }
+            return s
+        }
+    }
 
     func header(_ name: String) -> String? {
         guard let n = HeaderNames.name(name) else { return nil }

@@ -34,8 +34,8 @@ struct IPRange: Sendable {
     let prefix: Int
 
     init?(_ text: String) {
-        let parts = text.split(separator: "/", maxSplits: 1).map(String.init)
-        guard let base = IPBytes(parts[0]) else { return nil }
+        let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        guard let first = parts.first, let base = IPBytes(first) else { return nil }
         self.base = base
         let bits = base.bytes.count * 8
         if parts.count == 2 {
@@ -64,8 +64,29 @@ struct IPRange: Sendable {
 struct ClientAddressResolver: Sendable {
     let trusted: [IPRange]
 
-    init(trustedProxies: [String]) {
-        trusted = trustedProxies.compactMap { IPRange($0) }
+    /// Fails with the first entry that is neither an address nor a CIDR range, so a typo in
+    /// `TRUSTED_PROXIES` stops the start instead of silently trusting nobody (or trapping).
+    init(trustedProxies: [String]) throws(ServerError) {
+        var ranges: [IPRange] = []
+        for entry in trustedProxies {
+            guard let r = IPRange(entry) else { throw ServerError("TRUSTED_PROXIES: not an IP address or CIDR range: \"\(entry)\"") }
+            ranges.append(r)
+        }
+        trusted = ranges
+    }
+
+    /// The key per-IP rate limits count under: the address itself for IPv4, its /64 for IPv6
+    /// (one subscriber usually holds a whole /64, so per-address limits would not limit).
+    static func rateKey(_ ip: String) -> String {
+        guard ip.contains(":"), let b = IPBytes(ip), b.bytes.count == 16 else { return ip }
+        var key = "v6:"
+        for k in 0..<8 {
+            let h = "0123456789abcdef".utf8
+            let byte = b.bytes[k]
+            key.unicodeScalars.append(Unicode.Scalar(h[h.index(h.startIndex, offsetBy: Int(byte >> 4))]))
+            key.unicodeScalars.append(Unicode.Scalar(h[h.index(h.startIndex, offsetBy: Int(byte & 15))]))
+        }
+        return key + "/64"
     }
 
     func clientIP(peer: String?, forwardedFor: String?) -> String {

@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import ZTAQuery
+import ZTAStorage
 
 /// The one responder of the server: applies api.md §1 in its check order — route and method,
 /// body size, credentials, rate limit — then runs the endpoint's handler, and decorates every
@@ -37,6 +38,7 @@ struct Dispatcher: HTTPResponder {
             response = Reply.error(.notFound)
             if isAPI { add(Self.corsHeaders, to: &response) }
         }
+        SecurityHeaders.apply(to: &response.headers)
         let elapsed = (ContinuousClock.now - started).components
         let seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
         core.metrics.request(method: request.method.rawValue, route: routeLabel, status: response.status.code, seconds: seconds)
@@ -76,16 +78,30 @@ struct Dispatcher: HTTPResponder {
         do {
             try await prepare(call, endpoint)
             response = try await endpoint.handler(call)
+        } catch let e as APIError where e.status == 401 {
+            // Handlers of credential-free routes answer 401 too (login, 2FA validation).
+            response = Reply.error(endpoint.auth.isNone ? unauthorized(call, e) : e)
         } catch let e as APIError {
             response = Reply.error(e)
         } catch let e as QueryError {
             response = Reply.error(APIError(e))
+        } catch let e as StorageError where e.code == StorageError.Code.unavailable {
+            // A write the store could not make (a full disk) and undid: nothing acknowledged,
+            // the client may retry; the store takes writes again once space returns.
+            core.logger.warning("storage unavailable", metadata: ["route": "\(route.template)", "error": "\(e)"])
+            response = Reply.error(QueryGate.busy)
         } catch {
             core.logger.error("request failed", metadata: ["route": "\(route.template)", "error": "\(error)"])
             response = Reply.error(.internalError)
         }
         add(call.responseHeaders, to: &response)
-        if endpoint.cors && isAPI { add(Self.corsHeaders, to: &response) }
+        if endpoint.cors && isAPI {
+            add(Self.corsHeaders, to: &response)
+        } else if isAPI && response.headers[TrackCORS.allowOrigin] == nil {
+            // Track answers refused before its handler ran (413, 429) carry its CORS headers
+            // too, so the script can read them; no Origin was matched yet, so none is echoed.
+            TrackCORS.apply(origin: "*", to: &response.headers)
+        }
         return response
     }
 
@@ -98,31 +114,61 @@ struct Dispatcher: HTTPResponder {
             if let declared, declared > limit { throw APIError.tooLarge }
         case .limit(let limit):
             if let declared, declared > limit { throw APIError.tooLarge }
-            var collected: [UInt8] = []
-            for try await chunk in call.request.body {
-                if collected.count + chunk.readableBytes > limit { throw APIError.tooLarge }
-                collected.append(contentsOf: chunk.readableBytesView)
-            }
-            call.body = collected
+            call.body = try await Self.readBody(call, limit: limit, timeout: core.config.bodyReadTimeout)
         }
         if let (bucket, limit) = endpoint.ipLimits {
-            try count(call, key: "\(bucket):\(call.clientIP)", [limit], bucket: bucket)
+            try count(call, key: "\(bucket):\(ClientAddressResolver.rateKey(call.clientIP))", [limit], bucket: bucket)
         }
         switch endpoint.auth {
         case .none: return
         case .jwt, .jwtOrKey:
+            let p: Principal
             do {
-                call.principal = try await core.authenticate(call, policy: endpoint.auth)
+                p = try await core.authenticate(call)
             } catch let e as APIError where e.status == 401 {
-                // Answers with 401 are limited per IP (api.md §1).
-                let d = core.limiter.check("unauth:\(call.clientIP)", [core.config.rateLimits.unauthorized])
-                if !d.allowed { core.metrics.rateLimited(bucket: "unauthorized"); throw Self.tooMany(d) }
-                throw e
+                throw unauthorized(call, e)
             }
+            call.principal = p
+            // Counted before the scope check: a key hammering an endpoint it may not use is
+            // limited like any other caller (api.md §1: credentials → rate limit → … → scope).
+            let key = p.apiKey.map { "key:\($0.id)" } ?? "user:\(p.user.id)"
+            try count(call, key: key, [core.config.rateLimits.userMinute, core.config.rateLimits.userHour], bucket: "user")
+            try await core.authorize(p, endpoint.auth, nowMs: call.nowMs)
         }
-        let p = call.principal!
-        let key = p.apiKey.map { "key:\($0.id)" } ?? "user:\(p.user.id)"
-        try count(call, key: key, [core.config.rateLimits.userMinute, core.config.rateLimits.userHour], bucket: "user")
+    }
+
+    /// A 401 answer, or 429 once the client IP has had too many 401s (api.md §1: answers with
+    /// 401 are limited per IP, whichever endpoint gave them — login and 2FA validation too).
+    func unauthorized(_ call: Call, _ e: APIError) -> APIError {
+        let d = core.limiter.check("unauth:\(ClientAddressResolver.rateKey(call.clientIP))", [core.config.rateLimits.unauthorized])
+        if !d.allowed {
+            core.metrics.rateLimited(bucket: "unauthorized")
+            return Self.tooMany(d)
+        }
+        return e
+    }
+
+    /// Reads a whole body of at most `limit` bytes, within `timeout` (a client trickling a body
+    /// byte by byte can't hold a request open for ever): 413 past the limit, 408 past the time.
+    static func readBody(_ call: Call, limit: Int, timeout: Duration) async throws -> [UInt8] {
+        let body = call.request.body
+        return try await withThrowingTaskGroup(of: [UInt8]?.self) { group in
+            group.addTask {
+                var collected: [UInt8] = []
+                for try await chunk in body {
+                    if collected.count + chunk.readableBytes > limit { throw APIError.tooLarge }
+                    collected.append(contentsOf: chunk.readableBytesView)
+                }
+                return collected
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let bytes = first else { throw APIError(408, "Request timeout") }
+            return bytes
+        }
     }
 
     /// Counts a request; 429 with `Retry-After` and `retryAfter` when over.
@@ -130,9 +176,17 @@ struct Dispatcher: HTTPResponder {
         let d = core.limiter.check(key, limits)
         guard d.allowed else {
             core.metrics.rateLimited(bucket: bucket)
+            if bucket == "track" { core.metrics.dropped("rate_limited", count: Self.trackedEventCount(call)) }
             throw Self.tooMany(d)
         }
         call.responseHeaders.append(contentsOf: d.headers)
+    }
+
+    /// Events a refused `/api/track` body carried (its body is already read): a batch's count,
+    /// else one.
+    static func trackedEventCount(_ call: Call) -> Int {
+        guard let body = try? call.json(), body["batch"]?.boolValue == true, let list = body["events"]?.arrayValue else { return 1 }
+        return max(1, list.count)
     }
 
     static func tooMany(_ d: RateDecision) -> APIError {
@@ -150,9 +204,26 @@ struct Dispatcher: HTTPResponder {
     }
 }
 
+/// Headers every answer carries: no MIME sniffing, no referrer leaking ids from URLs, and no
+/// framing. A response that sets its own `Content-Security-Policy` (the dashboard's HTML) keeps it.
+enum SecurityHeaders {
+    private static let fixed: [(HTTPField.Name, String)] = [
+        (HTTPField.Name("X-Content-Type-Options")!, "nosniff"),
+        (HTTPField.Name("Referrer-Policy")!, "no-referrer"),
+    ]
+    private static let csp = HTTPField.Name("Content-Security-Policy")!
+    /// For API answers (JSON, CSV): nothing may load from them and nobody may frame them.
+    static let apiPolicy = "default-src 'none'; frame-ancestors 'none'"
+
+    static func apply(to headers: inout HTTPFields) {
+        for (n, v) in fixed where headers[n] == nil { headers[n] = v }
+        if headers[csp] == nil { headers[csp] = apiPolicy }
+    }
+}
+
 /// CORS of `/api/track` (api.md §5).
 enum TrackCORS {
-    private static let allowOrigin = HTTPField.Name("Access-Control-Allow-Origin")!
+    static let allowOrigin = HTTPField.Name("Access-Control-Allow-Origin")!
     /// The fixed ones, names validated once (not per tracked request).
     private static let fixed: [(HTTPField.Name, String)] = [
         (HTTPField.Name("Access-Control-Allow-Methods")!, "POST, OPTIONS"),

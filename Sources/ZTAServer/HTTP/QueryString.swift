@@ -1,5 +1,6 @@
 /// Query parameters of a request URL: split on `&` only (api.md §4: `;` never separates
-/// parameters), names and values percent-decoded (`+` is a space). A repeated name keeps its first value.
+/// parameters), names and values percent-decoded only: `+` stays `+` (api.md §4 — a filter value
+/// may contain it; a space is `%20`). A repeated name keeps its first value.
 enum QueryString {
     static func parse(_ query: String?) -> [String: String] {
         guard let query, !query.isEmpty else { return [:] }
@@ -18,7 +19,6 @@ enum QueryString {
         bytes.reserveCapacity(s.utf8.count)
         var it = Array(s.utf8)[...]
         while let c = it.popFirst() {
-            if c == UInt8(ascii: "+") { bytes.append(0x20); continue }
             if c == UInt8(ascii: "%"), it.count >= 2, let h = hex(it[it.startIndex]), let l = hex(it[it.startIndex + 1]) {
                 bytes.append(h << 4 | l)
                 it = it.dropFirst(2)

@@ -9,6 +9,8 @@ enum AuthPolicy: Sendable {
     case jwt
     /// A JWT, or an API key of at least this scope.
     case jwtOrKey(KeyScope)
+
+    var isNone: Bool { if case .none = self { true } else { false } }
 }
 
 /// API key scopes, `read` ⊂ `write` ⊂ `admin`.

@@ -3,15 +3,14 @@ import GRDB
 /// `/api/api-keys` (api.md §7.3, JWT only): keys are `zta_live_` + 32 hex, shown once; only
 /// their SHA-256 is stored.
 extension ServerCore {
-    private func apiKey(_ id: String, userId: String) async throws -> APIKeyRecord? {
-        try await meta.pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM api_keys WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
-                             arguments: [id, userId]).map(APIKeyRecord.init(row:))
-        }
+    /// A key of this user that is not revoked, read inside the caller's transaction.
+    private static func liveKey(_ db: GRDB.Database, _ id: String, userId: String) throws -> APIKeyRecord? {
+        try Row.fetchOne(db, sql: "SELECT * FROM api_keys WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
+                         arguments: [id, userId]).map(APIKeyRecord.init(row:))
     }
 
     func listAPIKeys(_ call: Call) async throws -> Reply.Out {
-        let uid = call.user.id, now = call.nowMs
+        let uid = try call.user.id, now = call.nowMs
         let keys = try await meta.pool.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT * FROM api_keys WHERE user_id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)
@@ -41,14 +40,17 @@ extension ServerCore {
         let key = "zta_live_" + Secrets.randomHex(bytes: 16)
         let id = Secrets.id("key")
         let prefix = String(key.prefix(16)) + "..."
-        let (uid, now, hash, site, exp) = (call.user.id, call.nowMs, Secrets.sha256Hex(key), siteId, expiresAt)
-        try await meta.pool.write { db in
+        let (uid, now, hash, site, exp) = (try call.user.id, call.nowMs, Secrets.sha256Hex(key), siteId, expiresAt)
+        // Insert and read back in one transaction: a concurrent revocation or account deletion
+        // can't make the row vanish between the two (that used to trap the server).
+        let rec = try await meta.pool.write { db -> APIKeyRecord? in
             try db.execute(sql: """
                 INSERT INTO api_keys (id, user_id, name, scope, site_id, key_hash, key_prefix, created_at, expires_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [id, uid, name, scope.rawValue, site, hash, prefix, now, exp])
+            return try Self.liveKey(db, id, userId: uid)
         }
-        let rec = try await apiKey(id, userId: uid)!
+        guard let rec else { throw APIError(404, "API key not found") }
         return .json(.object([("apiKey", .object(rec.json + [("key", .string(key))]))]), status: .created)
     }
 
@@ -58,17 +60,26 @@ extension ServerCore {
         let name = body["name"]?.stringValue?.trimmingCharacters(" ") ?? ""
         if name.isEmpty { throw APIError.badRequest("Name is required") }
         if name.count > 100 { throw APIError.badRequest("name must be at most 100 characters") }
-        guard try await apiKey(id, userId: call.user.id) != nil else { throw APIError(404, "API key not found") }
-        try await meta.pool.write { db in try db.execute(sql: "UPDATE api_keys SET name = ? WHERE id = ?", arguments: [name, id]) }
-        let rec = try await apiKey(id, userId: call.user.id)!
+        let uid = try call.user.id
+        // Update and read back in one transaction (a concurrent revoke answers 404, never traps).
+        let rec = try await meta.pool.write { db -> APIKeyRecord? in
+            try db.execute(sql: "UPDATE api_keys SET name = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
+                           arguments: [name, id, uid])
+            return db.changesCount == 1 ? try Self.liveKey(db, id, userId: uid) : nil
+        }
+        guard let rec else { throw APIError(404, "API key not found") }
         return .json(.object([("apiKey", .object(rec.json))]))
     }
 
     func revokeAPIKey(_ call: Call) async throws -> Reply.Out {
         guard let id = call.query["id"], !id.isEmpty else { throw APIError.badRequest("API key ID required") }
-        guard try await apiKey(id, userId: call.user.id) != nil else { throw APIError(404, "API key not found") }
-        let now = call.nowMs
-        try await meta.pool.write { db in try db.execute(sql: "UPDATE api_keys SET revoked_at = ? WHERE id = ?", arguments: [now, id]) }
+        let uid = try call.user.id, now = call.nowMs
+        let revoked = try await meta.pool.write { db -> Bool in
+            try db.execute(sql: "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
+                           arguments: [now, id, uid])
+            return db.changesCount == 1
+        }
+        guard revoked else { throw APIError(404, "API key not found") }
         return .ok("API key revoked successfully")
     }
 }

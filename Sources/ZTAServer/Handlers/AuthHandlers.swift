@@ -61,7 +61,8 @@ extension ServerCore {
         } catch let e as DatabaseError where e.resultCode == .SQLITE_CONSTRAINT {
             throw APIError(409, "Email already registered")
         }
-        let user = try await userById(id)!
+        // Read back for the answer; a concurrent deletion of the fresh account is a plain 401.
+        guard let user = try await userById(id) else { throw APIError(401, "Invalid credentials") }
         return .json(.object(try await authResult(user, call)), status: .created)
     }
 
@@ -81,20 +82,18 @@ extension ServerCore {
         let body = try call.json()
         let email = try Credentials.email(body["email"])
         guard let password = body["password"]?.stringValue, !password.isEmpty else { throw APIError.badRequest("Password is required") }
+        // Every attempt is counted as a failure before the password is checked and forgiven on
+        // success: concurrent guesses can't all pass a check that is only counted afterwards.
         let failures = config.rateLimits.loginFailures
-        let (locked, retry) = limiter.isExhausted("loginfail:\(email)", failures)
-        if locked {
+        let d = limiter.check("loginfail:\(email)", [failures])
+        guard d.allowed else {
             metrics.rateLimited(bucket: "login_failures")
-            throw Dispatcher.tooMany(RateDecision(allowed: false, limit: failures.limit, remaining: 0,
-                                                  reset: call.nowMs / 1000 + Int64(retry), retryAfter: retry))
+            throw Dispatcher.tooMany(d)
         }
         let user = try await userByEmail(email)
         // Unknown e-mails are verified against a dummy hash: same answer, same time.
         let ok = try await verifyPassword(password, user?.passwordHash ?? dummyHash)
-        guard let user, ok else {
-            _ = limiter.check("loginfail:\(email)", [failures])
-            throw APIError(401, "Invalid credentials")
-        }
+        guard let user, ok else { throw APIError(401, "Invalid credentials") }
         limiter.reset("loginfail:\(email)", failures)
         if user.totpEnabled {
             let temp = twoFactor.create(userId: user.id, nowMs: call.nowMs, attempts: config.rateLimits.twoFactorAttempts)
@@ -104,7 +103,7 @@ extension ServerCore {
     }
 
     func logout(_ call: Call) async throws -> Reply.Out {
-        let sid = call.principal!.sessionId!
+        let sid = try call.sessionId
         let now = call.nowMs
         try await meta.pool.write { db in
             try db.execute(sql: "UPDATE login_sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", arguments: [now, sid])
@@ -114,26 +113,45 @@ extension ServerCore {
 
     static let forgotMessage = "If an account with that email exists, we sent a password reset link."
 
+    /// Least time a `forgot` answer takes, whether or not the account exists: the lookup and the
+    /// token write of a known address stay well inside it, so timing tells nothing.
+    static let forgotFloor: Duration = .milliseconds(150)
+
     func forgot(_ call: Call) async throws -> Reply.Out {
         let body = try call.json()
         let raw = body["email"]?.stringValue?.trimmingCharacters(" ").lowercased() ?? ""
         if raw.isEmpty { throw APIError.badRequest("Email is required") }
+        let deadline = ContinuousClock.now + Self.forgotFloor
         // Identical answer whether or not the account exists (and for malformed addresses).
         if Credentials.isValidEmail(raw), let user = try await userByEmail(raw) {
             let token = Secrets.randomHex(bytes: 32)
             let hash = Secrets.sha256Hex(token)
-            let exp = call.nowMs + 3600 * 1000
+            let now = call.nowMs
+            let exp = now + 3600 * 1000
             try await meta.pool.write { db in
+                // Only the newest link works: a new request voids the earlier ones.
+                try Self.voidResetTokens(db, userId: user.id, nowMs: now)
                 try db.execute(sql: "INSERT INTO password_resets (token_hash, user_id, expires_at) VALUES (?, ?, ?)",
                                arguments: [hash, user.id, exp])
             }
             if config.logResetLinks {
-                // No SMTP in this build: the link goes to the log (decided in api.md §2 note 2).
+                // No SMTP in this build: with --dev-mail-log the link goes to the log (api.md §2 note 2).
                 logger.notice("password reset link (no SMTP configured)",
                               metadata: ["link": "\(config.publicURL)/reset-password?token=\(token)"])
+            } else {
+                logger.notice("password reset requested (no SMTP configured; --dev-mail-log writes the link)",
+                              metadata: ["user": "\(user.id)"])
             }
         }
+        try? await Task.sleep(until: deadline, clock: .continuous)
         return .ok(Self.forgotMessage)
+    }
+
+    /// Marks every unused reset token of a user as used (a newer link, a password change or a
+    /// completed reset makes the older links worthless).
+    static func voidResetTokens(_ db: GRDB.Database, userId: String, nowMs: Int64) throws {
+        try db.execute(sql: "UPDATE password_resets SET used_at = ? WHERE user_id = ? AND used_at IS NULL",
+                       arguments: [nowMs, userId])
     }
 
     /// A live reset token's user id and expiry.
@@ -175,6 +193,7 @@ extension ServerCore {
             try db.execute(sql: "UPDATE password_resets SET used_at = ? WHERE token_hash = ? AND used_at IS NULL",
                            arguments: [now, tokenHash])
             guard db.changesCount == 1 else { return false }
+            try Self.voidResetTokens(db, userId: userId, nowMs: now)
             try db.execute(sql: "UPDATE users SET password_hash = ? WHERE id = ?", arguments: [hash, userId])
             try db.execute(sql: "UPDATE login_sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
                            arguments: [now, userId])

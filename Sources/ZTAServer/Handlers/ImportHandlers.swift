@@ -37,7 +37,7 @@ extension ServerCore {
             throw APIError.badRequest("Failed to parse data", details: ["gzip: \(m)"])
         }
 
-        let uid = call.user.id, now = call.nowMs, sid = site.id
+        let uid = try call.user.id, now = call.nowMs, sid = site.id
         let rowId = try await meta.pool.write { db -> Int64 in
             try db.execute(sql: """
                 INSERT INTO imports (site_id, source, format, status, imported_at, imported_by) VALUES (?, 'ndjson', 'ndjson', 'running', ?, ?)
@@ -46,6 +46,9 @@ extension ServerCore {
         }
         let db = self.db
         let path = spool.path
+        // The spool holds the body decoded once (capped); it is read as it is, never inflated
+        // again, so a gzip nested inside the upload can't expand past the limit.
+        let limits = ImportInput.Limits(gunzip: false, maxDecodedBytes: config.maxImportBody)
         let summary: ImportSummary
         do {
             summary = try await Blocking.run {
@@ -54,7 +57,7 @@ extension ServerCore {
                 // Smaller batches than the CLI's: a 10 M-line import peaks at ~390 MB instead of
                 // ~1.1 GB, at the same speed; background compaction merges the extra segments.
                 options.batchRows = 500_000
-                return try db.importNDJSON(input: try ImportInput(path: path), options: options)
+                return try db.importNDJSON(input: try ImportInput(path: path, limits: limits), options: options)
             }
         } catch {
             try? await meta.pool.write { db in

@@ -49,7 +49,7 @@ extension ServerCore {
             try RealtimeRequest.parse(p, timezone: tz, now: call.nowMs)
         }
         let db = self.db
-        var resp = Reply.bytes(try await Blocking.run { try db.queries.realtime(r) })
+        var resp = Reply.bytes(try await queryGate.run { try db.queries.realtime(r) })
         resp.headers[.cacheControl] = "no-cache, no-store, must-revalidate"
         return resp
     }
@@ -70,26 +70,34 @@ extension ServerCore {
         headers[.cacheControl] = "no-store"
         headers[.contentDisposition] = disposition
         // Streamed: the engine writes ~64 KiB pieces on a GCD thread; the response takes them
-        // through a bounded channel, so a slow client holds back the producer.
+        // through a bounded channel, so a slow client holds back the producer. The export holds
+        // a query-gate slot while it runs, and a client that stops reading for
+        // `exportStallTimeout` ends it (the producer gives up, the slot frees, the connection
+        // is closed without the final chunk).
+        let gate = queryGate
+        let stall = config.exportStallTimeout
         let body = ResponseBody { writer in
-            let pipe = ChunkPipe(capacity: 4)
-            let producer = Task {
+            try await gate.withSlot {
+                let pipe = ChunkPipe(capacity: 4, sendTimeout: stall)
+                let producer = Task {
+                    do {
+                        try await Blocking.run { try db.queries.exportStream(r) { bytes in try pipe.send(bytes) } }
+                        pipe.finish(nil)
+                    } catch {
+                        pipe.finish(error)
+                    }
+                }
                 do {
-                    try await Blocking.run { try db.queries.exportStream(r) { bytes in try pipe.send(bytes) } }
-                    pipe.finish(nil)
+                    for try await chunk in pipe.stream {
+                        try await writer.write(ByteBuffer(bytes: chunk))
+                        pipe.consumed()
+                    }
                 } catch {
-                    pipe.finish(error)
+                    pipe.cancel()
+                    _ = await producer.result
+                    throw error
                 }
-            }
-            do {
-                for try await chunk in pipe.stream {
-                    try await writer.write(ByteBuffer(bytes: chunk))
-                    pipe.consumed()
-                }
-            } catch {
-                pipe.cancel()
                 _ = await producer.result
-                throw error
             }
             try await writer.finish(nil)
         }
@@ -104,30 +112,49 @@ final class ChunkPipe: @unchecked Sendable {
     let stream: AsyncThrowingStream<[UInt8], any Error>
     private let lock = NSLock()
     private var cancelled = false
+    /// Slots taken and not yet given back: returned in deinit, because libdispatch traps when a
+    /// semaphore is freed with a value below the one it was created with (a stalled client
+    /// leaves exactly that behind).
+    private var taken = 0
+
+    private let sendTimeout: Duration
 
     struct Cancelled: Error {}
+    /// The consumer took nothing for `sendTimeout`: a stalled client.
+    struct Stalled: Error {}
 
-    init(capacity: Int) {
+    init(capacity: Int, sendTimeout: Duration = .seconds(30)) {
         slots = DispatchSemaphore(value: capacity)
+        self.sendTimeout = sendTimeout
         (stream, continuation) = AsyncThrowingStream.makeStream()
     }
 
-    /// Blocks while `capacity` chunks are unconsumed; throws once the consumer is gone.
+    /// Blocks while `capacity` chunks are unconsumed, for at most `sendTimeout`; throws once
+    /// the consumer is gone or stalled.
     func send(_ bytes: [UInt8]) throws {
-        slots.wait()
-        lock.lock(); let c = cancelled; lock.unlock()
-        if c { throw Cancelled() }
+        let c = sendTimeout.components
+        let ms = Int(c.seconds) * 1000 + Int(c.attoseconds / 1_000_000_000_000_000)
+        if slots.wait(timeout: .now() + .milliseconds(ms)) == .timedOut { throw Stalled() }
+        lock.lock(); taken += 1; let c2 = cancelled; lock.unlock()
+        if c2 { throw Cancelled() }
         continuation.yield(bytes)
     }
 
-    func consumed() { slots.signal() }
+    func consumed() {
+        lock.lock(); taken -= 1; lock.unlock()
+        slots.signal()
+    }
+
+    deinit {
+        for _ in 0..<max(0, taken) { slots.signal() }
+    }
 
     func finish(_ error: (any Error)?) {
         if let error { continuation.finish(throwing: error) } else { continuation.finish() }
     }
 
     func cancel() {
-        lock.lock(); cancelled = true; lock.unlock()
+        lock.lock(); cancelled = true; taken -= 1; lock.unlock()
         slots.signal()
     }
 }

@@ -75,7 +75,7 @@ extension ServerCore {
             isPublic = b
         }
         let (paths, retention) = try Self.parseSettings(body["settings"], base: ([], nil))
-        let site = SiteRecord(id: Secrets.id("site"), ownerId: call.user.id, domain: domain, name: name, timezone: timezone,
+        let site = SiteRecord(id: Secrets.id("site"), ownerId: try call.user.id, domain: domain, name: name, timezone: timezone,
                               isPublic: isPublic, excludePaths: paths, dataRetention: retention, createdAt: call.nowMs)
         do {
             try await meta.pool.write { db in
@@ -94,7 +94,7 @@ extension ServerCore {
 
     /// Sites the caller has a role on (a site-bound key: its site), oldest first.
     func visibleSites(_ call: Call) async throws -> [(SiteRecord, SiteRole)] {
-        let uid = call.user.id
+        let uid = try call.user.id
         let rows = try await meta.pool.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT s.*, CASE WHEN s.owner_id = ? THEN 'owner' ELSE m.role END AS my_role FROM sites s

@@ -6,7 +6,7 @@ import HummingbirdOTP
 /// `/api/user/*` (api.md §2).
 extension ServerCore {
     func userStatus(_ call: Call) async throws -> Reply.Out {
-        guard case .object(var m) = call.user.json else { throw APIError.internalError }
+        guard case .object(var m) = try call.user.json else { throw APIError.internalError }
         m += [("plan", "self-hosted"), ("status", "active"), ("canAccess", true)]
         return .json(.object(m))
     }
@@ -17,14 +17,15 @@ extension ServerCore {
             throw APIError.badRequest("Current password is required")
         }
         guard let new = body["newPassword"]?.stringValue, !new.isEmpty else { throw APIError.required("newPassword") }
-        guard try await verifyPassword(current, call.user.passwordHash) else {
+        guard try await verifyPassword(current, try call.user.passwordHash) else {
             throw APIError.badRequest("Current password is incorrect")
         }
         try Credentials.checkPassword(new)
         let hash = try await hashPassword(new)
-        let (uid, sid, now) = (call.user.id, call.principal!.sessionId!, call.nowMs)
+        let (uid, sid, now) = (try call.user.id, try call.sessionId, call.nowMs)
         try await meta.pool.write { db in
             try db.execute(sql: "UPDATE users SET password_hash = ? WHERE id = ?", arguments: [hash, uid])
+            try Self.voidResetTokens(db, userId: uid, nowMs: now)
             try db.execute(sql: "UPDATE login_sessions SET revoked_at = ? WHERE user_id = ? AND id != ? AND revoked_at IS NULL",
                            arguments: [now, uid, sid])
         }
@@ -41,8 +42,8 @@ extension ServerCore {
     }
 
     func listSessions(_ call: Call) async throws -> Reply.Out {
-        let current = call.principal!.sessionId
-        let list = try await activeSessions(call.user.id, nowMs: call.nowMs).map { s -> JSONValue in
+        let current = call.principal?.sessionId
+        let list = try await activeSessions(try call.user.id, nowMs: call.nowMs).map { s -> JSONValue in
             .object([("id", .string(s.id)), ("createdAt", .string(Clock.iso(s.createdAt))),
                      ("lastActiveAt", .string(Clock.iso(s.lastActiveAt))), ("expiresAt", .string(Clock.iso(s.expiresAt))),
                      ("device", .string(s.device)), ("ipAddress", .string(s.ipMasked)), ("isCurrent", .bool(s.id == current))])
@@ -51,8 +52,8 @@ extension ServerCore {
     }
 
     func revokeSessions(_ call: Call) async throws -> Reply.Out {
-        let current = call.principal!.sessionId!
-        let uid = call.user.id, now = call.nowMs
+        let current = try call.sessionId
+        let uid = try call.user.id, now = call.nowMs
         if call.query["all"] == "true" {
             let n = try await meta.pool.write { db -> Int in
                 try db.execute(sql: "UPDATE login_sessions SET revoked_at = ? WHERE user_id = ? AND id != ? AND revoked_at IS NULL AND expires_at > ?",
@@ -73,7 +74,7 @@ extension ServerCore {
     }
 
     func exportAccount(_ call: Call) async throws -> Reply.Out {
-        let uid = call.user.id
+        let uid = try call.user.id
         let sites = try await meta.pool.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT s.*, CASE WHEN s.owner_id = ? THEN 'owner' ELSE m.role END AS my_role FROM sites s
@@ -95,7 +96,7 @@ extension ServerCore {
                      ("lastActiveAt", .string(Clock.iso(s.lastActiveAt)))])
         }
         let doc: JSONValue = .object([("exportedAt", .string(Clock.iso(call.nowMs))), ("exportVersion", "1.0"),
-                                      ("user", call.user.json), ("sites", .array(sites)), ("apiKeys", .array(keys)),
+                                      ("user", try call.user.json), ("sites", .array(sites)), ("apiKeys", .array(keys)),
                                       ("sessions", .array(sessions)), ("activity", .array([]))])
         var r = Response.json(doc)
         r.headers[.contentDisposition] = "attachment; filename=\"zta-data-export-\(Clock.utcDate(call.nowMs)).json\""
@@ -107,13 +108,14 @@ extension ServerCore {
         guard body["confirmDelete"]?.stringValue == "DELETE_MY_ACCOUNT" else {
             throw APIError.badRequest("Please confirm deletion by providing confirmDelete: \"DELETE_MY_ACCOUNT\"")
         }
-        guard body["confirmEmail"]?.stringValue?.trimmingCharacters(" ").lowercased() == call.user.email else {
+        let me = try call.user
+        guard body["confirmEmail"]?.stringValue?.trimmingCharacters(" ").lowercased() == me.email else {
             throw APIError.badRequest("Email confirmation does not match your account email")
         }
-        guard let password = body["password"]?.stringValue, try await verifyPassword(password, call.user.passwordHash) else {
+        guard let password = body["password"]?.stringValue, try await verifyPassword(password, me.passwordHash) else {
             throw APIError.badRequest("Password is incorrect")
         }
-        let uid = call.user.id, now = call.nowMs
+        let uid = me.id, now = call.nowMs
         let owned = try await meta.pool.read { db in
             try String.fetchAll(db, sql: "SELECT id FROM sites WHERE owner_id = ?", arguments: [uid])
         }
@@ -150,15 +152,16 @@ extension ServerCore {
     }
 
     func setupTwoFactor(_ call: Call) async throws -> Reply.Out {
-        if call.user.totpEnabled { throw APIError.badRequest("2FA is already enabled") }
+        let me = try call.user
+        if me.totpEnabled { throw APIError.badRequest("2FA is already enabled") }
         // The TOTP key is these 20 ASCII characters' bytes; the user gets them base32-encoded.
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
         let secret = String(Secrets.randomBytes(20).map { alphabet[Int($0) % alphabet.count] })
-        let uid = call.user.id
+        let uid = me.id
         try await meta.pool.write { db in
             try db.execute(sql: "UPDATE users SET totp_secret = ?, totp_enabled = 0 WHERE id = ?", arguments: [secret, uid])
         }
-        let uri = TOTP(secret: secret).createAuthenticatorURL(label: "\(Self.totpIssuer):\(call.user.email)", issuer: Self.totpIssuer)
+        let uri = TOTP(secret: secret).createAuthenticatorURL(label: "\(Self.totpIssuer):\(me.email)", issuer: Self.totpIssuer)
         return .json(.object([("success", true), ("secret", .string(Secrets.base32(Array(secret.utf8)))), ("qrCode", .string(uri)),
                               ("message", "Scan the QR code with your authenticator app, then verify a code to enable 2FA")]))
     }
@@ -168,14 +171,12 @@ extension ServerCore {
         guard let code = body["code"]?.stringValue ?? body["code"]?.intValue.map({ String($0) }), !code.isEmpty else {
             throw APIError.badRequest("Verification code required")
         }
-        let user = call.user
+        let user = try call.user
         if user.totpEnabled { throw APIError.badRequest("2FA is already enabled") }
         guard let secret = user.totpSecret else { throw APIError.badRequest("2FA setup not initiated. Please run setup first.") }
-        guard let step = Self.totpStep(secret: secret, code: code, nowMs: call.nowMs, lastUsed: user.totpLastStep) else {
+        guard let step = Self.totpStep(secret: secret, code: code, nowMs: call.nowMs, lastUsed: user.totpLastStep),
+              try await claimTOTPStep(user.id, step, enabling: true) else {
             throw APIError.badRequest("Invalid verification code")
-        }
-        try await meta.pool.write { db in
-            try db.execute(sql: "UPDATE users SET totp_enabled = 1, totp_last_step = ? WHERE id = ?", arguments: [step, user.id])
         }
         return .ok("Two-factor authentication enabled successfully")
     }
@@ -185,9 +186,10 @@ extension ServerCore {
         guard let code = body["code"]?.stringValue ?? body["code"]?.intValue.map({ String($0) }), !code.isEmpty else {
             throw APIError.badRequest("Verification code required to disable 2FA")
         }
-        let user = call.user
+        let user = try call.user
         guard user.totpEnabled, let secret = user.totpSecret else { throw APIError.badRequest("2FA is not enabled for this account") }
-        guard Self.totpStep(secret: secret, code: code, nowMs: call.nowMs, lastUsed: user.totpLastStep) != nil else {
+        guard let step = Self.totpStep(secret: secret, code: code, nowMs: call.nowMs, lastUsed: user.totpLastStep),
+              try await claimTOTPStep(user.id, step) else {
             throw APIError.badRequest("Invalid verification code")
         }
         try await meta.pool.write { db in
@@ -202,18 +204,38 @@ extension ServerCore {
               let code = body["code"]?.stringValue ?? body["code"]?.intValue.map({ String($0) }), !code.isEmpty else {
             throw APIError.badRequest("Temporary token and code required")
         }
-        guard let uid = twoFactor.user(of: temp, nowMs: call.nowMs), let user = try await userById(uid),
-              user.totpEnabled, let secret = user.totpSecret else {
+        // The attempt is spent before anything is awaited (no check-then-act across an await).
+        guard let uid = twoFactor.reserveAttempt(temp, nowMs: call.nowMs) else { throw APIError(401, "Invalid temporary token") }
+        // Wrong codes are counted per account across tokens: logging in again with the password
+        // mints a new token but no new guesses.
+        // Each attempt is counted as a failure up front and forgiven on success (reserve first).
+        let failures = config.rateLimits.twoFactorFailures
+        let failKey = "2fafail:\(uid)"
+        let d = limiter.check(failKey, [failures])
+        guard d.allowed else {
+            metrics.rateLimited(bucket: "2fa_failures")
+            throw Dispatcher.tooMany(d)
+        }
+        guard let user = try await userById(uid), user.totpEnabled, let secret = user.totpSecret else {
             throw APIError(401, "Invalid temporary token")
         }
-        guard let step = Self.totpStep(secret: secret, code: code, nowMs: call.nowMs, lastUsed: user.totpLastStep) else {
-            twoFactor.fail(temp)
+        guard let step = Self.totpStep(secret: secret, code: code, nowMs: call.nowMs, lastUsed: user.totpLastStep),
+              try await claimTOTPStep(uid, step) else {
             throw APIError(401, "Invalid verification code")
         }
+        limiter.reset(failKey, failures)
         twoFactor.consume(temp)
-        try await meta.pool.write { db in
-            try db.execute(sql: "UPDATE users SET totp_last_step = ? WHERE id = ?", arguments: [step, uid])
-        }
         return .json(.object([("success", true)] + (try await authResult(user, call))))
+    }
+
+    /// Records `step` as the user's last used TOTP step unless that step (or a later one) was
+    /// already used: one compare-and-set, so one code can't log in twice, even concurrently.
+    func claimTOTPStep(_ userId: String, _ step: Int64, enabling: Bool = false) async throws -> Bool {
+        try await meta.pool.write { db -> Bool in
+            try db.execute(sql: """
+                UPDATE users SET totp_last_step = ?\(enabling ? ", totp_enabled = 1" : "") WHERE id = ? AND totp_last_step < ?
+                """, arguments: [step, userId, step])
+            return db.changesCount == 1
+        }
     }
 }

@@ -4,8 +4,9 @@ import Synchronization
 import Glibc
 #endif
 
-/// Lets at most `width` aggregate queries (stats, stats-api, heatmaps) run at once; the others
-/// wait their turn in arrival order.
+/// Lets at most `width` heavy queries (stats, stats-api, heatmaps, exports, realtime, the site
+/// list's summaries) run at once; the others wait their turn in arrival order, for at most
+/// `queueTimeout` (then 503), so a burst can neither exhaust memory nor queue without end.
 ///
 /// Each query already scans with all of the engine's worker threads, so a second one running
 /// beside it on the same cores finishes no sooner in total — but holds a second set of decoded
@@ -19,56 +20,87 @@ import Glibc
 final class QueryGate: Sendable {
     private struct State {
         var running = 0
-        var waiting: [CheckedContinuation<Void, Never>] = []
+        /// Waiters in arrival order, by ticket (a timed-out waiter removes its own).
+        var waiting: [(ticket: UInt64, continuation: CheckedContinuation<Bool, Never>)] = []
+        var nextTicket: UInt64 = 0
         /// Bumped by every query start: a scheduled release only runs if nothing started since.
         var generation: UInt64 = 0
     }
 
     private let width: Int
     private let releaseDelay: Duration
+    /// How long a query waits for a slot before the request answers 503.
+    let queueTimeout: Duration
     private let onIdle: @Sendable () -> Void
     private let state = Mutex(State())
 
     /// `onIdle` runs (before the allocator trim) once no query has run for `releaseDelay`:
     /// the place to drop caches kept for the next query.
-    init(width: Int, releaseDelay: Duration = .seconds(5), onIdle: @escaping @Sendable () -> Void = {}) {
+    init(width: Int, releaseDelay: Duration = .seconds(5), queueTimeout: Duration = .seconds(30),
+         onIdle: @escaping @Sendable () -> Void = {}) {
         self.width = max(1, width)
         self.releaseDelay = releaseDelay
+        self.queueTimeout = queueTimeout
         self.onIdle = onIdle
     }
 
-    /// Runs `work` on a GCD thread once a slot is free.
+    /// 503 with `Retry-After`: every slot stayed busy for the whole `queueTimeout`.
+    static let busy: APIError = {
+        var e = APIError(503, "Service unavailable")
+        e.headers = [("Retry-After", "5")]
+        return e
+    }()
+
+    /// Runs `work` on a GCD thread once a slot is free; 503 when none frees within `queueTimeout`.
     func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        await acquire()
-        defer { release() }
-        return try await Blocking.run(work)
+        try await withSlot { try await Blocking.run(work) }
     }
 
-    private func acquire() async {
-        let admitted = state.withLock { s -> Bool in
+    /// Holds a slot while `body` runs (streamed exports hold it until their last byte is handed
+    /// over); 503 when no slot frees within `queueTimeout`.
+    func withSlot<T>(_ body: () async throws -> T) async throws -> T {
+        guard await acquire() else { throw Self.busy }
+        defer { release() }
+        return try await body()
+    }
+
+    private func acquire() async -> Bool {
+        let ticket = state.withLock { s -> UInt64? in
             s.generation &+= 1
-            if s.running < width { s.running += 1; return true }
-            return false
+            if s.running < width { s.running += 1; return nil }
+            s.nextTicket &+= 1
+            return s.nextTicket
         }
-        if admitted { return }
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+        guard let ticket else { return true }
+        let timeout = queueTimeout
+        return await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
             let now = state.withLock { s -> Bool in
                 // A slot may have freed between the two locks.
                 if s.running < width { s.running += 1; return true }
-                s.waiting.append(c)
+                s.waiting.append((ticket, c))
                 return false
             }
-            if now { c.resume() }
+            if now { c.resume(returning: true); return }
+            Task { [self] in
+                try? await Task.sleep(for: timeout)
+                // Still queued: leave the queue and give up. A waiter that was handed a slot is
+                // no longer in the queue and is not touched.
+                let expired = state.withLock { s -> CheckedContinuation<Bool, Never>? in
+                    guard let k = s.waiting.firstIndex(where: { $0.ticket == ticket }) else { return nil }
+                    return s.waiting.remove(at: k).continuation
+                }
+                expired?.resume(returning: false)
+            }
         }
     }
 
     private func release() {
-        let (next, idleAt) = state.withLock { s -> (CheckedContinuation<Void, Never>?, UInt64?) in
-            if !s.waiting.isEmpty { return (s.waiting.removeFirst(), nil) }  // the slot passes on
+        let (next, idleAt) = state.withLock { s -> (CheckedContinuation<Bool, Never>?, UInt64?) in
+            if !s.waiting.isEmpty { return (s.waiting.removeFirst().continuation, nil) }  // the slot passes on
             s.running -= 1
             return (nil, s.running == 0 ? s.generation : nil)
         }
-        next?.resume()
+        next?.resume(returning: true)
         if let idleAt { scheduleMemoryRelease(ifStillIdleAt: idleAt) }
     }
 

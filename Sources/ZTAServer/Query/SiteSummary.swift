@@ -15,7 +15,8 @@ extension ServerCore {
     func siteSummary(_ site: SiteRecord, nowMs: Int64) async throws -> SiteSummary {
         let db = self.db
         let tz = site.timezone, id = site.id
-        return try await Blocking.run {
+        // A dashboard query per site: through the gate like every heavy query.
+        return try await queryGate.run {
             let req = try DashboardRequest.parse(["siteId": id, "period": "30d"], timezone: tz, now: nowMs)
             let body = try db.queries.dashboard(req)
             var s = SiteSummary()
@@ -41,7 +42,7 @@ extension ServerCore {
             let c = try task.load()
             let pv = EventType.pageview.rawValue
             for i in 0..<c.count where c.type[i] == pv && c.ts[i] < before {
-                if best == nil || c.ts[i] > best! { best = c.ts[i] }
+                if best.map({ c.ts[i] > $0 }) ?? true { best = c.ts[i] }
             }
         }
         return best

@@ -48,6 +48,7 @@ struct TestServer: Sendable {
         var config = ServerConfig(dataDirectory: dir)
         config.port = 0
         config.publicURL = "http://127.0.0.1"
+        config.logResetLinks = true  // tests read reset links from the captured log
         configure(&config)
         let logs = LogCapture()
         let logger = Logger(label: "ztas-test") { label in logs.handler(label: label) }
