@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ZTAStorage
 @testable import ZTAServer
 
 /// Regression tests of the defects a review found (issue 9). Each failed before its fix: the
@@ -256,5 +257,31 @@ import Testing
         let pipe = ChunkPipe(capacity: 1, sendTimeout: .milliseconds(100))
         try pipe.send([1])  // fills the only slot; nobody consumes
         #expect(throws: ChunkPipe.Stalled.self) { try pipe.send([2]) }
+    }
+
+    /// A full disk under `/api/track`: 503 with `Retry-After`, nothing of the refused request
+    /// stored, and tracking resumes by itself once space returns.
+    @Test func fullDiskAnswers503AndResumes() async throws {
+        let disk = FaultInjectingFileSystem()
+        let s = try await TestServer.start {
+            $0.fileSystem = disk
+            $0.backgroundFlush = false
+        }
+        let t = try await s.register("disk@example.com")
+        let site = try await s.createSite(t, domain: "disk.example.com")
+        func track(_ path: String) async throws -> HTTPResult {
+            try await s.call("POST", "/api/track", json: ["siteId": site, "type": "pageview", "path": path])
+        }
+        #expect(try await track("/before").status == 200)
+        disk.diskFull = true
+        let refused = try await track("/refused")
+        #expect(refused.status == 503)
+        #expect(refused.header("Retry-After") != nil)
+        disk.diskFull = false
+        #expect(try await track("/after").status == 200)
+        let r = try await s.call("GET", "/api/stats-api?site_id=\(site)&period=custom&date_from=2000-01-01&date_to=2099-12-31&property=page&metrics=pageviews", token: t)
+        let pages = (r.json["results"] as? [[String: Any]] ?? []).compactMap { $0["page"] as? String }.sorted()
+        #expect(pages == ["/after", "/before"], "\(r.text)")
+        try await s.stop()
     }
 }
