@@ -4,18 +4,19 @@ import GRDB
 extension ServerCore {
     /// Reads `Authorization: Bearer …` and returns the caller, or the 401 of api.md §2.
     func authenticate(_ call: Call, policy: AuthPolicy) async throws -> Principal {
-        guard let header = call.header("Authorization"), header.hasPrefix("Bearer "),
-              case let token = String(header.dropFirst(7)).trimmingCharacters(" "), !token.isEmpty,
-              !token.contains(" ") else {
+        let token: String
+        switch BearerToken(header: call.header("Authorization")) {
+        case nil:
             throw APIError.authRequired
-        }
-        if token.hasPrefix("zta_") {
-            let p = try await authenticateKey(token, nowMs: call.nowMs)
+        case .apiKey(let key)?:
+            let p = try await authenticateKey(key, nowMs: call.nowMs)
             guard case .jwtOrKey(let minScope) = policy else { throw APIError.jwtOnly }
-            if KeyScope(rawValue: p.apiKey!.scope).map({ $0 < minScope }) ?? true {
+            if KeyScope(rawValue: p.apiKey?.scope ?? "").map({ $0 < minScope }) ?? true {
                 throw APIError(403, "API key does not allow this operation")
             }
             return p
+        case .jwt(let jwt)?:
+            token = jwt
         }
         let claims: SessionClaims
         do { claims = try await tokens.verify(token, nowMs: call.nowMs) } catch {
