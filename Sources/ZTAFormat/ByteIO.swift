@@ -68,6 +68,14 @@ struct ByteReader {
     mutating func u64(_ what: @autoclosure () -> String) throws -> UInt64 { try read(UInt64.self, what()) }
     mutating func i64(_ what: @autoclosure () -> String) throws -> Int64 { Int64(bitPattern: try read(UInt64.self, what())) }
 
+    /// A u64 count or offset as `Int`; one beyond `Int.max` is corrupt (a conversion would trap).
+    mutating func u64AsInt(_ what: @autoclosure () -> String) throws -> Int {
+        let start = position
+        let v = try read(UInt64.self, what())
+        guard let n = Int(exactly: v) else { throw FormatError(.corrupt, "\(what()) \(v) out of range", offset: start) }
+        return n
+    }
+
     /// The next `n` bytes as a sub-buffer (no copy).
     mutating func bytes(_ n: Int, _ what: @autoclosure () -> String) throws -> UnsafeRawBufferPointer {
         try need(n, what())

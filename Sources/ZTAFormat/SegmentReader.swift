@@ -15,6 +15,8 @@ public final class SegmentReader: @unchecked Sendable {
     let file: String
     let footer: SegmentFooter
     let version: SegmentFormat.Version
+    /// False only for fuzzing: every checksum is then taken as matching.
+    let checksums: Bool
     private let lock = NSLock()
     private var dictionaryCache: [StringDictionary?]
     /// One bit per (block, column) chunk whose checksum this reader has already verified. The
@@ -25,12 +27,20 @@ public final class SegmentReader: @unchecked Sendable {
 
     /// Parses + validates trailer (magic, version) and footer (checksum). Does not copy `bytes`:
     /// the caller keeps it alive for the reader's lifetime.
-    public init(bytes: UnsafeRawBufferPointer, file: String) throws {
+    public convenience init(bytes: UnsafeRawBufferPointer, file: String) throws {
+        try self.init(bytes: bytes, file: file, checksums: true)
+    }
+
+    /// `init(bytes:file:)`, optionally taking every checksum as matching (`checksums: false`),
+    /// so that a fuzzer reaches the structural checks behind them: whatever the bytes, the reader
+    /// must throw `FormatError` rather than trap.
+    package init(bytes: UnsafeRawBufferPointer, file: String, checksums: Bool) throws {
         self.bytes = bytes
         self.file = file
+        self.checksums = checksums
         var trace: [TraceSpan]? = nil
         do {
-            (version, footer) = try Self.parse(bytes, trace: &trace)
+            (version, footer) = try Self.parse(bytes, trace: &trace, checksums: checksums)
         } catch let e as FormatError {
             throw e.located(file: file, base: 0)
         }
@@ -52,7 +62,7 @@ public final class SegmentReader: @unchecked Sendable {
     }
 
     /// Header, trailer and footer checks shared by `init` and the annotated dump.
-    static func parse(_ bytes: UnsafeRawBufferPointer, trace: inout [TraceSpan]?)
+    static func parse(_ bytes: UnsafeRawBufferPointer, trace: inout [TraceSpan]?, checksums: Bool = true)
         throws -> (SegmentFormat.Version, SegmentFooter) {
         let n = bytes.count
         let minimum = SegmentFormat.headerSize + SegmentFormat.trailerSize
@@ -67,7 +77,7 @@ public final class SegmentReader: @unchecked Sendable {
         }
         let trailerCRC = bytes.le(t + 20, as: UInt32.self)
         let actualTrailerCRC = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[t..<(t + 20)]))
-        guard trailerCRC == actualTrailerCRC else {
+        guard trailerCRC == actualTrailerCRC || !checksums else {
             throw FormatError(.checksumMismatch, "trailer checksum \(hex(actualTrailerCRC)) != stored \(hex(trailerCRC))", offset: t + 20)
         }
         let footerOffset = bytes.le(t, as: UInt64.self)
@@ -91,7 +101,7 @@ public final class SegmentReader: @unchecked Sendable {
         }
         let headerCRC = bytes.le(12, as: UInt32.self)
         let actualHeaderCRC = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<12]))
-        guard headerCRC == actualHeaderCRC else {
+        guard headerCRC == actualHeaderCRC || !checksums else {
             throw FormatError(.checksumMismatch, "header checksum \(hex(actualHeaderCRC)) != stored \(hex(headerCRC))", offset: 12)
         }
         guard bytes.le(8, as: UInt32.self) == rawVersion else {
@@ -103,14 +113,14 @@ public final class SegmentReader: @unchecked Sendable {
         ])
 
         // Footer: must sit between the data and the trailer exactly.
-        guard footerOffset >= UInt64(SegmentFormat.headerSize), footerOffset + UInt64(footerLength) == UInt64(t) else {
+        guard footerOffset >= UInt64(SegmentFormat.headerSize), footerOffset <= UInt64(t), UInt64(t) - footerOffset == UInt64(footerLength) else {
             throw FormatError(.corrupt, "footer at \(footerOffset) + \(footerLength) does not end at the trailer (\(t))", offset: t)
         }
         let fo = Int(footerOffset)
         var footerTrace: [TraceSpan]? = trace == nil ? nil : []
         let footer: SegmentFooter
         do {
-            footer = try SegmentFooter.parse(UnsafeRawBufferPointer(rebasing: bytes[fo..<t]), footerOffset: fo, trace: &footerTrace)
+            footer = try SegmentFooter.parse(UnsafeRawBufferPointer(rebasing: bytes[fo..<t]), footerOffset: fo, trace: &footerTrace, checksums: checksums)
         } catch let e as FormatError {
             throw e.located(file: "", base: fo)
         }
@@ -166,7 +176,7 @@ public final class SegmentReader: @unchecked Sendable {
     func withChunkPayload<R>(offset: Int, stored: Int, raw: Int, compressed: Bool, crc: UInt32, check: Bool = true,
                              what: @autoclosure () -> String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         let storedBytes = UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + stored)])
-        if check {
+        if check && checksums {
             let actual = CRC32C.checksum(storedBytes)
             guard actual == crc else {
                 throw FormatError(.checksumMismatch, "\(what()): checksum \(hex(actual)) != stored \(hex(crc))", file: file, offset: offset)

@@ -6,12 +6,15 @@ extension ServerCore {
     /// identity: what the caller may do (`authorize`) is checked after the rate-limit count, so
     /// refused requests are counted too (api.md §1 order).
     func authenticate(_ call: Call) async throws -> Principal {
-        guard let header = call.header("Authorization"), header.hasPrefix("Bearer "),
-              case let token = String(header.dropFirst(7)).trimmingCharacters(" "), !token.isEmpty,
-              !token.contains(" ") else {
+        let token: String
+        switch BearerToken(header: call.header("Authorization")) {
+        case nil:
             throw APIError.authRequired
+        case .apiKey(let key)?:
+            return try await authenticateKey(key, nowMs: call.nowMs)
+        case .jwt(let jwt)?:
+            token = jwt
         }
-        if token.hasPrefix("zta_") { return try await authenticateKey(token, nowMs: call.nowMs) }
         let claims: SessionClaims
         do { claims = try await tokens.verify(token, nowMs: call.nowMs) } catch {
             throw error == TokenFailure.expired ? APIError(401, "Token expired. Please log in again.") : APIError(401, "Invalid or expired token")

@@ -41,25 +41,8 @@ extension ServerCore {
     }
 
     private func trackEvents(_ call: Call, origin: String?, corsOrigin: inout String) async throws -> Reply.Out {
-        let body = try call.json()
-        let isBatch = body["batch"]?.boolValue == true
-        let siteId: String
-        var events: [TrackEvent] = []
-        var rejected = 0
-        if isBatch {
-            guard let s = body["siteId"]?.stringValue, !s.isEmpty else { throw APIError.badRequest("Site ID required") }
-            siteId = s
-            guard let list = body["events"]?.arrayValue, (1...100).contains(list.count) else {
-                throw APIError.badRequest("Batch must contain 1 to 100 events")
-            }
-            for v in list {
-                if let e = try? TrackEvent.parse(v) { events.append(e) } else { rejected += 1 }
-            }
-        } else {
-            guard let s = body["siteId"]?.stringValue, !s.isEmpty else { throw APIError.badRequest("Site ID required") }
-            siteId = s
-            events = [try TrackEvent.parse(body)]
-        }
+        let decoded = try TrackBody.parse(try call.json())
+        let isBatch = decoded.isBatch, siteId = decoded.siteId, events = decoded.events, rejected = decoded.rejected
         metrics.dropped("invalid", count: rejected)
         guard let site = try await siteCache.get(siteId, nowMs: call.nowMs, load: { try await self.site(siteId) }) else {
             throw APIError(404, "Invalid site ID")

@@ -1,0 +1,2 @@
+// Declarations only (include/CFuzzerDriver.h); SwiftPM wants a source file per C target.
+#include "CFuzzerDriver.h"

@@ -1,0 +1,47 @@
+/// A small deterministic PRNG (SplitMix64) for the mutation replay.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func below(_ n: Int) -> Int { n <= 0 ? 0 : Int(next() % UInt64(n)) }
+}
+
+/// libFuzzer-like mutations: bit flips, interesting bytes, insertions, deletions, splices.
+enum Mutator {
+    static let interesting: [UInt8] = [0, 1, 0x7F, 0x80, 0xFF, 0x22, 0x5C, 0x0A, 0x2A, 0x3B, 0x7C, 0x2E, 0x3D]
+
+    static func mutate(_ seed: [UInt8], other: [UInt8], rng: inout SplitMix) -> [UInt8] {
+        var b = seed
+        for _ in 0..<(1 + rng.below(4)) {
+            switch rng.below(6) {
+            case 0 where !b.isEmpty:
+                b[rng.below(b.count)] ^= UInt8(1 << rng.below(8))
+            case 1 where !b.isEmpty:
+                b[rng.below(b.count)] = interesting[rng.below(interesting.count)]
+            case 2:
+                b.insert(interesting[rng.below(interesting.count)], at: rng.below(b.count + 1))
+            case 3 where !b.isEmpty:
+                let at = rng.below(b.count)
+                b.removeSubrange(at..<min(b.count, at + 1 + rng.below(16)))
+            case 4 where !other.isEmpty:
+                let from = rng.below(other.count)
+                let piece = other[from..<min(other.count, from + 1 + rng.below(64))]
+                b.insert(contentsOf: piece, at: rng.below(b.count + 1))
+            case 5 where b.count >= 8:
+                // A little-endian integer field set to an extreme value.
+                let at = rng.below(b.count - 7)
+                let v: UInt64 = [0, 1, UInt64(UInt32.max), UInt64.max, 1 << 63, 0x7FFF_FFFF][rng.below(6)]
+                for k in 0..<8 { b[at + k] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(k))) }
+            default:
+                break
+            }
+        }
+        return b
+    }
+}
