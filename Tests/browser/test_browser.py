@@ -142,14 +142,17 @@ def wait(d, cond, timeout=30):
 
 
 def shot(d, name):
+    """A full-page PNG (beyond the viewport, also under mobile emulation) into SCREENSHOT_DIR."""
+    import base64
     os.makedirs(SHOTS, exist_ok=True)
-    # The whole page: resize the window to the document's height first.
-    w = d.execute_script("return window.innerWidth")
-    h = d.execute_script("return Math.max(document.documentElement.scrollHeight, document.body.scrollHeight)")
-    d.set_window_size(w, min(max(h, 600), 4000) + 100)
     time.sleep(0.3)
+    size = d.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
+    w, h = d.execute_script("return window.innerWidth"), min(size["height"], 6000)
+    png = d.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True,
+                                                       "clip": {"x": 0, "y": 0, "width": w, "height": h, "scale": 1}})
     path = os.path.join(SHOTS, name + ".png")
-    d.save_screenshot(path)
+    with open(path, "wb") as f:
+        f.write(base64.b64decode(png["data"]))
     return path
 
 

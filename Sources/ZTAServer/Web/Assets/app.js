@@ -447,7 +447,9 @@ async function dashboardView(site, q, seq) {
 
 /** The visitors/pageviews graph: inline SVG, values on hover and keyboard focus. */
 function graph(series) {
-  const W = 900, H = 240, P = { l: 48, r: 12, t: 12, b: 28 };
+  // Drawn at the width it is shown at, so its text stays readable on a phone.
+  const W = Math.round(Math.max(320, Math.min(1140, main.clientWidth - 60))), H = W < 600 ? 200 : 240;
+  const P = { l: 44, r: 10, t: 12, b: 28 };
   const n = series.length;
   const wrap = h('div', { class: 'graph-wrap' });
   const legend = h('div', { class: 'legend' }, h('span', { class: 'key pv' }, 'Pageviews'), h('span', { class: 'key uv' }, 'Visitors'));
@@ -461,7 +463,7 @@ function graph(series) {
   for (let v = 0; v <= top; v += step) {
     svg.append(s('line', { x1: P.l, x2: W - P.r, y1: y(v), y2: y(v), class: 'grid' }), s('text', { x: P.l - 6, y: y(v) + 4, class: 'axis', 'text-anchor': 'end' }, compact(v)));
   }
-  const labelEvery = Math.max(1, Math.ceil(n / 8));
+  const labelEvery = Math.max(1, Math.ceil(n / Math.max(3, Math.floor(W / 110))));
   series.forEach((d, i) => { if (i % labelEvery === 0) svg.append(s('text', { x: x(i), y: H - 8, class: 'axis', 'text-anchor': 'middle' }, shortLabel(d.date))); });
   svg.append(s('path', { d: `${line('uniqueVisitors')}L${x(n - 1)},${y(0)}L${x(0)},${y(0)}Z`, class: 'area' }),
     s('path', { d: line('pageviews'), class: 'line pv' }), s('path', { d: line('uniqueVisitors'), class: 'line uv' }));
@@ -567,7 +569,7 @@ async function heatmapView(site, q, seq) {
   };
   requestAnimationFrame(fit);
   window.addEventListener('resize', fit);
-  side.append(h('section', { class: 'card' }, h('h2', {}, 'Clicks'), h('p', { class: 'big', id: 'hm-total' }, num(clicks?.totalClicks || 0)), h('p', { class: 'muted' }, `${num(clicks?.pageviews || 0)} pageviews of ${path}`)),
+  side.append(h('section', { class: 'card' }, h('h2', {}, 'Clicks'), h('p', { class: 'big', id: 'hm-total' }, num(clicks?.totalClicks || 0)), h('p', { class: 'muted' }, `${num(clicks?.pageviews || 0)} pageview${clicks?.pageviews === 1 ? '' : 's'} of ${path}`)),
     h('section', { class: 'card' }, h('h2', {}, 'Top elements'), elements?.elements?.length
       ? h('table', {}, h('tbody', {}, elements.elements.map((e) => h('tr', {}, h('td', {}, h('code', {}, e.element), e.text ? h('div', { class: 'muted small' }, e.text) : null), h('td', { class: 'num' }, num(e.clicks))))))
       : h('p', { class: 'muted' }, 'No clicks.')),
