@@ -22,6 +22,7 @@ import urllib.parse
 import urllib.request
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
@@ -139,7 +140,13 @@ def browser(width=1280, height=900, mobile=False):
 
 
 def wait(d, cond, timeout=30):
-    return WebDriverWait(d, timeout).until(cond)
+    # The dashboard re-renders views: an element found a moment ago may be gone; look again.
+    return WebDriverWait(d, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(cond)
+
+
+def settled(d, timeout=60):
+    """Waits until the dashboard has rendered the current URL's view (main not aria-busy)."""
+    wait(d, lambda x: x.execute_script("const m = document.getElementById('main'); return m && !m.hasAttribute('aria-busy')"), timeout)
 
 
 def shot(d, name, max_height=6000, scale=1):
@@ -296,6 +303,7 @@ class BrowserSuite(unittest.TestCase):
             row = next(b for b in d.find_elements(By.CSS_SELECTOR, "#panel-sources .row-btn") if b.text == "news.example.org")
             row.click()
             wait(d, lambda x: "filters=" in x.current_url)
+            settled(d)
             q = urllib.parse.parse_qs(urllib.parse.urlparse(d.current_url).query)
             self.assertEqual(q["filters"], ["source==news.example.org"])
             wait(d, EC.presence_of_element_located((By.CSS_SELECTOR, ".chip")))
@@ -310,17 +318,21 @@ class BrowserSuite(unittest.TestCase):
             # Bookmarkable: a fresh load of the URL shows the same filtered view.
             d.get(d.current_url)
             wait(d, EC.presence_of_element_located((By.CSS_SELECTOR, ".chip")))
+            settled(d)
             # The chip removes the filter.
             d.find_element(By.CSS_SELECTOR, ".chip button").click()
             wait(d, lambda x: "filters=" not in x.current_url)
+            settled(d)
             # The period picker changes the graph (7 daily buckets → 24 hourly ones).
             wait(d, lambda x: len(x.find_elements(By.CSS_SELECTOR, "#graph .hit")) == 7)
             Select(d.find_element(By.ID, "period")).select_by_value("24h")
             wait(d, lambda x: "period=24h" in x.current_url)
+            settled(d)
             wait(d, lambda x: len(x.find_elements(By.CSS_SELECTOR, "#graph .hit")) == 24)
             status, day, _ = call("GET", f"/api/stats?siteId={sid}&period=24h", self.token)
             wait(d, lambda x: self.cards(x).get("pageviews") == day["summary"]["pageviews"])
             # A custom range.
+            settled(d)
             Select(d.find_element(By.ID, "period")).select_by_value("custom")
             today = time.strftime("%Y-%m-%d", time.gmtime())
             d.execute_script("document.getElementById('in-from').value = arguments[0]", time.strftime("%Y-%m-%d", time.gmtime(time.time() - 13 * 86400)))
@@ -331,6 +343,46 @@ class BrowserSuite(unittest.TestCase):
             wait(d, lambda x: x.find_elements(By.ID, "realtime-count"))
             self.assertGreaterEqual(int(d.find_element(By.ID, "realtime-count").text), 1)
             self.assertEqual(severe_console_errors(d), [])
+        finally:
+            d.quit()
+
+    # Log-in with 2FA, and the password-reset page, through the dashboard.
+    def test_5_two_factor_and_reset(self):
+        status, body, _ = call("POST", "/api/auth/register", body={"email": "otp@example.com", "password": PASSWORD})
+        self.assertEqual(status, 201, body)
+        tok = body["token"]
+        status, setup, _ = call("POST", "/api/auth/2fa/setup", tok, {})
+        self.assertEqual(status, 200, setup)
+        status, body, _ = call("POST", "/api/auth/2fa/verify", tok, {"code": totp(setup["secret"])})
+        self.assertEqual(status, 200, body)
+        d = browser()
+        try:
+            d.get(ZTAS + "/login")
+            wait(d, EC.presence_of_element_located((By.ID, "in-email"))).send_keys("otp@example.com")
+            d.find_element(By.ID, "in-password").send_keys(PASSWORD)
+            d.find_element(By.ID, "in-password").submit()
+            code = wait(d, EC.presence_of_element_located((By.ID, "in-code")))
+            code.send_keys(totp(setup["secret"], 1))  # the next step: the current one was used by verify
+            d.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+            wait(d, EC.presence_of_element_located((By.CSS_SELECTOR, "h1")))
+            wait(d, lambda x: x.find_element(By.TAG_NAME, "h1").text == "Your sites")
+            # Password reset: the link the server logs (no SMTP), then log in with the new password.
+            d.execute_script("localStorage.clear()")
+            status, body, _ = call("POST", "/api/auth/forgot", body={"email": "browser@example.com"})
+            self.assertEqual(status, 200, body)
+            log = ""
+            if os.environ.get("ZTAS_LOG"):
+                with open(os.environ["ZTAS_LOG"]) as f:
+                    log = f.read()
+            links = re.findall(r"/reset-password\?token=([0-9a-f]+)", log)
+            if not links:
+                self.skipTest("ZTAS_LOG not set: no reset link to follow") if os.environ.get("CI") != "true" else self.fail("no reset link in the log")
+            d.get(ZTAS + "/reset-password?token=" + links[-1])
+            wait(d, EC.presence_of_element_located((By.ID, "in-password"))).send_keys("Another-Secret-77!")
+            d.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+            wait(d, EC.text_to_be_present_in_element((By.ID, "main"), "Password has been reset successfully"))
+            login(d, "browser@example.com", "Another-Secret-77!", "/")
+            wait(d, lambda x: x.find_element(By.TAG_NAME, "h1").text == "Your sites")
         finally:
             d.quit()
 
@@ -409,6 +461,9 @@ class BrowserSuite(unittest.TestCase):
                     results["first_meaningful_paint_after_api_ms"] = round(m["paint"] - m["statsEnd"], 1)
                     results["paint_ms_since_navigation"] = round(m["paint"], 1)
                     results["demo_events"] = int(os.environ.get("ZTAS_DEMO_ROWS", "1000000"))
+                    # WCAG AA: every text node's colour against its effective background ≥ 4.5:1.
+                    low = d.execute_script(CONTRAST_JS)
+                    self.assertEqual(low, [], "text below 4.5:1 contrast")
                     wait(d, lambda x: not x.find_elements(By.XPATH, "//*[@id='main']//p[text()='Loading…']"), 300)
                     hits = d.find_elements(By.CSS_SELECTOR, "#graph .hit")
                     ActionChains(d).move_to_element(hits[len(hits) * 2 // 3]).perform()
@@ -442,6 +497,38 @@ class BrowserSuite(unittest.TestCase):
         with open(os.path.join(SHOTS, "measurements.json"), "w") as f:
             json.dump(results, f, indent=2)
         print("\nmeasurements:", json.dumps(results, indent=2))
+
+
+CONTRAST_JS = """
+const lum = (c) => { const [r, g, b] = c.map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+const rgba = (s) => (s.match(/[\\d.]+/g) || []).map(Number);
+const bg = (el) => { for (; el; el = el.parentElement) { const c = rgba(getComputedStyle(el).backgroundColor);
+  if (c.length === 3 || c[3] > 0.5) return c.slice(0, 3); } return [255, 255, 255]; };
+const out = [], seen = new Set();
+const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+for (let n; (n = walk.nextNode());) {
+  const el = n.parentElement;
+  if (!n.textContent.trim() || seen.has(el) || !el.offsetParent && el.tagName !== 'BODY') continue;
+  seen.add(el);
+  if (el.closest('.bar, svg')) continue;
+  const fg = rgba(getComputedStyle(el).color).slice(0, 3), b = bg(el);
+  const [l1, l2] = [lum(fg), lum(b)].sort((x, y) => y - x);
+  const ratio = (l1 + 0.05) / (l2 + 0.05);
+  if (ratio < 4.5) out.push(`${el.tagName}.${el.className}: ${ratio.toFixed(2)} "${n.textContent.trim().slice(0, 30)}"`);
+}
+return out;
+"""
+
+
+def totp(secret, step_offset=0):
+    """RFC 6238 code (SHA-1, 6 digits, 30 s) of a base32 secret."""
+    import base64, hashlib, hmac, struct
+    key = base64.b32decode(secret.replace(" ", "").upper() + "=" * (-len(secret.replace(" ", "")) % 8))
+    counter = int(time.time()) // 30 + step_offset
+    mac = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
+    o = mac[-1] & 15
+    return "%06d" % ((struct.unpack(">I", mac[o:o + 4])[0] & 0x7FFFFFFF) % 1000000)
 
 
 def demo_login():

@@ -107,29 +107,31 @@ async function route() {
   const seq = ++renderSeq;
   const p = location.pathname, q = new URLSearchParams(location.search);
   renderNav();
+  main.setAttribute('aria-busy', 'true');
   try {
-    if (p === '/reset-password') return resetPasswordView(q.get('token'));
-    if (p === '/register') return registerView();
-    if (p === '/forgot-password') return forgotView();
+    if (p === '/reset-password') return await resetPasswordView(q.get('token'));
+    if (p === '/register') return await registerView();
+    if (p === '/forgot-password') return await forgotView();
     if (!token.get() || p === '/login') {
       if (token.get()) return go(q.get('next') || '/', true);
       if (p !== '/login') return go('/login?next=' + encodeURIComponent(p + location.search), true);
-      return loginView(q.get('next'));
+      return await loginView(q.get('next'));
     }
     const m = p.match(/^\/sites\/([^/]+)(?:\/(heatmap|settings))?$/);
     if (m) {
       const site = (await api('/api/sites/' + encodeURIComponent(m[1]))).site;
       if (seq !== renderSeq) return;
-      if (m[2] === 'heatmap') return heatmapView(site, q, seq);
-      if (m[2] === 'settings') return settingsView(site);
-      return dashboardView(site, q, seq);
+      if (m[2] === 'heatmap') return await heatmapView(site, q, seq);
+      if (m[2] === 'settings') return await settingsView(site);
+      return await dashboardView(site, q, seq);
     }
-    if (p === '/account') return accountView();
-    return sitesView();
+    if (p === '/account') return await accountView();
+    return await sitesView();
   } catch (e) {
     if (e.status === 401) return;
     setMain(h('h1', {}, 'Something went wrong'), notice(e.message), h('p', {}, h('a', { href: '/' }, 'Back to your sites')));
   } finally {
+    if (seq === renderSeq) main.removeAttribute('aria-busy');
     if (seq === renderSeq && document.activeElement === document.body) main.focus({ preventScroll: true });
   }
 }
