@@ -221,6 +221,11 @@ class BrowserSuite(unittest.TestCase):
             d.find_element(By.ID, "nav-42").click()
             wait(d, lambda x: x.execute_script("return window.__zta && !!window.__zta.hm"))  # heatmap module loaded
             d.find_element(By.ID, "buy").click()
+            # Mouse moves, sampled by the heatmap module (≤ 2 per second).
+            chain = ActionChains(d)
+            for target in ("title", "buy", "nav-products"):
+                chain.move_to_element(d.find_element(By.ID, target)).pause(0.6)
+            chain.perform()
             d.find_element(By.ID, "title").click()
             d.find_element(By.ID, "out").click()
             d.execute_script("window.scrollTo(0, document.body.scrollHeight)")
@@ -234,7 +239,7 @@ class BrowserSuite(unittest.TestCase):
             while True:
                 evs = events_of(self.token, self.site["id"])
                 types = {e["type"] for e in evs}
-                if {"pageview", "event", "click", "scroll", "engagement"} <= types or time.time() > deadline:
+                if {"pageview", "event", "click", "scroll", "engagement", "move"} <= types or time.time() > deadline:
                     break
                 time.sleep(0.5)
             STATE["events"] = evs
@@ -259,6 +264,10 @@ class BrowserSuite(unittest.TestCase):
             self.assertEqual(buy[0]["text"], "Buy now")
             self.assertEqual(buy[0]["path"], "/products/42")
             self.assertTrue(all(c["x"] > 0 and c["y"] > 0 for c in clicks))
+            moves = [e for e in evs if e["type"] == "move"]
+            # Selenium's clicks move the mouse too; the hovering above happened on /products/42.
+            self.assertTrue(any(m["path"] == "/products/42" for m in moves), moves)
+            self.assertTrue(all(m["x"] >= 0 and m["y"] >= 0 for m in moves), moves)
             scrolls = [e for e in evs if e["type"] == "scroll"]
             self.assertTrue(scrolls and max(e["scroll_depth"] for e in scrolls) == 100, scrolls)
             eng = [e for e in evs if e["type"] == "engagement"]
