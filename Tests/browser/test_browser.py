@@ -348,6 +348,16 @@ class BrowserSuite(unittest.TestCase):
             d.execute_script("document.getElementById('in-to').value = arguments[0]", today)
             d.find_element(By.CSS_SELECTOR, ".range button").click()
             wait(d, lambda x: "from=" in x.current_url and len(x.find_elements(By.CSS_SELECTOR, "#graph .hit")) == 14)
+            # Export: the CSV button downloads the period's pageviews.
+            import tempfile
+            dl = tempfile.mkdtemp(prefix="ztas-dl-")
+            d.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": dl})
+            next(b for b in d.find_elements(By.CSS_SELECTOR, ".export button") if b.text == "CSV").click()
+            wait(d, lambda x: [f for f in os.listdir(dl) if f.endswith(".csv")])
+            with open(os.path.join(dl, [f for f in os.listdir(dl) if f.endswith(".csv")][0])) as f:
+                lines = f.read().splitlines()
+            self.assertTrue(lines[0].startswith("timestamp,path,referrer"), lines[:2])
+            self.assertEqual(len(lines) - 1, 3)  # the three pageviews of test 1
             # Realtime refreshes by itself and counts the visitor of test 1.
             wait(d, lambda x: x.find_elements(By.ID, "realtime-count"))
             self.assertGreaterEqual(int(d.find_element(By.ID, "realtime-count").text), 1)

@@ -334,10 +334,13 @@ function siteHeader(site, tab) {
       t('settings', `/sites/${site.id}/settings`, 'Settings')));
 }
 
-function periodPicker(q) {
+function periodPicker(q, site) {
   const custom = q.get('from') && q.get('to');
   const current = custom ? 'custom' : (q.get('period') || '7d');
-  const today = new Date().toISOString().slice(0, 10);
+  // Today in the site's time zone (en-CA formats as YYYY-MM-DD).
+  let today;
+  try { today = new Intl.DateTimeFormat('en-CA', { timeZone: site.timezone }).format(new Date()); }
+  catch (e) { today = new Date().toISOString().slice(0, 10); }
   const from = input('from', { type: 'date', value: q.get('from') || today, max: '2099-12-31', 'aria-label': 'From' });
   const to = input('to', { type: 'date', value: q.get('to') || today, max: '2099-12-31', 'aria-label': 'To' });
   const range = h('form', { class: 'range', hidden: current !== 'custom' }, from, h('span', {}, '–'), to, h('button', { type: 'submit' }, 'Apply'));
@@ -368,7 +371,7 @@ async function dashboardView(site, q, seq) {
   const rangeNote = h('p', { class: 'muted small', id: 'range' });
   const exportBar = h('div', { class: 'export' }, h('span', { class: 'muted' }, 'Export:'),
     ['csv', 'ndjson'].map((f) => h('button', { type: 'button', onclick: () => download(site, base, f) }, f.toUpperCase())));
-  setMain(siteHeader(site, 'dash'), h('div', { class: 'toolbar' }, periodPicker(q), realtime), filterChips(q), cards, chart, rangeNote, panels, exportBar);
+  setMain(siteHeader(site, 'dash'), h('div', { class: 'toolbar' }, periodPicker(q, site), realtime), filterChips(q), cards, chart, rangeNote, panels, exportBar);
 
   const refreshRealtime = async () => {
     try {
@@ -536,7 +539,7 @@ async function heatmapView(site, q, seq) {
   controls.querySelectorAll('select').forEach((el) => el.addEventListener('change', () => controls.requestSubmit()));
   const stage = h('div', { class: 'heat-stage card' });
   const side = h('div', { class: 'heat-side' });
-  setMain(siteHeader(site, 'heatmap'), h('div', { class: 'toolbar' }, periodPicker(q)), h('section', { class: 'card' }, controls), h('div', { class: 'heat-layout' }, stage, side));
+  setMain(siteHeader(site, 'heatmap'), h('div', { class: 'toolbar' }, periodPicker(q, site)), h('section', { class: 'card' }, controls), h('div', { class: 'heat-layout' }, stage, side));
   if (!path) { stage.append(h('p', { class: 'muted' }, 'No clicks recorded in this period. Enable the heatmap module with data-heatmap on the tracking snippet.')); return; }
   const params = { siteId: site.id, path, device: q.get('device') || undefined, ...per };
   const [clicks, scroll, elements] = await Promise.all([
