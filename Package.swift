@@ -50,6 +50,14 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], resources: [
+            // The web front end (tracking scripts, dashboard), compiled into the binary.
+            .embedInCode("Web/Assets/index.html"),
+            .embedInCode("Web/Assets/app.js"),
+            .embedInCode("Web/Assets/app.css"),
+            .embedInCode("Web/Assets/favicon.svg"),
+            .embedInCode("Web/Assets/analytics.js"),
+            .embedInCode("Web/Assets/heatmap.js"),
         ], swiftSettings: optimized),
         .executableTarget(name: "ztas", dependencies: [
             "ZTAEngine", "ZTAWorkloads", "ZTAServer",

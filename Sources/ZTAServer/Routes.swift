@@ -77,6 +77,16 @@ extension ServerCore {
         add(.post, "/api/import", .jwtOrKey(.write), body: .stream(config.maxImportBody)) { try await self.importEvents($0) }
         add(.get, "/api/import", .jwtOrKey(.write)) { try await self.listImports($0) }
         add(.delete, "/api/import", .jwtOrKey(.write)) { try await self.deleteImport($0) }
+
+        // Web front end (issue 12): tracking scripts at stable URLs, dashboard files by content hash,
+        // the dashboard page at every path it routes itself.
+        add(.get, "/js/analytics.js", .none) { try await self.webAsset($0) }
+        add(.get, "/js/heatmap.js", .none) { try await self.webAsset($0) }
+        add(.get, "/assets/{file}", .none) { try await self.webAsset($0) }
+        for page in ["/", "/login", "/register", "/forgot-password", "/reset-password", "/account",
+                     "/sites/{id}", "/sites/{id}/{view}"] {
+            add(.get, page, .none) { try await self.dashboardPage($0) }
+        }
         return t
     }
 }

@@ -32,6 +32,8 @@ final class ServerCore: Sendable {
     /// A bcrypt hash of a random password, verified against for unknown e-mails so that a login
     /// takes as long whether or not the account exists.
     let dummyHash: String
+    /// The dashboard and tracking scripts, hashed and compressed once.
+    let web: StaticAssets
 
     init(config: ServerConfig, db: Database, meta: MetaStore, tokens: TokenService, logger: Logger, dummyHash: String,
          clients: ClientAddressResolver, geoIP: GeoIPResolver? = nil) {
@@ -43,6 +45,7 @@ final class ServerCore: Sendable {
         self.logger = logger
         self.dummyHash = dummyHash
         self.geoIP = geoIP
+        self.web = StaticAssets.load(publicURL: config.publicURL)
         self.queryGate = QueryGate(width: config.queryConcurrency, onIdle: { QueryEngine.releaseCachedMemory() })
         self.ingestWriter = IngestWriter(db: db, backgroundFlushRows: config.backgroundFlush ? config.storeOptions.flushRows * 3 / 4 : nil)
         self.maintenance = MaintenanceScheduler(database: db, policy: config.compactionPolicy,
