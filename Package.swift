@@ -50,6 +50,9 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], resources: [
+            // The OpenAPI 3.1 document served at /api/openapi.json, compiled in (no file needed at run time).
+            .embedInCode("OpenAPI/openapi.json"),
         ], swiftSettings: optimized),
         .executableTarget(name: "ztas", dependencies: [
             "ZTAEngine", "ZTAWorkloads", "ZTAServer",
