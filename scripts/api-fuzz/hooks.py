@@ -6,6 +6,12 @@ by logging in; a 401 (e.g. after the fuzzer called POST /api/auth/logout, which 
 session it was sent with) makes Schemathesis log in again and replay the request. With
 ZTAS_FUZZ_BEARER set (an API key), that fixed value is sent instead.
 
+Protection: DELETE /api/sites and DELETE /api/import never reach the seeded site and import
+(ZTAS_FUZZ_PROTECT: their ids, comma-separated): Schemathesis feeds ids seen in earlier answers
+to later requests, and deleting the seed would leave every later query an `Access denied`.
+Such a request is sent with the id replaced by an unknown one (404); the deletes are fuzzed on
+the sites and imports the fuzzer creates itself.
+
 Serialization: NDJSON request bodies (POST /api/import) are sent as generated text.
 """
 import json
@@ -33,6 +39,18 @@ class SeededUser:
     def set(self, case, data, context):
         case.headers = case.headers or {}
         case.headers["Authorization"] = f"Bearer {data}"
+
+
+PROTECTED = {v for v in os.environ.get("ZTAS_FUZZ_PROTECT", "").split(",") if v}
+
+
+@schemathesis.hook
+def before_call(context, case, **kwargs):
+    if case.method.upper() != "DELETE" or not isinstance(case.query, dict):
+        return
+    for name in ("id", "importId"):
+        if case.query.get(name) in PROTECTED:
+            case.query[name] = "protected_seed"
 
 
 @schemathesis.serializer("application/x-ndjson", "application/ndjson")
