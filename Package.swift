@@ -58,6 +58,8 @@ let package = Package(
             .embedInCode("Web/Assets/favicon.svg"),
             .embedInCode("Web/Assets/analytics.js"),
             .embedInCode("Web/Assets/heatmap.js"),
+            // The OpenAPI 3.1 document served at /api/openapi.json, compiled in (no file needed at run time).
+            .embedInCode("OpenAPI/openapi.json"),
         ], swiftSettings: optimized),
         .executableTarget(name: "ztas", dependencies: [
             "ZTAEngine", "ZTAWorkloads", "ZTAServer",

@@ -16,6 +16,7 @@ extension ServerCore {
         add(.get, "/health", .none) { try await self.health($0) }
         add(.get, "/api/health", .none) { try await self.health($0) }
         add(.get, "/metrics", .none) { try await self.metricsText($0) }
+        add(.get, "/api/openapi.json", .none) { _ in Reply.bytes(OpenAPIDocument.bytes) }
 
         // Authentication (§2)
         add(.post, "/api/auth/register", .none, body: json, ip: ("register", rl.register)) { try await self.register($0) }

@@ -12,6 +12,7 @@ struct ServeCommand: AsyncParsableCommand {
         ALLOW_REGISTRATION (default true), TRUSTED_PROXIES (comma-separated addresses or CIDR ranges), \
         METRICS_TOKEN, GEOIP_DB (a MaxMind .mmdb file, e.g. GeoLite2-City: country and region of tracked events; empty without it), \
         RATE_LIMIT_TRACK_PER_MINUTE (1000), RATE_LIMIT_USER_PER_MINUTE (100), RATE_LIMIT_USER_PER_HOUR (1000), \
+        RATE_LIMIT_MULTIPLIER (1: every rate limit, login and register included, times this; for fuzzing and load tests), \
         MAINTENANCE_INTERVAL_SECONDS (60: background memtable flush, compaction and daily data retention), \
         MEMTABLE_FLUSH_ROWS (250000: tracked events held in memory before they are written as segments). \
         Metadata lives in DATA/meta.sqlite. SIGTERM/SIGINT: graceful shutdown, then the database is closed.

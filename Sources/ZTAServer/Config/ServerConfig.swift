@@ -36,6 +36,17 @@ public struct RateLimitConfig: Sendable {
     /// not reset it); once spent, validation answers 429 until the window ends.
     public var twoFactorFailures = RateLimit(10, per: 900)
     public init() {}
+
+    /// Every request limit times `factor` (windows unchanged; the 2FA attempt count too): for
+    /// fuzzers and load tests that would otherwise spend their budget on 429s.
+    public mutating func scale(by factor: Int) {
+        guard factor > 1 else { return }
+        for kp in [\RateLimitConfig.userMinute, \.userHour, \.track, \.login, \.loginFailures, \.register, \.forgot,
+                   \.reset, \.verifyReset, \.unauthorized] as [WritableKeyPath<RateLimitConfig, RateLimit>] {
+            let (scaled, overflow) = self[keyPath: kp].limit.multipliedReportingOverflow(by: factor)
+            self[keyPath: kp].limit = overflow ? Int.max : scaled
+        }
+    }
 }
 
 /// Everything `ztas serve` is configured with: flags first, then the environment.
@@ -107,7 +118,7 @@ public struct ServerConfig: Sendable {
     }
 
     /// Applies `PUBLIC_URL`, `JWT_SECRET`, `ALLOW_REGISTRATION`, `TRUSTED_PROXIES`, `METRICS_TOKEN`, `DEV_MAIL_LOG`,
-    /// `GEOIP_DB`, `RATE_LIMIT_{TRACK_PER_MINUTE,USER_PER_MINUTE,USER_PER_HOUR}`,
+    /// `GEOIP_DB`, `RATE_LIMIT_{TRACK_PER_MINUTE,USER_PER_MINUTE,USER_PER_HOUR}`, `RATE_LIMIT_MULTIPLIER`,
     /// `MEMTABLE_FLUSH_ROWS` and `MAINTENANCE_INTERVAL_SECONDS` from `env`.
     public mutating func apply(environment env: [String: String]) {
         if let v = env["PUBLIC_URL"], !v.isEmpty { publicURL = v.hasSuffix("/") ? String(v.dropLast()) : v }
@@ -123,6 +134,8 @@ public struct ServerConfig: Sendable {
         if let v = env["RATE_LIMIT_TRACK_PER_MINUTE"].flatMap(Int.init), v > 0 { rateLimits.track = RateLimit(v, per: 60) }
         if let v = env["RATE_LIMIT_USER_PER_MINUTE"].flatMap(Int.init), v > 0 { rateLimits.userMinute = RateLimit(v, per: 60) }
         if let v = env["RATE_LIMIT_USER_PER_HOUR"].flatMap(Int.init), v > 0 { rateLimits.userHour = RateLimit(v, per: 3600) }
+        // Scales every limit (login, register, 401s, …) after the ones above; the API fuzzer uses it.
+        if let v = env["RATE_LIMIT_MULTIPLIER"].flatMap(Int.init), v > 1 { rateLimits.scale(by: v) }
         if let v = env["MEMTABLE_FLUSH_ROWS"].flatMap(Int.init), v >= 1000 { storeOptions.flushRows = v }
         if let v = env["MAINTENANCE_INTERVAL_SECONDS"].flatMap(Double.init), v > 0, v.isFinite { maintenanceInterval = v }
     }

@@ -22,9 +22,11 @@ extension ServerCore {
 
     func createAPIKey(_ call: Call) async throws -> Reply.Out {
         let body = try call.json()
-        let name = body["name"]?.stringValue?.trimmingCharacters(" ") ?? ""
+        let raw = body["name"]?.stringValue ?? ""
+        let name = raw.trimmingCharacters(" ")
         if name.isEmpty { throw APIError.badRequest("Name is required") }
-        if name.count > 100 { throw APIError.badRequest("name must be at most 100 characters") }
+        // Unicode scalars as sent, as JSON Schema's maxLength counts (graphemes have no byte bound).
+        if raw.unicodeScalars.count > 100 { throw APIError.badRequest("name must be at most 100 characters") }
         guard let scope = body["scope"]?.stringValue.flatMap(KeyScope.init(rawValue:)) else { throw APIError.badRequest("Invalid scope") }
         var expiresAt: Int64? = nil
         if let e = body["expiresIn"], !e.isNull {
@@ -57,9 +59,11 @@ extension ServerCore {
     func renameAPIKey(_ call: Call) async throws -> Reply.Out {
         let body = try call.json()
         guard let id = body["id"]?.stringValue, !id.isEmpty else { throw APIError.badRequest("API key ID required") }
-        let name = body["name"]?.stringValue?.trimmingCharacters(" ") ?? ""
+        let raw = body["name"]?.stringValue ?? ""
+        let name = raw.trimmingCharacters(" ")
         if name.isEmpty { throw APIError.badRequest("Name is required") }
-        if name.count > 100 { throw APIError.badRequest("name must be at most 100 characters") }
+        // Unicode scalars as sent, as JSON Schema's maxLength counts (graphemes have no byte bound).
+        if raw.unicodeScalars.count > 100 { throw APIError.badRequest("name must be at most 100 characters") }
         let uid = try call.user.id
         // Update and read back in one transaction (a concurrent revoke answers 404, never traps).
         let rec = try await meta.pool.write { db -> APIKeyRecord? in

@@ -38,8 +38,9 @@ extension ServerCore {
         var name: String? = nil
         if let n = body["name"], !n.isNull {
             guard let s = n.stringValue else { throw APIError.invalid("name") }
+            // Lengths count Unicode scalars, as JSON Schema's maxLength does (graphemes have no byte bound).
+            if s.unicodeScalars.count > 100 { throw APIError.badRequest("name must be at most 100 characters") }
             let t = s.trimmingCharacters(" ")
-            if t.count > 100 { throw APIError.badRequest("name must be at most 100 characters") }
             name = t.isEmpty ? nil : t
         }
         try Credentials.checkPassword(password)

@@ -37,7 +37,7 @@ extension ServerCore {
             paths = []
             for e in arr {
                 guard let s = e.stringValue, s.hasPrefix("/") else { throw APIError.invalid("settings.excludePaths") }
-                if s.count > 200 { throw APIError.badRequest("settings.excludePaths must be at most 200 characters") }
+                if s.unicodeScalars.count > 200 { throw APIError.badRequest("settings.excludePaths must be at most 200 characters") }
                 paths.append(s)
             }
         }
@@ -60,8 +60,9 @@ extension ServerCore {
         var name = domain
         if let n = body["name"], !n.isNull {
             guard let s = n.stringValue else { throw APIError.invalid("name") }
+            // Unicode scalars as sent, as JSON Schema's maxLength counts (graphemes have no byte bound).
+            if s.unicodeScalars.count > 100 { throw APIError.badRequest("name must be at most 100 characters") }
             let t = s.trimmingCharacters(" ")
-            if t.count > 100 { throw APIError.badRequest("name must be at most 100 characters") }
             if !t.isEmpty { name = t }
         }
         var timezone = "UTC"
@@ -166,8 +167,9 @@ extension ServerCore {
         }
         if let n = body["name"], !n.isNull {
             guard let s = n.stringValue else { throw APIError.invalid("name") }
+            // Unicode scalars as sent, as JSON Schema's maxLength counts (graphemes have no byte bound).
+            if s.unicodeScalars.count > 100 { throw APIError.badRequest("name must be at most 100 characters") }
             let t = s.trimmingCharacters(" ")
-            if t.count > 100 { throw APIError.badRequest("name must be at most 100 characters") }
             site.name = t.isEmpty ? site.domain : t
         }
         if let tz = body["timezone"], !tz.isNull {
