@@ -42,7 +42,7 @@ public struct RateLimitConfig: Sendable {
     public mutating func scale(by factor: Int) {
         guard factor > 1 else { return }
         for kp in [\RateLimitConfig.userMinute, \.userHour, \.track, \.login, \.loginFailures, \.register, \.forgot,
-                   \.reset, \.verifyReset, \.unauthorized] as [WritableKeyPath<RateLimitConfig, RateLimit>] {
+                   \.reset, \.verifyReset, \.unauthorized, \.twoFactorIP, \.twoFactorFailures] as [WritableKeyPath<RateLimitConfig, RateLimit>] {
             let (scaled, overflow) = self[keyPath: kp].limit.multipliedReportingOverflow(by: factor)
             self[keyPath: kp].limit = overflow ? Int.max : scaled
         }
