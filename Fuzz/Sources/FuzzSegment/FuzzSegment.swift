@@ -2,6 +2,13 @@ import ZTAFuzzTargets
 #if FUZZING
 import CFuzzerDriver
 import Glibc
+
+/// libFuzzer's callback. The sanitizer runtime links libFuzzer's own `main` too, which calls it.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    FuzzTarget.segment.run(UnsafeRawBufferPointer(start: data, count: size))
+    return 0
+}
 #endif
 
 /// Built by scripts/fuzz (`-sanitize=fuzzer,address -D FUZZING`): libFuzzer's driver, which
@@ -12,10 +19,7 @@ struct FuzzSegment {
         #if FUZZING
         var argc = CommandLine.argc
         var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
-        exit(LLVMFuzzerRunDriver(&argc, &argv) { data, size in
-            FuzzTarget.segment.run(UnsafeRawBufferPointer(start: data, count: size))
-            return 0
-        })
+        exit(LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzzOneInput(data, size) })
         #else
         FuzzReplay.main(.segment)
         #endif
