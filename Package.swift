@@ -65,7 +65,7 @@ let package = Package(
             "ZTAEngine", "ZTAWorkloads", "ZTAServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimized),
-        // Fuzzing (docs/reliability-fuzz-crash.md): the targets as a library, one executable per
+        // Fuzzing (docs/reliability.md): the targets as a library, one executable per
         // target (libFuzzer with `-D FUZZING` through scripts/fuzz, an input replayer otherwise).
         .target(name: "CFuzzerDriver", path: "Fuzz/Sources/CFuzzerDriver"),
         .target(name: "ZTAFuzzTargets", dependencies: ["ZTAEngine", "ZTAQuery", "ZTAFormat", "ZTAServer"]),

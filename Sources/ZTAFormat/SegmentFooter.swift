@@ -112,6 +112,11 @@ struct SegmentFooter: Equatable {
         let minTs = try r.i64("min ts")
         let maxTs = try r.i64("max ts")
         let maxBlockRows = Int(try r.u32("max rows per block"))
+        // No writer makes larger blocks; a bigger claim would have the decoder allocate for
+        // billions of rows before any payload length could contradict it.
+        guard (1...SegmentFormat.defaultBlockRows).contains(maxBlockRows) else {
+            throw corrupt("max rows per block \(maxBlockRows) outside 1...\(SegmentFormat.defaultBlockRows)")
+        }
         let columnCount = Int(try r.u8("column count"))
         guard columnCount == Column.allCases.count else { throw corrupt("\(columnCount) columns, expected \(Column.allCases.count)") }
         for c in Column.allCases {
