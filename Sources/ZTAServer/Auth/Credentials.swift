@@ -30,7 +30,7 @@ enum Credentials {
     /// The normalised e-mail (trimmed, lower-cased), or the api.md error.
     static func email(_ v: JSONValue?) throws(APIError) -> String {
         guard let raw = v?.stringValue else {
-            if v == nil || v!.isNull { throw APIError.badRequest("Email is required") }
+            if v?.isNull ?? true { throw APIError.badRequest("Email is required") }
             throw APIError.badRequest("Invalid email format")
         }
         let e = raw.trimmingCharacters(" ").lowercased()

@@ -207,17 +207,16 @@ struct Dispatcher: HTTPResponder {
 /// Headers every answer carries: no MIME sniffing, no referrer leaking ids from URLs, and no
 /// framing. A response that sets its own `Content-Security-Policy` (the dashboard's HTML) keeps it.
 enum SecurityHeaders {
-    private static let fixed: [(HTTPField.Name, String)] = [
-        (HTTPField.Name("X-Content-Type-Options")!, "nosniff"),
-        (HTTPField.Name("Referrer-Policy")!, "no-referrer"),
-    ]
-    private static let csp = HTTPField.Name("Content-Security-Policy")!
     /// For API answers (JSON, CSV): nothing may load from them and nobody may frame them.
     static let apiPolicy = "default-src 'none'; frame-ancestors 'none'"
+    private static let fixed: [(HTTPField.Name, String)] = [
+        ("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"),
+    ].compactMap { n, v in HTTPField.Name(n).map { ($0, v) } }
+    private static let csp = HTTPField.Name("Content-Security-Policy")
 
     static func apply(to headers: inout HTTPFields) {
         for (n, v) in fixed where headers[n] == nil { headers[n] = v }
-        if headers[csp] == nil { headers[csp] = apiPolicy }
+        if let csp, headers[csp] == nil { headers[csp] = apiPolicy }
     }
 }
 

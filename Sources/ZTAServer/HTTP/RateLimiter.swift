@@ -46,15 +46,16 @@ final class RateLimiter: Sendable {
                 return RateDecision(allowed: false, limit: l.limit, remaining: 0, reset: Int64(end.rounded(.up)),
                                     retryAfter: max(1, Int((end - now).rounded(.up))))
             }
-            var best: RateDecision? = nil
+            // With no limits at all, nothing is counted and everything is allowed.
+            var best = RateDecision(allowed: true, limit: 0, remaining: Int.max, reset: 0, retryAfter: 0)
             for (l, var win, k) in states {
                 win.count += 1
                 w[k] = win
                 let d = RateDecision(allowed: true, limit: l.limit, remaining: l.limit - win.count,
                                      reset: Int64((win.start + win.length).rounded(.up)), retryAfter: 0)
-                if best == nil || d.remaining < best!.remaining { best = d }
+                if d.remaining < best.remaining { best = d }
             }
-            return best!
+            return best
         }
     }
 
