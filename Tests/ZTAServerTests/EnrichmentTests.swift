@@ -31,6 +31,14 @@ struct EnrichmentTests {
         #expect(info.os == os)
     }
 
+    /// Stored fields are cut by code points: combining marks can't ride on one "character".
+    @Test func clipCountsCodePoints() {
+        let zalgo = "a" + String(repeating: "\u{0301}", count: 5000)
+        #expect(TrackURLs.clip(zalgo, maxChars: 100).unicodeScalars.count == 100)
+        #expect(TrackURLs.clip("  /pricing  ", maxChars: 100) == "/pricing")
+        #expect(TrackURLs.clip("/über", maxChars: 3) == "/üb")
+    }
+
     @Test func bots() {
         #expect(UserAgentParser.isBot(""))
         #expect(UserAgentParser.isBot("   "))

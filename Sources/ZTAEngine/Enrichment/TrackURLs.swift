@@ -82,10 +82,14 @@ public enum TrackURLs {
         return String(s[..<end])
     }
 
-    /// `s` trimmed and cut to at most `maxChars` characters.
+    /// `s` trimmed and cut to at most `maxChars` Unicode scalars (code points, as JSON Schema's
+    /// `maxLength` counts): counting graphemes would let one "character" carry any number of
+    /// combining marks, i.e. no bound on the bytes stored.
     public static func clip(_ s: String, maxChars: Int) -> String {
         let t = s.trimmingSpaces()
-        if t.count <= maxChars { return t }
-        return String(t.prefix(maxChars))
+        if t.unicodeScalars.count <= maxChars { return t }
+        var out = String.UnicodeScalarView()
+        out.append(contentsOf: t.unicodeScalars.prefix(maxChars))
+        return String(out)
     }
 }
