@@ -240,8 +240,8 @@ import ZTAStorage
 
     @Test func queryGateGivesUpAfterItsTimeout() async throws {
         let gate = QueryGate(width: 1, queueTimeout: .milliseconds(200))
-        async let holder: Int = gate.run { Thread.sleep(forTimeInterval: 1.0); return 1 }
-        try await Task.sleep(for: .milliseconds(100))
+        let held = try await gate.reserve()
+        let start = ContinuousClock.now
         do {
             _ = try await gate.run { 2 }
             Issue.record("expected 503")
@@ -249,8 +249,25 @@ import ZTAStorage
             #expect(e.status == 503)
             #expect(e.headers.contains { $0.0 == "Retry-After" })
         }
-        #expect(try await holder == 1)
+        #expect(ContinuousClock.now - start >= .milliseconds(190), "gave up before its queue deadline")
+        held.release()
         #expect(try await gate.run { 3 } == 3)
+    }
+
+    /// A streamed export reserves its slot before answering and frees it exactly once — also
+    /// when the reservation is simply dropped.
+    @Test func aReservedSlotIsReleasedOnceAndWhenDropped() async throws {
+        let gate = QueryGate(width: 1, queueTimeout: .milliseconds(200))
+        _ = try await gate.reserve()
+        #expect(try await gate.run { 1 } == 1)
+        let held = try await gate.reserve()
+        await #expect(throws: APIError.self) { _ = try await gate.run { 2 } }
+        held.release()
+        held.release()
+        #expect(try await gate.run { 3 } == 3)
+        let a = try await gate.reserve()  // a second release above did not make room for two
+        await #expect(throws: APIError.self) { _ = try await gate.run { 4 } }
+        a.release()
     }
 
     @Test func exportProducerGivesUpOnAStalledClient() throws {

@@ -74,31 +74,32 @@ extension ServerCore {
         // a query-gate slot while it runs, and a client that stops reading for
         // `exportStallTimeout` ends it (the producer gives up, the slot frees, the connection
         // is closed without the final chunk).
-        let gate = queryGate
+        let slot = try await queryGate.reserve()
         let stall = config.exportStallTimeout
         let body = ResponseBody { writer in
-            try await gate.withSlot {
-                let pipe = ChunkPipe(capacity: 4, sendTimeout: stall)
-                let producer = Task {
-                    do {
-                        try await Blocking.run { try db.queries.exportStream(r) { bytes in try pipe.send(bytes) } }
-                        pipe.finish(nil)
-                    } catch {
-                        pipe.finish(error)
-                    }
-                }
+            // Released after the last piece is handed over (or on any failure, by the defer).
+            defer { slot.release() }
+            let pipe = ChunkPipe(capacity: 4, sendTimeout: stall)
+            let producer = Task {
                 do {
-                    for try await chunk in pipe.stream {
-                        try await writer.write(ByteBuffer(bytes: chunk))
-                        pipe.consumed()
-                    }
+                    try await Blocking.run { try db.queries.exportStream(r) { bytes in try pipe.send(bytes) } }
+                    pipe.finish(nil)
                 } catch {
-                    pipe.cancel()
-                    _ = await producer.result
-                    throw error
+                    pipe.finish(error)
                 }
-                _ = await producer.result
             }
+            do {
+                for try await chunk in pipe.stream {
+                    try await writer.write(ByteBuffer(bytes: chunk))
+                    pipe.consumed()
+                }
+            } catch {
+                pipe.cancel()
+                _ = await producer.result
+                throw error
+            }
+            _ = await producer.result
+            slot.release()
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: headers, body: body)

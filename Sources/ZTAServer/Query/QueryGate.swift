@@ -56,12 +56,30 @@ final class QueryGate: Sendable {
         try await withSlot { try await Blocking.run(work) }
     }
 
-    /// Holds a slot while `body` runs (streamed exports hold it until their last byte is handed
-    /// over); 503 when no slot frees within `queueTimeout`.
+    /// Holds a slot while `body` runs; 503 when no slot frees within `queueTimeout`.
     func withSlot<T>(_ body: () async throws -> T) async throws -> T {
-        guard await acquire() else { throw Self.busy }
-        defer { release() }
+        let slot = try await reserve()
+        defer { slot.release() }
         return try await body()
+    }
+
+    /// Takes a slot to hand over to work that outlives the caller (a streamed export holds it
+    /// until its last byte, after the handler has returned its headers — so the wait, and a
+    /// 503, come before any answer is committed).
+    func reserve() async throws -> Slot {
+        guard await acquire() else { throw Self.busy }
+        return Slot(gate: self)
+    }
+
+    /// A held slot; released once, explicitly or when dropped.
+    final class Slot: Sendable {
+        private let gate: QueryGate
+        private let held = Mutex(true)
+        fileprivate init(gate: QueryGate) { self.gate = gate }
+        func release() {
+            if held.withLock({ h in defer { h = false }; return h }) { gate.release() }
+        }
+        deinit { release() }
     }
 
     private func acquire() async -> Bool {
@@ -94,7 +112,7 @@ final class QueryGate: Sendable {
         }
     }
 
-    private func release() {
+    fileprivate func release() {
         let (next, idleAt) = state.withLock { s -> (CheckedContinuation<Bool, Never>?, UInt64?) in
             if !s.waiting.isEmpty { return (s.waiting.removeFirst().continuation, nil) }  // the slot passes on
             s.running -= 1
