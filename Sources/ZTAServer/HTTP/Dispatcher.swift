@@ -71,7 +71,7 @@ struct Dispatcher: HTTPResponder {
             if isAPI { add(Self.corsHeaders, to: &r) }
             return r
         }
-        let clientIP = core.clients.clientIP(peer: context.peerAddress, forwardedFor: request.headers[HeaderNames.forwardedFor])
+        let clientIP = core.clients.clientIP(peer: context.peerAddress, forwardedFor: HeaderNames.forwardedFor.flatMap { request.headers[$0] })
         let call = Call(request: request, context: context, path: path, route: route.template, pathParams: params,
                         query: QueryString.parse(request.uri.query), clientIP: clientIP, nowMs: Clock.nowMs())
         var response: Response
@@ -97,7 +97,7 @@ struct Dispatcher: HTTPResponder {
         add(call.responseHeaders, to: &response)
         if endpoint.cors && isAPI {
             add(Self.corsHeaders, to: &response)
-        } else if isAPI && response.headers[TrackCORS.allowOrigin] == nil {
+        } else if isAPI && !TrackCORS.isSet(in: response.headers) {
             // Track answers refused before its handler ran (413, 429) carry its CORS headers
             // too, so the script can read them; no Origin was matched yet, so none is echoed.
             TrackCORS.apply(origin: "*", to: &response.headers)
@@ -222,17 +222,19 @@ enum SecurityHeaders {
 
 /// CORS of `/api/track` (api.md §5).
 enum TrackCORS {
-    static let allowOrigin = HTTPField.Name("Access-Control-Allow-Origin")!
-    /// The fixed ones, names validated once (not per tracked request).
+    // Names validated once (not per tracked request); literal, valid names, so never nil —
+    // but built without `!`, so a typo here could not trap a request.
+    private static let allowOrigin = HTTPField.Name("Access-Control-Allow-Origin")
     private static let fixed: [(HTTPField.Name, String)] = [
-        (HTTPField.Name("Access-Control-Allow-Methods")!, "POST, OPTIONS"),
-        (HTTPField.Name("Access-Control-Allow-Headers")!, "Content-Type, Authorization"),
-        (HTTPField.Name("Access-Control-Max-Age")!, "86400"),
-        (HTTPField.Name("Vary")!, "Origin"),
-    ]
+        ("Access-Control-Allow-Methods", "POST, OPTIONS"), ("Access-Control-Allow-Headers", "Content-Type, Authorization"),
+        ("Access-Control-Max-Age", "86400"), ("Vary", "Origin"),
+    ].compactMap { n, v in HTTPField.Name(n).map { ($0, v) } }
+
+    /// Whether an answer already carries track CORS (set by the track handler).
+    static func isSet(in headers: HTTPFields) -> Bool { allowOrigin.map { headers[$0] != nil } ?? false }
 
     static func apply(origin: String, to headers: inout HTTPFields) {
-        headers[allowOrigin] = origin
+        if let allowOrigin { headers[allowOrigin] = origin }
         for (n, v) in fixed { headers[n] = v }
     }
 }
@@ -246,11 +248,11 @@ enum HeaderNames {
                   "Access-Control-Allow-Origin", "Access-Control-Allow-Methods", "Access-Control-Allow-Headers",
                   "Access-Control-Expose-Headers", "Access-Control-Max-Age", "Vary", "Content-Disposition",
                   "Origin", "User-Agent", "Authorization", "Content-Length", "Content-Type", "X-Forwarded-For"] {
-            m[n] = HTTPField.Name(n)!
+            if let name = HTTPField.Name(n) { m[n] = name }
         }
         return m
     }()
 
     static func name(_ text: String) -> HTTPField.Name? { known[text] ?? HTTPField.Name(text) }
-    static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
+    static let forwardedFor = HTTPField.Name("X-Forwarded-For")
 }
