@@ -97,6 +97,7 @@ final class MetaStore: Sendable {
                 );
                 """)
         }
+        registerGoalsFunnels(&m)
         return m
     }
 }
