@@ -41,7 +41,12 @@ public struct RE2Regex: Sendable {
 
     /// The Pike VM: two thread lists over program counters, each instruction at most once per
     /// position, so time is O(text × program) and memory O(program).
-    func matches(scalars text: [UInt32]) -> Bool {
+    func matches(scalars text: [UInt32]) -> Bool { search(text).matched }
+
+    /// The search, also counting VM steps (instructions visited), which tests use to check
+    /// that work stays within text length × program size.
+    func search(_ text: [UInt32]) -> (matched: Bool, steps: Int) {
+        var steps = 0
         let n = program.count
         var cur = [Int32](), next = [Int32]()
         cur.reserveCapacity(n); next.reserveCapacity(n)
@@ -56,6 +61,7 @@ public struct RE2Regex: Sendable {
             stack.append(start)
             while let pc32 = stack.popLast() {
                 let pc = Int(pc32)
+                steps &+= 1
                 if mark[pc] == gen { continue }
                 mark[pc] = gen
                 let ins = program[pc]
@@ -78,8 +84,8 @@ public struct RE2Regex: Sendable {
         while true {
             // `cur` holds the consuming threads at position i; marks of generation `gen` are i's.
             // Unanchored search: a new thread starts at every position.
-            if add(0, i, &cur) { return true }
-            if i >= text.count || cur.isEmpty && program.first?.op == .assert && program.first?.x == Int32(RegexAssert.beginText.rawValue) { return false }
+            if add(0, i, &cur) { return (true, steps) }
+            if i >= text.count || cur.isEmpty && program.first?.op == .assert && program.first?.x == Int32(RegexAssert.beginText.rawValue) { return (false, steps) }
             let c = text[i]
             gen &+= 1
             if gen == 0 { for k in 0..<n { mark[k] = 0 }; gen = 1 }
@@ -93,7 +99,7 @@ public struct RE2Regex: Sendable {
                 case .cls: ok = Self.inClass(classes[Int(ins.x)], c)
                 default: ok = false
                 }
-                if ok, add(pc32 + 1, i + 1, &next) { return true }
+                if ok, add(pc32 + 1, i + 1, &next) { return (true, steps) }
             }
             swap(&cur, &next)
             i += 1
