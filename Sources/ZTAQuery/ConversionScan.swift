@@ -19,6 +19,14 @@ struct ConversionScan {
     let threads: Int
 
     static let maxPredicates = 64
+    /// Rows held at once (~60 bytes each): a window with more answers 503 rather than
+    /// exhausting memory. About three months of a site with 10 M events a month.
+    static let maxRows = 25_000_000
+
+    /// Rows of other types than pageview / event matter only to duration goals (a session's
+    /// first event and its completion event can be of any type); otherwise they are dropped
+    /// at the scan.
+    var keepsAllTypes: Bool { predicates.contains { $0.goal.type == .duration } }
 
     var eventFilters: [Filter] { filters.filter { !$0.dimension.isSessionLevel } }
     var sessionFilters: [Filter] { filters.filter { $0.dimension.isSessionLevel } }
@@ -28,6 +36,7 @@ struct ConversionScan {
         if predicates.contains(where: { $0.goal.type == .event }) {
             c.insert(.category); c.insert(.label); c.insert(.value)
         }
+        // Session-level filters read the entry pageview's columns; event-level ones the row's.
         for f in filters { c.insert(f.dimension.column) }
         return c
     }
@@ -38,8 +47,14 @@ struct ConversionScan {
         let sp = try source.scanPlan(req)
         let ctx = ScanContext(scan: self)
         var parts: [ConversionRows] = []
-        try WaveScanner(threads: threads).run(sp.tasks, prepare: { ctx.extract($0) }) { wave in parts += wave }
+        var held = 0
+        try WaveScanner(threads: threads).run(sp.tasks, prepare: { ctx.extract($0) }) { wave in
+            held += wave.reduce(0) { $0 + $1.count }
+            if held > Self.maxRows { throw QueryError("Service unavailable", status: 503) }
+            parts += wave
+        }
         var rows = ConversionRows.concat(parts)
+        parts = []
         rows.paths = ctx.paths.snapshot()
         rows.names = ctx.names.snapshot()
         rows.referrers = ctx.referrers.snapshot()
@@ -144,7 +159,8 @@ final class ScanContext: @unchecked Sendable {
         let from = scan.window.from, to = scan.window.to
         var sel: [Int] = []
         sel.reserveCapacity(c.count)
-        for i in 0..<c.count where c.ts[i] >= from && c.ts[i] < to { sel.append(i) }
+        let allTypes = scan.keepsAllTypes
+        for i in 0..<c.count where c.ts[i] >= from && c.ts[i] < to && (allTypes || c.type[i] <= EventType.event.rawValue) { sel.append(i) }
         if sel.isEmpty { return out }
         out.reserve(sel.count)
         guard let pd = c.string(.path), let nd = c.string(.name), let rd = c.string(.referrer) else { return out }
@@ -243,12 +259,45 @@ struct ConversionRows {
         return session[a] < session[b]
     }
 
+    /// Groups rows by session (dense ids by first appearance, then a stable counting sort) and
+    /// puts each session's rows in tie order; a session's rows mostly arrive in `ts` order
+    /// already (segments are ts-sorted), so most sessions need no sort at all.
     mutating func sortBySession() {
         pathRank = Self.ranks(paths)
         nameRank = Self.ranks(names)
-        let perm = Array(0..<count).sorted { a, b in
-            if session[a] != session[b] { return session[a] < session[b] }
-            return precedes(a, b)
+        let n = count
+        var ids = [Int32](repeating: 0, count: n)
+        var dense: [UInt64: Int32] = [:]
+        dense.reserveCapacity(n / 4 + 16)
+        var sizes: [Int32] = []
+        for i in 0..<n {
+            let key = session[i]
+            if let d = dense[key] {
+                ids[i] = d
+                sizes[Int(d)] += 1
+            } else {
+                let d = Int32(sizes.count)
+                dense[key] = d
+                ids[i] = d
+                sizes.append(1)
+            }
+        }
+        dense = [:]
+        var start = [Int](repeating: 0, count: sizes.count + 1)
+        for k in 0..<sizes.count { start[k + 1] = start[k] + Int(sizes[k]) }
+        var fill = Array(start.dropLast())
+        var perm = [Int](repeating: 0, count: n)
+        for i in 0..<n {
+            let d = Int(ids[i])
+            perm[fill[d]] = i
+            fill[d] += 1
+        }
+        ids = []
+        for k in 0..<sizes.count where sizes[k] > 1 {
+            let lo = start[k], hi = start[k + 1]
+            var sorted = true
+            for j in (lo + 1)..<hi where precedes(perm[j], perm[j - 1]) { sorted = false; break }
+            if !sorted { perm[lo..<hi].sort { precedes($0, $1) } }
         }
         func g<T>(_ a: [T]) -> [T] { perm.map { a[$0] } }
         ts = g(ts); type = g(type); session = g(session); visitor = g(visitor); value = g(value)
