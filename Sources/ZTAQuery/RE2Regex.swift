@@ -277,7 +277,8 @@ struct RegexParser {
         i += 1  // (
         depth += 1
         defer { depth -= 1 }
-        if depth > 1000 { return nil }
+        // Nesting bounds the recursion of parser and compiler (a few frames per level).
+        if depth > 100 { return nil }
         let saved = flags
         if peek() == Self.ch("?") {
             i += 1

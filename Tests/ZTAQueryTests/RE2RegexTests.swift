@@ -42,6 +42,7 @@ final class RE2RegexTests: XCTestCase {
         "a{1001}", "a{1,1001}", "a{3,2}", "(", ")", "(a", "a)", "[a", "[z-a]", "*a", "+", "?", "{2}", "a|*",
         "\\", "\\y", "\\Z", "\\x{110000}", "\\xZ", "(?P=n)", "(?P<>a)", "(?i", "(?)", "(?-)", "(?i-)", "(?z)",
         "[[:nope:]]", "(a{1000}){1000}", "\\pL", "\\C",
+        String(repeating: "(", count: 5000) + "a" + String(repeating: ")", count: 5000),
     ]
 
     func testMatchesLikeRE2() throws {
