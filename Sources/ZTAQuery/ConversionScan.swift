@@ -73,6 +73,7 @@ final class ScanContext: @unchecked Sendable {
     let referrers = GlobalStrings(preset: [""])
     private let lock = NSLock()
     private var pathBits: [ObjectIdentifier: (StringDictionary, [UInt64])] = [:]
+    private var pathMemo: [UInt32: UInt64] = [:]
     private var nameBits: [ObjectIdentifier: (StringDictionary, [UInt64])] = [:]
     private var categoryBits: [ObjectIdentifier: (StringDictionary, [UInt64])] = [:]
     private var labelBits: [ObjectIdentifier: (StringDictionary, [UInt64])] = [:]
@@ -110,13 +111,26 @@ final class ScanContext: @unchecked Sendable {
         return t
     }
 
+    /// Path masks of a dictionary. Each distinct path is evaluated once per query (memo by
+    /// global id), however many segment / memtable dictionaries repeat it — a regex runs once
+    /// per distinct string.
     func bits(path d: StringDictionary) -> [UInt64] {
+        let gids = paths.mapping(d)
         let preds = scan.predicates
-        return table(&pathBits, d) { s in
+        lock.lock(); defer { lock.unlock() }
+        let key = ObjectIdentifier(d)
+        if let t = pathBits[key] { return t.1 }
+        var t = [UInt64](repeating: 0, count: d.count)
+        for (i, s) in d.values.enumerated() {
+            let g = gids[i]
+            if let m = pathMemo[g] { t[i] = m; continue }
             var m: UInt64 = 0
             for (k, p) in preds.enumerated() where p.goal.type == .pageview && (p.path?.matches(s) ?? false) { m |= 1 << UInt64(k) }
-            return m
+            pathMemo[g] = m
+            t[i] = m
         }
+        pathBits[key] = (d, t)
+        return t
     }
 
     func bits(name d: StringDictionary) -> [UInt64] {
