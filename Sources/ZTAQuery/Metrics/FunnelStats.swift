@@ -12,7 +12,7 @@ public struct FunnelStats: Sendable {
     public var timeseries: [FunnelDayStats] = []
 
     /// 100 × completions / totalVisitors, 2dp fixed point.
-    public var overallConversionRate2dp: Int64 { Rounding.fixed(completions, totalVisitors, times: 100, decimals: 2) }
+    public var overallConversionRate2dp: Int64 { MetricDefinitions.funnelConversionRate2dp(completions: completions, visitors: totalVisitors) }
     public var overallConversionRate: Double { Double(overallConversionRate2dp) / 100 }
 }
 
@@ -34,7 +34,7 @@ public struct FunnelDayStats: Sendable, Equatable {
     public var visitors: Int64
     /// Those of them with depth N.
     public var completions: Int64
-    public var conversionRate2dp: Int64 { Rounding.fixed(completions, visitors, times: 100, decimals: 2) }
+    public var conversionRate2dp: Int64 { MetricDefinitions.funnelConversionRate2dp(completions: completions, visitors: visitors) }
 }
 
 /// The per-visitor state machine of api.md §7.6 over a visitor's matching events in tie order.
@@ -120,15 +120,15 @@ enum FunnelFolds {
         var out = FunnelStats()
         out.totalVisitors = reach[1]
         out.completions = reach[n]
-        out.avgTimeToComplete = Rounding.divide(completeSum, reach[n] &* 1000)
+        out.avgTimeToComplete = MetricDefinitions.meanSeconds(totalMs: completeSum, count: reach[n])
         for k in 1...n {
             let prev = k == 1 ? reach[1] : reach[k - 1]
             let drop = k == 1 ? 0 : prev - reach[k]
             out.steps.append(FunnelStepStats(
                 stepNumber: k, name: funnel.steps[k - 1].name, visitors: reach[k], dropOff: drop,
-                dropOffRate1dp: Rounding.fixed(drop, prev, times: 100, decimals: 1),
-                progressRate1dp: Rounding.fixed(reach[k], reach[1], times: 100, decimals: 1),
-                avgTimeOnStep: k == n ? 0 : Rounding.divide(stepTimeSum[k - 1], stepTimeCount[k - 1] &* 1000)))
+                dropOffRate1dp: MetricDefinitions.dropOffRate1dp(dropOff: drop, previous: prev),
+                progressRate1dp: MetricDefinitions.progressRate1dp(visitors: reach[k], first: reach[1]),
+                avgTimeOnStep: k == n ? 0 : MetricDefinitions.meanSeconds(totalMs: stepTimeSum[k - 1], count: stepTimeCount[k - 1])))
         }
         out.timeseries = (0..<days.count).map { FunnelDayStats(date: days.labels[$0], visitors: dayVisitors[$0], completions: dayCompletions[$0]) }
         return out

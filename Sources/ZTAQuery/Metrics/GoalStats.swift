@@ -20,9 +20,9 @@ public struct GoalStats: Sendable {
     /// `conversionRate` rounded to 1dp.
     public var conversionRate: Double { Double(conversionRate1dp) / 10 }
     /// `totalValue` rounded half away from zero to 2dp (fixed point, 2 decimals).
-    public var totalValue2dp: Int64 { Rounding.fixed(totalValueExact, decimals: 2) }
+    public var totalValue2dp: Int64 { MetricDefinitions.totalValue2dp(totalValueExact) }
     /// `avgValue` = totalValue / completions (0 if none), 2dp fixed point.
-    public var avgValue2dp: Int64 { completions == 0 ? 0 : Rounding.fixed(totalValueExact / Double(completions), decimals: 2) }
+    public var avgValue2dp: Int64 { MetricDefinitions.avgValue2dp(totalValueExact, completions: completions) }
     public var totalValue: Double { Double(totalValue2dp) / 100 }
     public var avgValue: Double { Double(avgValue2dp) / 100 }
 }
@@ -35,7 +35,7 @@ public struct GoalStatsRow: Sendable, Equatable {
     public var completingVisitors: Int64
     /// Distinct visitors of the group (the rate's denominator).
     public var visitors: Int64
-    public var conversionRate1dp: Int64 { Rounding.fixed(completingVisitors, visitors, times: 100, decimals: 1) }
+    public var conversionRate1dp: Int64 { MetricDefinitions.goalConversionRate1dp(completers: completingVisitors, visitors: visitors) }
     public var conversionRate: Double { Double(conversionRate1dp) / 10 }
 }
 
@@ -45,7 +45,7 @@ public struct GoalSummary: Sendable {
     public var completions: Int64
     public var uniqueCompletions: Int64
     public var visitors: Int64
-    public var conversionRate1dp: Int64 { Rounding.fixed(uniqueCompletions, visitors, times: 100, decimals: 1) }
+    public var conversionRate1dp: Int64 { MetricDefinitions.goalConversionRate1dp(completers: uniqueCompletions, visitors: visitors) }
     public var conversionRate: Double { Double(conversionRate1dp) / 10 }
 }
 
@@ -102,7 +102,7 @@ enum GoalFolds {
         }
         s.visitors = Int64(visitors.count)
         s.uniqueCompletions = Int64(completers.count)
-        s.conversionRate1dp = Rounding.fixed(s.uniqueCompletions, s.visitors, times: 100, decimals: 1)
+        s.conversionRate1dp = MetricDefinitions.goalConversionRate1dp(completers: s.uniqueCompletions, visitors: s.visitors)
         func distinctPerGroup(_ set: Set<GroupVisitor>) -> [UInt32: Int64] {
             var d: [UInt32: Int64] = [:]
             for x in set { d[x.group, default: 0] += 1 }
