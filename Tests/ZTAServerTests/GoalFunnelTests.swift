@@ -82,6 +82,8 @@ struct GoalFunnelTests {
         #expect(goal["createdAt"] is String && goal["updatedAt"] is String)
 
         #expect(try await s.call("PATCH", "/api/goals", token: t, json: ["name": "x"]).error == "Goal ID required")
+        // A malformed field is a 400 even for an unknown goal (parameters before lookup).
+        #expect(try await s.call("PATCH", "/api/goals", token: t, json: ["id": "goal_nope", "value": "high"]).error == "Invalid value")
         let nf = try await s.call("PATCH", "/api/goals", token: t, json: ["id": "goal_nope", "name": "x"])
         #expect(nf.status == 404 && nf.error == "Goal not found")
         #expect(try await s.call("PATCH", "/api/goals", token: t, json: ["id": gid, "type": "event"]).error == "Goal type cannot be changed")

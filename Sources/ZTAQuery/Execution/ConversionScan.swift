@@ -20,8 +20,8 @@ struct ConversionScan {
 
     static let maxPredicates = 64
     /// Rows held at once (~60 bytes each): a window with more answers 503 rather than
-    /// exhausting memory. About three months of a site with 10 M events a month.
-    static let maxRows = 25_000_000
+    /// exhausting memory (~600 MB at most).
+    static let maxRows = 10_000_000
 
     /// Rows of other types than pageview / event matter only to duration goals (a session's
     /// first event and its completion event can be of any type); otherwise they are dropped

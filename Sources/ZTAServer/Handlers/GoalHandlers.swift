@@ -70,6 +70,20 @@ extension ServerCore {
         return g
     }
 
+    /// The checks of `goalFields` that do not depend on the stored goal, so an update reports a
+    /// malformed field (400) before the goal is looked up (api.md §1: parameters first).
+    static func goalFieldShapes(_ body: JSONValue) throws(APIError) {
+        if let v = body["value"], !v.isNull {
+            guard let d = v.doubleValue, d >= 0, d.isFinite else { throw APIError.invalid("value") }
+        }
+        _ = try optionalString(body, "path")
+        _ = try parseMatchType(body)
+        for k in ["eventAction", "eventCategory", "eventLabel"] { _ = try optionalString(body, k) }
+        if let v = body["durationSeconds"], !v.isNull {
+            guard let d = v.intValue, (1...86_400).contains(d) else { throw APIError.invalid("durationSeconds") }
+        }
+    }
+
     static func parseGoalType(_ body: JSONValue) throws(APIError) -> GoalType? {
         guard let v = body["type"], !v.isNull else { return nil }
         guard let t = v.stringValue.flatMap(GoalType.init(rawValue:)) else {
@@ -112,6 +126,7 @@ extension ServerCore {
         guard let id = try Self.optionalString(body, "id"), !id.isEmpty else { throw APIError.badRequest("Goal ID required") }
         let newType = try Self.parseGoalType(body)
         _ = try Self.resourceName(body, required: "Goal name is required")
+        try Self.goalFieldShapes(body)
         let (old, _) = try await visibleGoal(call, id, minRole: .admin)
         if let t = newType, t != old.type { throw APIError.badRequest("Goal type cannot be changed") }
         var goal = try Self.goalFields(body, base: old)
