@@ -129,6 +129,27 @@ struct WebhookAddressTests {
         #expect(q.pop() == nil)
     }
 
+    /// Against a naive reference (an array dropping its first element) over random pushes and pops.
+    @Test func droppingQueueAgainstReference() {
+        var g = SystemRandomNumberGenerator()
+        for capacity in [1, 2, 3, 7, 16] {
+            var q = DroppingQueue<Int>(capacity: capacity)
+            var reference: [Int] = []
+            for step in 0..<5000 {
+                if Bool.random(using: &g) || Int.random(in: 0..<4, using: &g) == 0 {
+                    let dropped = q.push(step)
+                    reference.append(step)
+                    let refDropped = reference.count > capacity
+                    if refDropped { reference.removeFirst() }
+                    #expect(dropped == refDropped)
+                } else {
+                    #expect(q.pop() == (reference.isEmpty ? nil : reference.removeFirst()))
+                }
+                #expect(q.count == reference.count)
+            }
+        }
+    }
+
     /// RFC 4231 test case 2, and the header form.
     @Test func signatureIsHMACSHA256() {
         #expect(WebhookService.signature(secret: "Jefe", body: Array("what do ya want for nothing?".utf8))

@@ -7,26 +7,35 @@ struct PendingDelivery: Sendable {
     var timestampMs: Int64
 }
 
-/// A fixed-capacity FIFO that drops its oldest element when full.
+/// A bounded FIFO that drops its oldest element when full. Storage grows with use (a webhook
+/// that keeps up never allocates its whole capacity), up to `capacity` slots used as a ring.
 struct DroppingQueue<Element> {
-    private var storage: [Element?]
+    private var storage: [Element?] = []
     private var head = 0
     private(set) var count = 0
+    let capacity: Int
 
     init(capacity: Int) {
-        storage = Array(repeating: nil, count: max(1, capacity))
+        self.capacity = max(1, capacity)
     }
-
-    var capacity: Int { storage.count }
 
     /// Appends; returns true when the oldest element was dropped to make room.
     mutating func push(_ e: Element) -> Bool {
-        if count == storage.count {
+        if count == capacity {
             storage[head] = e
             head = (head + 1) % storage.count
             return true
         }
-        storage[(head + count) % storage.count] = e
+        if count == storage.count {
+            // Full but below capacity: lay the ring out from index 0 and grow at the end.
+            if head != 0 {
+                storage = Array(storage[head...]) + Array(storage[..<head])
+                head = 0
+            }
+            storage.append(e)
+        } else {
+            storage[(head + count) % storage.count] = e
+        }
         count += 1
         return false
     }
@@ -37,12 +46,19 @@ struct DroppingQueue<Element> {
         storage[head] = nil
         head = (head + 1) % storage.count
         count -= 1
+        if count == 0 {
+            // Idle again: give the memory back.
+            storage = []
+            head = 0
+        }
         return e
     }
 
     mutating func removeAll() -> Int {
         let n = count
-        while pop() != nil {}
+        storage = []
+        head = 0
+        count = 0
         return n
     }
 }
