@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import Synchronization
 import Testing
+import ZTAFormat
 @testable import ZTAServer
 
 /// A resolver whose answers the test sets (and changes, to move a name to a private address).
@@ -552,6 +553,76 @@ struct WebhookTests {
         _ = try await s.call("POST", "/api/track", json: ["type": "pageview", "siteId": site2], headers: [("Origin", "https://b.example.com")])
         #expect(webhooks.sessions.count == 0)
         try await s.stop()
+        await receiver.stop()
+    }
+
+    /// `goal` at a goal's first completion in a session (pageview, event and duration goals);
+    /// goal changes reach the matchers without a restart.
+    @Test func goalEventsAtFirstCompletionPerSession() async throws {
+        let receiver = try await WebhookReceiver.start()
+        let (s, t, site) = try await Self.setUp()
+        func goal(_ body: [String: Any]) async throws -> String {
+            var b = body
+            b["siteId"] = site
+            let r = try await s.call("POST", "/api/goals", token: t, json: b)
+            return try #require((r.json["goal"] as? [String: Any])?["id"] as? String, "\(r.text)")
+        }
+        let checkout = try await goal(["name": "Checkout", "type": "pageview", "path": "/checkout", "matchType": "contains", "value": 3])
+        _ = try await Self.create(s, t, site: site, url: receiver.url("/goals"), events: ["goal"])
+        // Created after the webhook: picked up through the goal route.
+        let signup = try await goal(["name": "Signup", "type": "event", "eventAction": "signup", "value": 1])
+        func track(_ body: [String: Any]) async throws {
+            var b = body
+            b["siteId"] = site
+            #expect(try await s.call("POST", "/api/track", json: b, headers: Self.origin).status == 200)
+        }
+        try await track(["type": "pageview", "path": "/cart/checkout", "sessionId": "g-1"])
+        try await track(["type": "pageview", "path": "/checkout/done", "sessionId": "g-1"])  // same session: not again
+        try await track(["type": "pageview", "path": "/home", "sessionId": "g-1"])
+        try await track(["type": "event", "action": "signup", "value": 9, "path": "/home", "sessionId": "g-1"])
+        try await track(["type": "pageview", "path": "/checkout", "sessionId": "g-2"])  // another session: again
+        try await eventually("three goal deliveries") { receiver.hits("/goals").count == 3 }
+        let hits = receiver.hits("/goals")
+        #expect(hits.allSatisfy { $0.json["event"] as? String == "goal" && $0.headers["x-zta-event"] == "goal" })
+        for h in hits { #expect(Set(h.data.keys) == ["siteId", "goalId", "goalName", "path", "value"]) }
+        let checkouts = hits.filter { $0.data["goalId"] as? String == checkout }
+        #expect(checkouts.map { $0.data["path"] as? String } == ["/cart/checkout", "/checkout"])
+        #expect(checkouts.allSatisfy { $0.data["goalName"] as? String == "Checkout" && $0.data["value"] as? Double == 3 })
+        let signups = hits.filter { $0.data["goalId"] as? String == signup }
+        #expect(signups.count == 1)
+        #expect(signups.first?.data["value"] as? Double == 9, "an event's non-zero value wins")
+        #expect(signups.first?.data["siteId"] as? String == site)
+
+        // A deleted goal no longer fires.
+        #expect(try await s.call("DELETE", "/api/goals?id=\(signup)", token: t).status == 200)
+        try await track(["type": "event", "action": "signup", "sessionId": "g-3"])
+        try await track(["type": "pageview", "path": "/checkout", "sessionId": "g-3"])
+        try await eventually("the checkout of g-3") { receiver.hits("/goals").count == 4 }
+        #expect(receiver.hits("/goals").last?.data["goalId"] as? String == checkout)
+        #expect(receiver.hits("/goals").count == 4)
+
+        // A duration goal completes once, with the event that makes the session last long enough
+        // (records handed in directly, with chosen times).
+        let long = try await goal(["name": "Long visit", "type": "duration", "durationSeconds": 60])
+        let t0: Int64 = 1_800_000_000_000
+        var records: [EventRecord] = []
+        for (offset, path) in [(0, "/a"), (30_000, "/b"), (61_000, "/c"), (120_000, "/d")] as [(Int64, String)] {
+            var r = EventRecord()
+            r.ts = t0 + offset
+            r.site = site
+            r.type = .heartbeat
+            r.session = 42
+            r.path = path
+            records.append(r)
+        }
+        s.server.core.webhooks.tracked(siteId: site, records: records)
+        try await eventually("the duration goal") { receiver.hits("/goals").count == 5 }
+        let durationHit = try #require(receiver.hits("/goals").last)
+        #expect(durationHit.data["goalId"] as? String == long)
+        #expect(durationHit.data["path"] as? String == "/c")
+        #expect(durationHit.json["timestamp"] as? String == "2027-01-15T08:01:01.000Z")
+        try await s.stop()
+        #expect(receiver.hits("/goals").count == 5)
         await receiver.stop()
     }
 

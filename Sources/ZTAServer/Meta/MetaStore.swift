@@ -97,6 +97,7 @@ final class MetaStore: Sendable {
                 );
                 """)
         }
+        registerGoalsFunnels(&m)
         m.registerMigration("v_webhooks") { db in
             // Webhooks (api.md §7.8). `secret` signs deliveries (HMAC-SHA256), so it is kept as
             // is: a signing key, not a password; it is never returned after creation.

@@ -2,6 +2,7 @@ import Crypto
 import Logging
 import Synchronization
 import ZTAFormat
+import ZTAQuery
 
 /// Webhook delivery (api.md §7.8). The active webhooks of every site are held in memory
 /// (loaded at start, reloaded for a site after each change to its webhooks), so emitting an
@@ -21,6 +22,9 @@ final class WebhookService: Sendable {
     }
 
     private let registry = Mutex(Registry())
+    /// Goal matchers of the sites with a `goal` subscriber, loaded when a webhook or goal changes
+    /// (never on the track path), with a generation per site like the registry.
+    private let goalMatchers = Mutex<(bySite: [String: [GoalMatcher]], generation: [String: UInt64])>(([:], [:]))
     /// Sites with at least one active webhook: zero makes `tracked` return at once.
     private let siteCount = Atomic<Int>(0)
     private let tasks = Mutex<(next: UInt64, running: [UInt64: Task<Void, Never>], stopped: Bool)>((0, [:], false))
@@ -62,6 +66,7 @@ final class WebhookService: Sendable {
         var bySite: [String: [WebhookRecord]] = [:]
         for w in all { bySite[w.siteId, default: []].append(w) }
         for (site, records) in bySite { apply(site: site, records: records, generation: nil) }
+        for site in sitesWithGoalSubscribers() { await reloadGoals(siteId: site) }
     }
 
     /// Re-reads a site's active webhooks after a change (create, update, delete, disable).
@@ -74,6 +79,7 @@ final class WebhookService: Sendable {
         do {
             let records = try await meta.webhooks(siteId: siteId).filter(\.active)
             apply(site: siteId, records: records, generation: gen)
+            await reloadGoals(siteId: siteId)
         } catch {
             logger.error("webhook reload failed", metadata: ["siteId": "\(siteId)", "error": "\(error)"])
         }
@@ -83,6 +89,10 @@ final class WebhookService: Sendable {
     func forget(siteId: String) {
         apply(site: siteId, records: [], generation: nil)
         sessions.forget(site: siteId)
+        goalMatchers.withLock { g in
+            g.bySite.removeValue(forKey: siteId)
+            g.generation[siteId] = (g.generation[siteId] ?? 0) &+ 1
+        }
     }
 
     private func apply(site: String, records: [WebhookRecord], generation: UInt64?) {
@@ -123,6 +133,38 @@ final class WebhookService: Sendable {
         }
     }
 
+    private func sitesWithGoalSubscribers() -> [String] {
+        registry.withLock { r in r.bySite.filter { $0.value.contains { $0.subscribes(to: .goal) } }.map(\.key) }
+    }
+
+    /// Re-reads a site's goals for its `goal` subscribers (none: the matchers are dropped).
+    func reloadGoals(siteId: String) async {
+        let gen = goalMatchers.withLock { g -> UInt64 in
+            let n = (g.generation[siteId] ?? 0) &+ 1
+            g.generation[siteId] = n
+            return n
+        }
+        var matchers: [GoalMatcher] = []
+        if hooks(siteId: siteId).contains(where: { $0.subscribes(to: .goal) }) {
+            do {
+                // A goal whose pattern no longer compiles matches nothing (it was validated when saved).
+                matchers = try await meta.goals(siteId: siteId).compactMap { try? GoalMatcher($0.definition) }
+            } catch {
+                logger.error("webhook goal reload failed", metadata: ["siteId": "\(siteId)", "error": "\(error)"])
+            }
+        }
+        goalMatchers.withLock { g in
+            guard g.generation[siteId] == gen else { return }
+            if matchers.isEmpty { g.bySite.removeValue(forKey: siteId) } else { g.bySite[siteId] = matchers }
+        }
+    }
+
+    /// After any goal create/update/delete: the goal lists of the sites with `goal` subscribers
+    /// are read again (a handful of SQLite reads per goal change, none per tracked event).
+    func goalsChanged() async {
+        for site in sitesWithGoalSubscribers() { await reloadGoals(siteId: site) }
+    }
+
     /// The active webhooks of a site (empty for most sites).
     func hooks(siteId: String) -> [WebhookHook] {
         if siteCount.load(ordering: .relaxed) == 0 { return [] }
@@ -152,20 +194,44 @@ final class WebhookService: Sendable {
     func tracked(siteId: String, records: [EventRecord]) {
         let hooks = hooks(siteId: siteId)
         if hooks.isEmpty { return }
-        var pageviewHooks: [WebhookHook] = [], eventHooks: [WebhookHook] = [], followSessions = false
+        var pageviewHooks: [WebhookHook] = [], eventHooks: [WebhookHook] = [], goalHooks: [WebhookHook] = []
+        var followSessions = false
         for h in hooks {
             let s = h.settings.events
             if s.contains(.pageview) { pageviewHooks.append(h) }
             if s.contains(.event) { eventHooks.append(h) }
+            if s.contains(.goal) { goalHooks.append(h) }
             if s.contains(.sessionEnd) || s.contains(.goal) { followSessions = true }
         }
+        let goals = goalHooks.isEmpty ? [] : (goalMatchers.withLock { $0.bySite[siteId] } ?? [])
         for r in records {
-            if followSessions { sessions.record(r) }
+            let sessionStart = followSessions ? sessions.record(r) : nil
+            if let sessionStart, !goals.isEmpty { emitGoals(goals, r, sessionStart: sessionStart, to: goalHooks) }
             if r.type == .pageview && !pageviewHooks.isEmpty {
                 emit(pageviewHooks, PendingDelivery(event: .pageview, data: Self.pageviewData(r), timestampMs: r.ts))
             } else if r.type == .event && !eventHooks.isEmpty {
                 emit(eventHooks, PendingDelivery(event: .event, data: Self.eventData(r), timestampMs: r.ts))
             }
+        }
+    }
+
+    /// `goal` deliveries for the goals this event completes for the first time in its session:
+    /// pageview/event goals by their row predicate, duration goals once the session has lasted
+    /// their `durationSeconds`.
+    private func emitGoals(_ goals: [GoalMatcher], _ r: EventRecord, sessionStart: Int64, to hooks: [WebhookHook]) {
+        for m in goals {
+            let completes: Bool
+            if let d = m.durationMs {
+                completes = r.ts - sessionStart >= d
+            } else {
+                completes = m.matchesRow(type: r.type, path: r.path, name: r.name, category: r.category, label: r.label)
+            }
+            guard completes, sessions.firstCompletion(site: r.site, session: r.session, goalId: m.goal.id) else { continue }
+            let value = r.type == .event ? m.completionValue(eventValue: r.value) : m.goal.value
+            emit(hooks, PendingDelivery(event: .goal, data: .object([
+                ("siteId", .string(r.site)), ("goalId", .string(m.goal.id)), ("goalName", .string(m.goal.name)),
+                ("path", .string(r.path)), ("value", .double(value)),
+            ]), timestampMs: r.ts))
         }
     }
 

@@ -36,21 +36,21 @@ final class WebhookSessions: Sendable {
         self.limit = limit
     }
 
-    /// Adds a tracked event to its session. Returns false when the table is full and the session
-    /// is not followed.
+    /// Adds a tracked event to its session and returns the session's first event time; nil when
+    /// the table is full and the session is not followed.
     @discardableResult
-    func record(_ r: EventRecord) -> Bool {
-        state.withLock { s in
+    func record(_ r: EventRecord) -> Int64? {
+        state.withLock { s -> Int64? in
             let key = Key(site: r.site, session: r.session)
             if s.open[key] == nil {
                 if s.open.count >= limit {
                     s.untracked += 1
-                    return false
+                    return nil
                 }
                 s.open[key] = Open(first: r.ts, last: r.ts)
             }
             s.open[key]?.apply(r)
-            return true
+            return s.open[key]?.first
         }
     }
 

@@ -58,10 +58,11 @@ struct GroupAcc {
         }
     }
 
-    var bounceRate1dp: Int64 { Rounding.fixed(bounces, sessions, times: 100, decimals: 1) }
-    var viewsPerVisit2dp: Int64 { Rounding.fixed(spv, sessions, times: 1, decimals: 2) }
-    var visitDuration: Int64 { Rounding.divide(durMs, sessions &* 1000) }
-    var avgTimeOnPage: Int64 { Rounding.divide(engSum, engCnt) }
+    // The formulas: MetricDefinitions (one place for every metric).
+    var bounceRate1dp: Int64 { MetricDefinitions.bounceRate1dp(bounces: bounces, sessions: sessions) }
+    var viewsPerVisit2dp: Int64 { MetricDefinitions.viewsPerVisit2dp(pageviews: spv, sessions: sessions) }
+    var visitDuration: Int64 { MetricDefinitions.visitDuration(durationMs: durMs, sessions: sessions) }
+    var avgTimeOnPage: Int64 { MetricDefinitions.avgTimeOnPage(sum: engSum, count: engCnt) }
 
     /// Writes the metric's JSON value (counts int, bounce_rate 1dp, views_per_visit 2dp, seconds int).
     func write(_ m: Metric, _ w: inout JSONWriter) {
