@@ -98,14 +98,15 @@ extension ServerCore {
         guard let id = body["id"]?.stringValue, !id.isEmpty else { throw APIError.badRequest("Webhook ID required") }
         var changes = WebhookChanges()
         var target: WebhookURL?
-        if let u = body["url"], !u.isNull {
+        // Present fields must have their type (null only clears `description`).
+        if let u = body["url"] {
             guard let s = u.stringValue, !s.isEmpty else { throw APIError.badRequest("Invalid webhook URL") }
             target = try webhookURL(s)
             changes.url = s
         }
-        if let e = body["events"], !e.isNull { changes.events = try Self.webhookEvents(e) }
+        if let e = body["events"] { changes.events = try Self.webhookEvents(e) }
         if let d = body["description"] { changes.description = .some(try Self.webhookDescription(d)) }
-        if let a = body["active"], !a.isNull {
+        if let a = body["active"] {
             guard let b = a.boolValue else { throw APIError.invalid("active") }
             changes.active = b
         }
