@@ -321,6 +321,8 @@ final class WebhookService: Sendable {
             do { try await sleep(delay) } catch { break }
             outcome = await attempt(url: settings.url, body: body, headers: headers)
         }
+        // Stopped mid-delivery (server shutdown): not the receiver's failure, nothing to count.
+        if Task.isCancelled && !outcome.isSuccess { return }
         let nowMs = now()
         if outcome.isSuccess {
             metrics.webhookDelivery("success")
