@@ -54,21 +54,45 @@ extension ServerCore {
         }
         add(.delete, "/api/sites", .jwtOrKey(.admin)) { call in
             defer { if let id = call.query["id"] { self.siteCache.invalidate(id) } }
-            return try await self.deleteSite(call)
+            let r = try await self.deleteSite(call)
+            // Its webhooks went with it (ON DELETE CASCADE): stop emitting for them.
+            if let id = call.query["id"] { self.webhooks.forget(siteId: id) }
+            return r
         }
         add(.get, "/api/sites/{id}", .jwtOrKey(.read)) { try await self.getSite($0) }
 
         // Goals (§7.5) and funnels (§7.6)
         add(.get, "/api/goals", .jwtOrKey(.read)) { try await self.listGoals($0) }
-        add(.post, "/api/goals", .jwtOrKey(.write), body: json) { try await self.createGoal($0) }
-        add(.patch, "/api/goals", .jwtOrKey(.write), body: json) { try await self.updateGoal($0) }
-        add(.delete, "/api/goals", .jwtOrKey(.write)) { try await self.deleteGoal($0) }
+        // A goal change re-reads the goals that `goal` webhooks match against (after the write).
+        add(.post, "/api/goals", .jwtOrKey(.write), body: json) { call in
+            let r = try await self.createGoal(call)
+            await self.webhooks.goalsChanged()
+            return r
+        }
+        add(.patch, "/api/goals", .jwtOrKey(.write), body: json) { call in
+            let r = try await self.updateGoal(call)
+            await self.webhooks.goalsChanged()
+            return r
+        }
+        add(.delete, "/api/goals", .jwtOrKey(.write)) { call in
+            let r = try await self.deleteGoal(call)
+            await self.webhooks.goalsChanged()
+            return r
+        }
         add(.get, "/api/goals/{id}/stats", .jwtOrKey(.read)) { try await self.goalStats($0) }
         add(.get, "/api/funnels", .jwtOrKey(.read)) { try await self.listFunnels($0) }
         add(.post, "/api/funnels", .jwtOrKey(.write), body: json) { try await self.createFunnel($0) }
         add(.patch, "/api/funnels", .jwtOrKey(.write), body: json) { try await self.updateFunnel($0) }
         add(.delete, "/api/funnels", .jwtOrKey(.write)) { try await self.deleteFunnel($0) }
         add(.get, "/api/funnels/{id}/stats", .jwtOrKey(.read)) { try await self.funnelStats($0) }
+
+        // Webhooks (§7.8): all admin/owner with an admin-scope key, checked in the handlers
+        // after parameters and visibility (api.md §1 order).
+        add(.get, "/api/webhooks", .jwtOrKey(.read)) { try await self.listWebhooks($0) }
+        add(.post, "/api/webhooks", .jwtOrKey(.read), body: json) { try await self.createWebhook($0) }
+        add(.patch, "/api/webhooks", .jwtOrKey(.read), body: json) { try await self.updateWebhook($0) }
+        add(.delete, "/api/webhooks", .jwtOrKey(.read)) { try await self.deleteWebhook($0) }
+        add(.post, "/api/webhooks/{id}/test", .jwtOrKey(.read)) { try await self.testWebhook($0) }
 
         // Ingest (§5)
         add(.post, "/api/track", .none, body: .limit(config.maxTrackBody), ip: ("track", rl.track), cors: false) {

@@ -12,7 +12,7 @@ final class ServerCore: Sendable {
     let tokens: TokenService
     let limiter = RateLimiter()
     let clients: ClientAddressResolver
-    let metrics = ServerMetrics()
+    let metrics: ServerMetrics
     let identity = VisitorIdentity()
     let sessions = SessionTracker()
     let imports = ImportRegistry()
@@ -34,6 +34,8 @@ final class ServerCore: Sendable {
     let dummyHash: String
     /// The dashboard and tracking scripts, hashed and compressed once.
     let web: StaticAssets
+    /// Webhook registry, queues and senders (api.md §7.8).
+    let webhooks: WebhookService
 
     init(config: ServerConfig, db: Database, meta: MetaStore, tokens: TokenService, logger: Logger, dummyHash: String,
          clients: ClientAddressResolver, geoIP: GeoIPResolver? = nil) {
@@ -45,6 +47,9 @@ final class ServerCore: Sendable {
         self.logger = logger
         self.dummyHash = dummyHash
         self.geoIP = geoIP
+        let metrics = ServerMetrics()
+        self.metrics = metrics
+        self.webhooks = WebhookService(config: config, meta: meta, metrics: metrics, logger: logger)
         self.web = StaticAssets.load(publicURL: config.publicURL)
         self.queryGate = QueryGate(width: config.queryConcurrency, onIdle: { QueryEngine.releaseCachedMemory() })
         self.ingestWriter = IngestWriter(db: db, backgroundFlushRows: config.backgroundFlush ? config.storeOptions.flushRows * 3 / 4 : nil)
@@ -56,5 +61,15 @@ final class ServerCore: Sendable {
     /// Events in the store (segments plus memtable), for `/metrics`.
     var storedEvents: Int {
         db.store.segmentList.reduce(0) { $0 + $1.rows } + db.store.memtableRows
+    }
+}
+
+extension ServerCore {
+    /// Queues a webhook event for the site's active webhooks subscribed to `event` and returns
+    /// at once (no I/O; deliveries happen on their own tasks). `data` is the event's `data`
+    /// object of api.md §7.8, e.g. for `alert`: `{ siteId, alertId, alertName, condition,
+    /// metric, currentValue, threshold, operator }`.
+    func emitWebhook(siteId: String, event: WebhookEvent, data: JSONValue) {
+        webhooks.emit(siteId: siteId, event: event, data: data)
     }
 }
