@@ -58,6 +58,14 @@ extension ServerCore {
         }
         add(.get, "/api/sites/{id}", .jwtOrKey(.read)) { try await self.getSite($0) }
 
+        // Alerts (§7.7)
+        add(.get, "/api/alerts", .jwtOrKey(.read)) { try await self.listAlerts($0) }
+        add(.post, "/api/alerts", .jwtOrKey(.write), body: json) { try await self.createAlert($0) }
+        add(.patch, "/api/alerts", .jwtOrKey(.write), body: json) { try await self.updateAlert($0) }
+        add(.delete, "/api/alerts", .jwtOrKey(.write)) { try await self.deleteAlert($0) }
+        add(.get, "/api/alerts/{id}/history", .jwtOrKey(.read)) { try await self.alertHistory($0) }
+        add(.post, "/api/alerts/{id}/acknowledge", .jwtOrKey(.write), body: json) { try await self.acknowledgeAlert($0) }
+
         // Ingest (§5)
         add(.post, "/api/track", .none, body: .limit(config.maxTrackBody), ip: ("track", rl.track), cors: false) {
             try await self.track($0)

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Logging
 import ZTAEngine
 import ZTAQuery
@@ -34,6 +35,11 @@ final class ServerCore: Sendable {
     let dummyHash: String
     /// The dashboard and tracking scripts, hashed and compressed once.
     let web: StaticAssets
+    /// Goal and funnel figures for alerts (the goals feature plugs in here).
+    let alertTargets: any AlertTargetMetrics = NoGoalTargets()
+    /// Where a firing alert's `alert` webhook event goes (the webhooks feature plugs in here;
+    /// tests put a recorder).
+    let alertWebhooks = Mutex<any AlertWebhookSink>(NoAlertWebhooks())
 
     init(config: ServerConfig, db: Database, meta: MetaStore, tokens: TokenService, logger: Logger, dummyHash: String,
          clients: ClientAddressResolver, geoIP: GeoIPResolver? = nil) {

@@ -143,6 +143,7 @@ extension ServerCore {
                 .object([("id", .string(r["id"])), ("email", .string(r["email"])), ("role", .string(r["role"]))])
             }
         }
+        let alerts = try await meta.alerts(site: site.id)
         let ownerJSON: JSONValue = .object([("id", .string(site.ownerId)), ("email", .optional(owner?.email)),
                                             ("name", .optional(owner?.name))])
         let stats: JSONValue = .object([("pageviews", .int(s.pageviews)), ("visitors", .int(s.visitors)),
@@ -151,7 +152,7 @@ extension ServerCore {
                                         ("lastPageview", Clock.isoValue(s.lastPageview))])
         return .json(.object([("site", .object(site.json(role: role) + [
             ("owner", ownerJSON), ("stats", stats), ("team", .array(team)), ("goals", .array([])),
-            ("funnels", .array([])), ("alerts", .array([])),
+            ("funnels", .array([])), ("alerts", .array(alerts.map(\.json))),
         ]))]))
     }
 
