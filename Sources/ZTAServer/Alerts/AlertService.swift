@@ -9,7 +9,11 @@ struct AlertService: Service {
 
     func run() async throws {
         let interval = core.config.alertInterval
-        guard interval > 0 else { return }
+        guard interval > 0 else {
+            // Off: stay until shutdown (a service that returns would stop the whole group).
+            try? await gracefulShutdown()
+            return
+        }
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(interval))
