@@ -58,6 +58,18 @@ extension ServerCore {
         }
         add(.get, "/api/sites/{id}", .jwtOrKey(.read)) { try await self.getSite($0) }
 
+        // Goals (§7.5) and funnels (§7.6)
+        add(.get, "/api/goals", .jwtOrKey(.read)) { try await self.listGoals($0) }
+        add(.post, "/api/goals", .jwtOrKey(.write), body: json) { try await self.createGoal($0) }
+        add(.patch, "/api/goals", .jwtOrKey(.write), body: json) { try await self.updateGoal($0) }
+        add(.delete, "/api/goals", .jwtOrKey(.write)) { try await self.deleteGoal($0) }
+        add(.get, "/api/goals/{id}/stats", .jwtOrKey(.read)) { try await self.goalStats($0) }
+        add(.get, "/api/funnels", .jwtOrKey(.read)) { try await self.listFunnels($0) }
+        add(.post, "/api/funnels", .jwtOrKey(.write), body: json) { try await self.createFunnel($0) }
+        add(.patch, "/api/funnels", .jwtOrKey(.write), body: json) { try await self.updateFunnel($0) }
+        add(.delete, "/api/funnels", .jwtOrKey(.write)) { try await self.deleteFunnel($0) }
+        add(.get, "/api/funnels/{id}/stats", .jwtOrKey(.read)) { try await self.funnelStats($0) }
+
         // Alerts (§7.7)
         add(.get, "/api/alerts", .jwtOrKey(.read)) { try await self.listAlerts($0) }
         add(.post, "/api/alerts", .jwtOrKey(.write), body: json) { try await self.createAlert($0) }

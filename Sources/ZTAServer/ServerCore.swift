@@ -35,8 +35,8 @@ final class ServerCore: Sendable {
     let dummyHash: String
     /// The dashboard and tracking scripts, hashed and compressed once.
     let web: StaticAssets
-    /// Goal and funnel figures for alerts (the goals feature plugs in here).
-    let alertTargets: any AlertTargetMetrics = NoGoalTargets()
+    /// Goal and funnel figures for alerts.
+    let alertTargets: any AlertTargetMetrics = GoalAlertTargets()
     /// Where a firing alert's `alert` webhook event goes (the webhooks feature plugs in here;
     /// tests put a recorder).
     let alertWebhooks = Mutex<any AlertWebhookSink>(NoAlertWebhooks())

@@ -363,6 +363,62 @@ struct AlertTests {
         try await s.stop()
     }
 
+    /// Goal and funnel metrics: 404s at creation, values from the engine's conversion results.
+    /// The walk's data: every pageview is of `/`, one per visitor.
+    @Test func goalAndFunnelMetrics() async throws {
+        let s = try await Self.start()
+        let t = try await s.register("goals@example.com")
+        let site = try await s.createSite(t, domain: "goals.example.com")
+        let other = try await s.createSite(t, domain: "other.example.com")
+        let (ndjson, _) = Self.walkData(site: site)
+        #expect(try await s.call("POST", "/api/import?siteId=\(site)", token: t, body: Array(ndjson.utf8),
+                                 headers: [("Content-Type", "application/x-ndjson")]).status == 201)
+        func made(_ path: String, _ key: String, _ body: [String: Any]) async throws -> String {
+            let r = try await s.call("POST", path, token: t, json: body)
+            #expect(r.status == 201, "\(r.text)")
+            return try #require((r.json[key] as? [String: Any])?["id"] as? String)
+        }
+        let home = try await made("/api/goals", "goal", ["siteId": site, "name": "Home", "type": "pageview", "path": "/"])
+        let foreign = try await made("/api/goals", "goal", ["siteId": other, "name": "Elsewhere", "type": "pageview", "path": "/"])
+        let funnel = try await made("/api/funnels", "funnel", ["siteId": site, "name": "Home then nowhere", "steps": [
+            ["type": "pageview", "path": "/"], ["type": "pageview", "path": "/never"]]])
+
+        // Only the site's own goals and funnels.
+        let wrongSite = try await s.call("POST", "/api/alerts", token: t, json: Self.threshold(site, ["metric": "goal.\(foreign).completions"]))
+        #expect(wrongSite.status == 404)
+        #expect(wrongSite.error == "Goal not found: \(foreign)")
+
+        func alert(_ metric: String, _ op: String, _ threshold: Double, _ period: String) async throws -> String {
+            try await made("/api/alerts", "alert", Self.threshold(site, ["name": metric, "metric": metric, "operator": op,
+                                                                       "threshold": threshold, "period": period]))
+        }
+        let completions = try await alert("goal.\(home).completions", ">", 50, "1h")
+        let goalRate = try await alert("goal.\(home).conversionRate", ">=", 100, "24h")
+        let anyRate = try await alert("conversionRate", ">", 99.9, "1h")
+        let funnelRate = try await alert("funnel.\(funnel).conversionRate", "<", 1, "24h")
+
+        // Day 5, 10:35: 50 completions in the last hour, not > 50; the rates fire.
+        #expect(await s.server.evaluateAlerts(at: Self.at(5, 10, 35)) == 3)
+        // 10:40: all 60 of the spike (the rates are in their 1 h / 24 h cool-downs).
+        #expect(await s.server.evaluateAlerts(at: Self.at(5, 10, 40)) == 1)
+        func values(_ id: String) async throws -> [Double] {
+            let h = try await s.call("GET", "/api/alerts/\(id)/history", token: t).json["history"] as? [[String: Any]] ?? []
+            return h.compactMap { $0["value"] as? Double }
+        }
+        #expect(try await values(completions) == [60])
+        #expect(try await values(goalRate) == [100])
+        #expect(try await values(anyRate) == [100])
+        #expect(try await values(funnelRate) == [0])
+
+        // A deleted goal's alerts are skipped; "any goal" then has no goal (0 %); the funnel
+        // (pageview steps only) still answers.
+        #expect(try await s.call("DELETE", "/api/goals?id=\(home)", token: t).status == 200)
+        #expect(await s.server.evaluateAlerts(at: Self.at(9, 10, 40)) == 1)
+        #expect(try await values(funnelRate) == [0, 0])
+        #expect(try await values(completions) == [60])
+        try await s.stop()
+    }
+
     /// The anomaly rule of api.md §7.7 in isolation.
     @Test func anomalyRule() {
         let flat = [Double](repeating: 10, count: 7)

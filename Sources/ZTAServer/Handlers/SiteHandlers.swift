@@ -150,9 +150,11 @@ extension ServerCore {
                                         ("sessions", .int(s.sessions)), ("bounceRate", s.bounceRate),
                                         ("avgSessionDuration", .int(s.avgSessionDuration)),
                                         ("lastPageview", Clock.isoValue(s.lastPageview))])
+        let goals = try await meta.goals(siteId: site.id).map { $0.json() }
+        let funnels = try await meta.funnels(siteId: site.id).map { $0.json() }
         return .json(.object([("site", .object(site.json(role: role) + [
-            ("owner", ownerJSON), ("stats", stats), ("team", .array(team)), ("goals", .array([])),
-            ("funnels", .array([])), ("alerts", .array(alerts.map(\.json))),
+            ("owner", ownerJSON), ("stats", stats), ("team", .array(team)), ("goals", .array(goals)),
+            ("funnels", .array(funnels)), ("alerts", .array(alerts.map(\.json))),
         ]))]))
     }
 

@@ -97,6 +97,7 @@ final class MetaStore: Sendable {
                 );
                 """)
         }
+        registerGoalsFunnels(&m)
         // Alerts (api.md §7.7) and their firing history; both go with their site.
         m.registerMigration("v_alerts") { db in
             try db.execute(sql: """

@@ -1,0 +1,136 @@
+import ZTAFormat
+
+/// A funnel's analysis over a window (api.md §7.6), as numbers.
+public struct FunnelStats: Sendable {
+    /// Visitors with depth ≥ 1 (= steps[0].visitors).
+    public var totalVisitors: Int64 = 0
+    /// Visitors with depth N.
+    public var completions: Int64 = 0
+    /// Mean step-1 → step-N seconds of completers (rounded).
+    public var avgTimeToComplete: Int64 = 0
+    public var steps: [FunnelStepStats] = []
+    public var timeseries: [FunnelDayStats] = []
+
+    /// 100 × completions / totalVisitors, 2dp fixed point.
+    public var overallConversionRate2dp: Int64 { Rounding.fixed(completions, totalVisitors, times: 100, decimals: 2) }
+    public var overallConversionRate: Double { Double(overallConversionRate2dp) / 100 }
+}
+
+public struct FunnelStepStats: Sendable, Equatable {
+    public var stepNumber: Int
+    public var name: String
+    /// Visitors with depth ≥ stepNumber.
+    public var visitors: Int64
+    public var dropOff: Int64
+    public var dropOffRate1dp: Int64
+    public var progressRate1dp: Int64
+    /// Mean seconds from this step to the next in best runs reaching the next (0 for the last).
+    public var avgTimeOnStep: Int64
+}
+
+public struct FunnelDayStats: Sendable, Equatable {
+    public var date: String
+    /// Visitors whose best run starts this local day.
+    public var visitors: Int64
+    /// Those of them with depth N.
+    public var completions: Int64
+    public var conversionRate2dp: Int64 { Rounding.fixed(completions, visitors, times: 100, decimals: 2) }
+}
+
+/// The per-visitor state machine of api.md §7.6 over a visitor's matching events in tie order.
+enum FunnelFolds {
+    /// A visitor's best run: depth and the times of steps 1…depth.
+    struct Run { var depth: Int; var times: [Int64] }
+
+    /// Events `ts[i]`, step masks `masks[i]` (bit k = step k+1 matches), in tie order.
+    /// For each step-1 match, the earliest next-step match after the current one, while
+    /// `ts < start + windowMs`; the best run = the earliest start of maximal depth.
+    /// `next[k][i]` = first index ≥ i matching step k: O(N × events) per visitor.
+    static func bestRun(ts: ArraySlice<Int64>, masks: ArraySlice<UInt16>, steps n: Int, windowMs: Int64) -> Run {
+        let base = ts.startIndex
+        let e = ts.count
+        var next = [[Int32]](repeating: [], count: n)
+        for k in 1..<n {
+            var a = [Int32](repeating: -1, count: e + 1)
+            var j: Int32 = -1
+            var i = e - 1
+            while i >= 0 {
+                if masks[base + i] & (1 << UInt16(k)) != 0 { j = Int32(i) }
+                a[i] = j
+                i -= 1
+            }
+            next[k] = a
+        }
+        var best = Run(depth: 0, times: [])
+        for s in 0..<e where masks[base + s] & 1 != 0 {
+            let start = ts[base + s]
+            var times = [start]
+            var pos = s
+            for k in 1..<n {
+                let j = Int(next[k][pos + 1])
+                if j < 0 || ts[base + j] >= start &+ windowMs { break }
+                times.append(ts[base + j])
+                pos = j
+            }
+            if times.count > best.depth {
+                best = Run(depth: times.count, times: times)
+                if best.depth == n { break }
+            }
+        }
+        return best
+    }
+
+    static func stats(_ r: ConversionRows, funnel: FunnelDefinition, window: TimeWindow) throws(QueryError) -> FunnelStats {
+        let n = funnel.steps.count
+        let windowMs = Int64(funnel.timeWindow) * 1000
+        // Kept rows matching some step, by visitor then tie order.
+        var idx: [Int] = []
+        for i in 0..<r.count where r.kept[i] && r.bits[i] != 0 { idx.append(i) }
+        idx.sort { a, b in r.visitor[a] != r.visitor[b] ? r.visitor[a] < r.visitor[b] : r.precedes(a, b) }
+        let ts = idx.map { r.ts[$0] }
+        let masks = idx.map { UInt16(truncatingIfNeeded: r.bits[$0]) }
+        let days = try Bucketing.make(window, interval: .day)
+        var reach = [Int64](repeating: 0, count: n + 1)
+        var stepTimeSum = [Int64](repeating: 0, count: n)
+        var stepTimeCount = [Int64](repeating: 0, count: n)
+        var completeSum: Int64 = 0
+        var dayVisitors = [Int64](repeating: 0, count: days.count)
+        var dayCompletions = [Int64](repeating: 0, count: days.count)
+        var s = 0
+        try days.boundaries.withUnsafeBufferPointer { (b: UnsafeBufferPointer<Int64>) throws(QueryError) in
+            while s < idx.count {
+                var e = s + 1
+                while e < idx.count && r.visitor[idx[e]] == r.visitor[idx[s]] { e += 1 }
+                let run = bestRun(ts: ts[s..<e], masks: masks[s..<e], steps: n, windowMs: windowMs)
+                s = e
+                if run.depth == 0 { continue }
+                for k in 1...run.depth { reach[k] += 1 }
+                for k in 0..<(run.depth - 1) {
+                    stepTimeSum[k] += run.times[k + 1] - run.times[k]
+                    stepTimeCount[k] += 1
+                }
+                let d = Bucketing.find(run.times[0], b.baseAddress!, days.count + 1)
+                dayVisitors[d] += 1
+                if run.depth == n {
+                    completeSum += run.times[n - 1] - run.times[0]
+                    dayCompletions[d] += 1
+                }
+            }
+        }
+        var out = FunnelStats()
+        out.totalVisitors = reach[1]
+        out.completions = reach[n]
+        out.avgTimeToComplete = Rounding.divide(completeSum, reach[n] &* 1000)
+        for k in 1...n {
+            let prev = k == 1 ? reach[1] : reach[k - 1]
+            let drop = k == 1 ? 0 : prev - reach[k]
+            out.steps.append(FunnelStepStats(
+                stepNumber: k, name: funnel.steps[k - 1].name, visitors: reach[k], dropOff: drop,
+                dropOffRate1dp: Rounding.fixed(drop, prev, times: 100, decimals: 1),
+                progressRate1dp: Rounding.fixed(reach[k], reach[1], times: 100, decimals: 1),
+                avgTimeOnStep: k == n ? 0 : Rounding.divide(stepTimeSum[k - 1], stepTimeCount[k - 1] &* 1000)))
+        }
+        out.timeseries = (0..<days.count).map { FunnelDayStats(date: days.labels[$0], visitors: dayVisitors[$0], completions: dayCompletions[$0]) }
+        return out
+    }
+}
