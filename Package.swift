@@ -27,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // Webhook delivery (an HTTP client with a DNS override, timeouts, no redirects).
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
@@ -50,6 +52,7 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ], resources: [
             // The web front end (tracking scripts, dashboard), compiled into the binary.
             .embedInCode("Web/Assets/index.html"),
@@ -82,6 +85,10 @@ let package = Package(
             "ZTAServer", "ZTAEngine", "ZTAQuery", "ZTAFormat",
             .product(name: "HummingbirdOTP", package: "hummingbird-auth"),
             .product(name: "Logging", package: "swift-log"),
+            // The loopback webhook receiver and its signature check.
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "ZTAEngineTests", dependencies: ["ZTAEngine", "ZTAWorkloads", "ZTAQuery", "ZTAStorage", "ZTAFormat"]),
     ]

@@ -54,7 +54,10 @@ extension ServerCore {
         }
         add(.delete, "/api/sites", .jwtOrKey(.admin)) { call in
             defer { if let id = call.query["id"] { self.siteCache.invalidate(id) } }
-            return try await self.deleteSite(call)
+            let r = try await self.deleteSite(call)
+            // Its webhooks went with it (ON DELETE CASCADE): stop emitting for them.
+            if let id = call.query["id"] { self.webhooks.forget(siteId: id) }
+            return r
         }
         add(.get, "/api/sites/{id}", .jwtOrKey(.read)) { try await self.getSite($0) }
 
@@ -77,6 +80,14 @@ extension ServerCore {
         add(.delete, "/api/alerts", .jwtOrKey(.write)) { try await self.deleteAlert($0) }
         add(.get, "/api/alerts/{id}/history", .jwtOrKey(.read)) { try await self.alertHistory($0) }
         add(.post, "/api/alerts/{id}/acknowledge", .jwtOrKey(.write), body: json) { try await self.acknowledgeAlert($0) }
+
+        // Webhooks (§7.8): all admin/owner with an admin-scope key, checked in the handlers
+        // after parameters and visibility (api.md §1 order).
+        add(.get, "/api/webhooks", .jwtOrKey(.read)) { try await self.listWebhooks($0) }
+        add(.post, "/api/webhooks", .jwtOrKey(.read), body: json) { try await self.createWebhook($0) }
+        add(.patch, "/api/webhooks", .jwtOrKey(.read), body: json) { try await self.updateWebhook($0) }
+        add(.delete, "/api/webhooks", .jwtOrKey(.read)) { try await self.deleteWebhook($0) }
+        add(.post, "/api/webhooks/{id}/test", .jwtOrKey(.read)) { try await self.testWebhook($0) }
 
         // Ingest (§5)
         add(.post, "/api/track", .none, body: .limit(config.maxTrackBody), ip: ("track", rl.track), cors: false) {

@@ -13,7 +13,7 @@ final class ServerCore: Sendable {
     let tokens: TokenService
     let limiter = RateLimiter()
     let clients: ClientAddressResolver
-    let metrics = ServerMetrics()
+    let metrics: ServerMetrics
     let identity = VisitorIdentity()
     let sessions = SessionTracker()
     let imports = ImportRegistry()
@@ -35,11 +35,13 @@ final class ServerCore: Sendable {
     let dummyHash: String
     /// The dashboard and tracking scripts, hashed and compressed once.
     let web: StaticAssets
+    /// Webhook registry, queues and senders (api.md §7.8).
+    let webhooks: WebhookService
     /// Goal and funnel figures for alerts.
     let alertTargets: any AlertTargetMetrics = GoalAlertTargets()
-    /// Where a firing alert's `alert` webhook event goes (the webhooks feature plugs in here;
-    /// tests put a recorder).
-    let alertWebhooks = Mutex<any AlertWebhookSink>(NoAlertWebhooks())
+    /// Where a firing alert's `alert` webhook event goes (the site's webhooks; tests put a
+    /// recorder).
+    let alertWebhooks: Mutex<any AlertWebhookSink>
 
     init(config: ServerConfig, db: Database, meta: MetaStore, tokens: TokenService, logger: Logger, dummyHash: String,
          clients: ClientAddressResolver, geoIP: GeoIPResolver? = nil) {
@@ -51,6 +53,10 @@ final class ServerCore: Sendable {
         self.logger = logger
         self.dummyHash = dummyHash
         self.geoIP = geoIP
+        let metrics = ServerMetrics()
+        self.metrics = metrics
+        self.webhooks = WebhookService(config: config, meta: meta, metrics: metrics, logger: logger)
+        self.alertWebhooks = Mutex(WebhookAlertSink(service: webhooks))
         self.web = StaticAssets.load(publicURL: config.publicURL)
         self.queryGate = QueryGate(width: config.queryConcurrency, onIdle: { QueryEngine.releaseCachedMemory() })
         self.ingestWriter = IngestWriter(db: db, backgroundFlushRows: config.backgroundFlush ? config.storeOptions.flushRows * 3 / 4 : nil)
@@ -62,5 +68,15 @@ final class ServerCore: Sendable {
     /// Events in the store (segments plus memtable), for `/metrics`.
     var storedEvents: Int {
         db.store.segmentList.reduce(0) { $0 + $1.rows } + db.store.memtableRows
+    }
+}
+
+extension ServerCore {
+    /// Queues a webhook event for the site's active webhooks subscribed to `event` and returns
+    /// at once (no I/O; deliveries happen on their own tasks). `data` is the event's `data`
+    /// object of api.md §7.8, e.g. for `alert`: `{ siteId, alertId, alertName, condition,
+    /// metric, currentValue, threshold, operator }`.
+    func emitWebhook(siteId: String, event: WebhookEvent, data: JSONValue) {
+        webhooks.emit(siteId: siteId, event: event, data: data)
     }
 }

@@ -20,11 +20,13 @@ public enum ZTAServer {
         do {
             try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
         } catch {
+            await core.webhooks.shutdown()
             core.ingestWriter.stop()
             try? core.db.close()
             throw error
         }
         logger.notice("ztas stopping: closing the database")
+        await core.webhooks.shutdown()
         core.ingestWriter.stop()
         try core.db.close()
     }
@@ -49,6 +51,7 @@ public enum ZTAServer {
         guard let port = await it.next() else {
             task.cancel()
             _ = await task.result
+            await core.webhooks.shutdown()
             core.ingestWriter.stop()
             try? core.db.close()
             throw CancellationError()
@@ -80,6 +83,11 @@ public enum ZTAServer {
         let dummy = Bcrypt.hash(Secrets.randomHex(bytes: 16), cost: cost)
         let core = ServerCore(config: config, db: db, meta: meta, tokens: tokens, logger: logger, dummyHash: dummy,
                               clients: clients, geoIP: geoIP)
+        do { try await core.webhooks.loadAll() } catch {
+            await core.webhooks.shutdown()
+            try? db.close()
+            throw error
+        }
         if config.demo {
             do { try await DemoSeeder(core: core).seedIfNeeded() } catch {
                 logger.error("demo seeding failed", metadata: ["error": "\(error)"])
@@ -92,7 +100,7 @@ public enum ZTAServer {
             // Keep-alive connections with nothing in flight are closed after `idleTimeout`.
             server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(config.idleTimeout.components.seconds) * 1_000_000_000))),
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: nil),
-            services: [MaintenanceService(core: core), AlertService(core: core)],
+            services: [MaintenanceService(core: core), WebhookSweepService(core: core), AlertService(core: core)],
             onServerRunning: { channel in onRunning(channel.localAddress?.port ?? configuredPort) },
             logger: logger
         )
@@ -142,6 +150,7 @@ public final class RunningServer: Sendable {
     public func stop() async throws {
         await group.triggerGracefulShutdown()
         _ = await task.result
+        await core.webhooks.shutdown()
         core.ingestWriter.stop()
         try core.db.close()
     }

@@ -419,6 +419,49 @@ struct AlertTests {
         try await s.stop()
     }
 
+    /// A firing with the `webhook` channel is delivered as the `alert` event (api.md §7.8) to the
+    /// site's webhooks subscribed to it — end to end, to a loopback receiver.
+    @Test func alertWebhookDelivered() async throws {
+        let receiver = try await WebhookReceiver.start()
+        let s = try await TestServer.start { c in
+            c.alertInterval = 0
+            c.webhookAllowHTTP = true
+            c.webhookAllowPrivate = true
+        }
+        let t = try await s.register("hooked@example.com")
+        let site = try await s.createSite(t, domain: "hooked.example.com")
+        let (ndjson, _) = Self.walkData(site: site)
+        #expect(try await s.call("POST", "/api/import?siteId=\(site)", token: t, body: Array(ndjson.utf8),
+                                 headers: [("Content-Type", "application/x-ndjson")]).status == 201)
+        let hook = try await s.call("POST", "/api/webhooks", token: t, json: ["siteId": site, "url": receiver.url("/alerts"), "events": ["alert"]])
+        #expect(hook.status == 201)
+        #expect(try await s.call("POST", "/api/webhooks", token: t, json: ["siteId": site, "url": receiver.url("/pages"), "events": ["pageview"]]).status == 201)
+        let created = try await s.call("POST", "/api/alerts", token: t, json: Self.threshold(site, [
+            "name": "Spike", "threshold": 50, "notifications": ["webhook"]]))
+        let alertId = try #require((created.json["alert"] as? [String: Any])?["id"] as? String)
+
+        #expect(await s.server.evaluateAlerts(at: Self.at(5, 10, 40)) == 1)
+        try await eventually("the alert delivery") { receiver.hits("/alerts").count == 1 }
+        let hit = try #require(receiver.hits("/alerts").first)
+        #expect(hit.headers["x-zta-event"] == "alert")
+        #expect(hit.json["event"] as? String == "alert")
+        #expect(hit.data["siteId"] as? String == site)
+        #expect(hit.data["alertId"] as? String == alertId)
+        #expect(hit.data["alertName"] as? String == "Spike")
+        #expect(hit.data["condition"] as? String == "pageviews > 50")
+        #expect(hit.data["metric"] as? String == "pageviews")
+        #expect(hit.data["currentValue"] as? Double == 60)
+        #expect(hit.data["threshold"] as? Double == 50)
+        #expect(hit.data["operator"] as? String == ">")
+        #expect(receiver.hits("/pages").isEmpty, "a webhook not subscribed to alert gets nothing")
+        let h = try await s.call("GET", "/api/alerts/\(alertId)/history", token: t).json["history"] as? [[String: Any]]
+        #expect(h?.first?["notificationsSent"] as? [String] == ["webhook"])
+        // No e-mail was asked for.
+        #expect(s.logs.lines.withLock { $0.filter { $0.0.hasPrefix("alert e-mail") }.isEmpty })
+        try await s.stop()
+        await receiver.stop()
+    }
+
     /// The anomaly rule of api.md §7.7 in isolation.
     @Test func anomalyRule() {
         let flat = [Double](repeating: 10, count: 7)

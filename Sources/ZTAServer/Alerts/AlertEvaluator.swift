@@ -11,10 +11,18 @@ protocol AlertWebhookSink: Sendable {
     func emitAlert(site: String, data: JSONValue) async
 }
 
-/// No webhooks in this build: nothing wants the event.
-struct NoAlertWebhooks: AlertWebhookSink {
-    func wantsAlert(site: String) async -> Bool { false }
-    func emitAlert(site: String, data: JSONValue) async {}
+/// The site's webhooks (api.md §7.8): the ones subscribed to `alert` get the event, queued
+/// without waiting for delivery.
+struct WebhookAlertSink: AlertWebhookSink {
+    let service: WebhookService
+
+    func wantsAlert(site: String) async -> Bool {
+        service.hooks(siteId: site).contains { $0.subscribes(to: .alert) }
+    }
+
+    func emitAlert(site: String, data: JSONValue) async {
+        service.emit(siteId: site, event: .alert, data: data)
+    }
 }
 
 /// Why an alert fires: the value compared (the metric, or the % change of a comparison) and the

@@ -111,6 +111,27 @@ public struct ServerConfig: Sendable {
     public var fileSystem: FileSystemSeam = POSIXFileSystem()
     /// Which partitions the background maintenance compacts.
     public var compactionPolicy = CompactionPolicy()
+    /// `WEBHOOK_ALLOW_HTTP`: webhook URLs may use `http` (default: `https` only).
+    public var webhookAllowHTTP = false
+    /// `WEBHOOK_ALLOW_PRIVATE`: webhooks may point to loopback, private, link-local, CGNAT, ULA…
+    /// addresses (default: refused at creation and at every delivery, after DNS resolution).
+    public var webhookAllowPrivate = false
+    /// Resolves webhook host names for the SSRF guard (tests inject one).
+    public var webhookResolver: any WebhookHostResolver = SystemHostResolver()
+    /// Waits between a failed attempt and the next one (api.md §7.8: 5 s, then 25 s).
+    public var webhookRetryDelays: [Duration] = [.seconds(5), .seconds(25)]
+    /// How a retry waits (tests record the delays instead of sleeping through them).
+    public var webhookSleep: @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
+    /// One attempt's time limit (connect, then each read).
+    public var webhookTimeout: Duration = .seconds(5)
+    /// Pending deliveries per webhook; past it the oldest is dropped (and counted).
+    public var webhookQueueLimit = 10_000
+    /// Concurrent deliveries per webhook.
+    public var webhookSendersPerHook = 4
+    /// Sessions followed for `session_end`/`goal` events, over all sites.
+    public var webhookSessionLimit = 200_000
+    /// How often ended sessions are looked for (a `session_end` goes out at most this late).
+    public var webhookSweepInterval: Duration = .seconds(30)
 
     public init(dataDirectory: String) {
         self.dataDirectory = dataDirectory
@@ -122,7 +143,7 @@ public struct ServerConfig: Sendable {
 
     /// Applies `PUBLIC_URL`, `JWT_SECRET`, `ALLOW_REGISTRATION`, `TRUSTED_PROXIES`, `METRICS_TOKEN`, `DEV_MAIL_LOG`,
     /// `GEOIP_DB`, `RATE_LIMIT_{TRACK_PER_MINUTE,USER_PER_MINUTE,USER_PER_HOUR}`, `RATE_LIMIT_MULTIPLIER`,
-    /// `MEMTABLE_FLUSH_ROWS`, `MAINTENANCE_INTERVAL_SECONDS` and `ALERT_INTERVAL_SECONDS` from `env`.
+    /// `MEMTABLE_FLUSH_ROWS`, `MAINTENANCE_INTERVAL_SECONDS`, `ALERT_INTERVAL_SECONDS`, `WEBHOOK_ALLOW_HTTP` and `WEBHOOK_ALLOW_PRIVATE` from `env`.
     public mutating func apply(environment env: [String: String]) {
         if let v = env["PUBLIC_URL"], !v.isEmpty { publicURL = v.hasSuffix("/") ? String(v.dropLast()) : v }
         if let v = env["JWT_SECRET"], !v.isEmpty { jwtSecret = v }
@@ -142,5 +163,7 @@ public struct ServerConfig: Sendable {
         if let v = env["MEMTABLE_FLUSH_ROWS"].flatMap(Int.init), v >= 1000 { storeOptions.flushRows = v }
         if let v = env["MAINTENANCE_INTERVAL_SECONDS"].flatMap(Double.init), v > 0, v.isFinite { maintenanceInterval = v }
         if let v = env["ALERT_INTERVAL_SECONDS"].flatMap(Double.init), v >= 0, v.isFinite { alertInterval = v }
+        if let v = env["WEBHOOK_ALLOW_HTTP"]?.lowercased() { webhookAllowHTTP = v == "1" || v == "true" || v == "yes" }
+        if let v = env["WEBHOOK_ALLOW_PRIVATE"]?.lowercased() { webhookAllowPrivate = v == "1" || v == "true" || v == "yes" }
     }
 }

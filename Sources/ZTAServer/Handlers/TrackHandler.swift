@@ -102,6 +102,8 @@ extension ServerCore {
             var byType: [EventType: Int] = [:]
             for r in records { byType[r.type, default: 0] += 1 }
             for (type, n) in byType { metrics.ingested(type: type.name, source: "track", count: n) }
+            // Stored: now the webhooks (only queued here; sites without webhooks return at once).
+            webhooks.tracked(siteId: site.id, records: records)
         }
         if isBatch { return .json(.object([("success", true), ("count", .int(records.count)), ("rejected", .int(rejected))])) }
         return .ok()

@@ -137,6 +137,28 @@ final class MetaStore: Sendable {
                 CREATE INDEX alert_history_alert ON alert_history(alert_id, triggered_at);
                 """)
         }
+        m.registerMigration("v_webhooks") { db in
+            // Webhooks (api.md §7.8). `secret` signs deliveries (HMAC-SHA256), so it is kept as
+            // is: a signing key, not a password; it is never returned after creation.
+            try db.execute(sql: """
+                CREATE TABLE webhooks (
+                    id TEXT PRIMARY KEY,
+                    site_id TEXT NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+                    url TEXT NOT NULL,
+                    events TEXT NOT NULL,
+                    description TEXT,
+                    secret TEXT NOT NULL,
+                    active INTEGER NOT NULL DEFAULT 1,
+                    failure_count INTEGER NOT NULL DEFAULT 0,
+                    disabled_reason TEXT,
+                    last_triggered INTEGER,
+                    created_by TEXT,
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL
+                );
+                CREATE INDEX webhooks_site ON webhooks(site_id);
+                """)
+        }
         return m
     }
 }

@@ -17,6 +17,8 @@ final class ServerMetrics: Sendable {
     /// its lock on every `make…` call, too much for once per tracked event.
     private let ingestedByKey: [String: Counter]
     private let droppedByReason: [String: Counter]
+    private let webhookResults: [String: Counter]
+    private let webhookDroppedTotal: Counter
 
     /// Request series by (method, route, status) and histograms by (method, route), made on
     /// first use (route templates and statuses are few).
@@ -41,10 +43,29 @@ final class ServerMetrics: Sendable {
                                               labels: [("reason", r)])
         }
         droppedByReason = dropped
-        for r in ["accepted", "rejected"] { _ = importLines(r) }
-        for r in ["success", "failed", "dropped"] {
-            _ = registry.makeCounter(descriptor: Self.name("zta_webhook_deliveries_total", "Webhook deliveries"), labels: [("result", r)])
+        var results: [String: Counter] = [:]
+        for r in Self.webhookResultLabels {
+            results[r] = registry.makeCounter(descriptor: Self.name("zta_webhook_deliveries_total", "Webhook deliveries"), labels: [("result", r)])
         }
+        webhookResults = results
+        webhookDroppedTotal = registry.makeCounter(descriptor: Self.name("zta_webhook_dropped_total",
+                                                                         "Pending webhook deliveries dropped (queue full, webhook removed)"))
+        for r in ["accepted", "rejected"] { _ = importLines(r) }
+    }
+
+    /// api.md §9: a delivery ends `success` or `failed` (all attempts used, or refused); a
+    /// pending one thrown away is `dropped`.
+    static let webhookResultLabels = ["success", "failed", "dropped"]
+
+    func webhookDelivery(_ result: String) {
+        webhookResults[result]?.increment()
+    }
+
+    /// Pending deliveries thrown away: counted under `result="dropped"` and in `zta_webhook_dropped_total`.
+    func webhookDropped(_ n: Int) {
+        guard n > 0 else { return }
+        webhookResults["dropped"]?.increment(by: Int64(n))
+        webhookDroppedTotal.increment(by: Int64(n))
     }
 
     static func name(_ n: String, _ help: String) -> MetricNameDescriptor {
