@@ -86,6 +86,14 @@ extension ServerCore {
         add(.delete, "/api/funnels", .jwtOrKey(.write)) { try await self.deleteFunnel($0) }
         add(.get, "/api/funnels/{id}/stats", .jwtOrKey(.read)) { try await self.funnelStats($0) }
 
+        // Alerts (§7.7)
+        add(.get, "/api/alerts", .jwtOrKey(.read)) { try await self.listAlerts($0) }
+        add(.post, "/api/alerts", .jwtOrKey(.write), body: json) { try await self.createAlert($0) }
+        add(.patch, "/api/alerts", .jwtOrKey(.write), body: json) { try await self.updateAlert($0) }
+        add(.delete, "/api/alerts", .jwtOrKey(.write)) { try await self.deleteAlert($0) }
+        add(.get, "/api/alerts/{id}/history", .jwtOrKey(.read)) { try await self.alertHistory($0) }
+        add(.post, "/api/alerts/{id}/acknowledge", .jwtOrKey(.write), body: json) { try await self.acknowledgeAlert($0) }
+
         // Webhooks (§7.8): all admin/owner with an admin-scope key, checked in the handlers
         // after parameters and visibility (api.md §1 order).
         add(.get, "/api/webhooks", .jwtOrKey(.read)) { try await self.listWebhooks($0) }

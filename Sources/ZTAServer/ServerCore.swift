@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Logging
 import ZTAEngine
 import ZTAQuery
@@ -36,6 +37,11 @@ final class ServerCore: Sendable {
     let web: StaticAssets
     /// Webhook registry, queues and senders (api.md §7.8).
     let webhooks: WebhookService
+    /// Goal and funnel figures for alerts.
+    let alertTargets: any AlertTargetMetrics = GoalAlertTargets()
+    /// Where a firing alert's `alert` webhook event goes (the site's webhooks; tests put a
+    /// recorder).
+    let alertWebhooks: Mutex<any AlertWebhookSink>
 
     init(config: ServerConfig, db: Database, meta: MetaStore, tokens: TokenService, logger: Logger, dummyHash: String,
          clients: ClientAddressResolver, geoIP: GeoIPResolver? = nil) {
@@ -50,6 +56,7 @@ final class ServerCore: Sendable {
         let metrics = ServerMetrics()
         self.metrics = metrics
         self.webhooks = WebhookService(config: config, meta: meta, metrics: metrics, logger: logger)
+        self.alertWebhooks = Mutex(WebhookAlertSink(service: webhooks))
         self.web = StaticAssets.load(publicURL: config.publicURL)
         self.queryGate = QueryGate(width: config.queryConcurrency, onIdle: { QueryEngine.releaseCachedMemory() })
         self.ingestWriter = IngestWriter(db: db, backgroundFlushRows: config.backgroundFlush ? config.storeOptions.flushRows * 3 / 4 : nil)

@@ -100,7 +100,7 @@ public enum ZTAServer {
             // Keep-alive connections with nothing in flight are closed after `idleTimeout`.
             server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(config.idleTimeout.components.seconds) * 1_000_000_000))),
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: nil),
-            services: [MaintenanceService(core: core), WebhookSweepService(core: core)],
+            services: [MaintenanceService(core: core), WebhookSweepService(core: core), AlertService(core: core)],
             onServerRunning: { channel in onRunning(channel.localAddress?.port ?? configuredPort) },
             logger: logger
         )
@@ -162,5 +162,13 @@ public final class RunningServer: Sendable {
     /// returns when it is done — what the periodic job does, for tests.
     public func runMaintenance() async {
         await core.runMaintenancePass()
+    }
+
+    /// Runs one alert evaluation round as if the clock read `nowMs` (what the 5-minute job does
+    /// with the real clock) and returns the number of alerts fired — for tests walking
+    /// simulated time.
+    @discardableResult
+    public func evaluateAlerts(at nowMs: Int64) async -> Int {
+        await core.evaluateAlerts(nowMs: nowMs).count
     }
 }

@@ -55,16 +55,17 @@ extension QueryEngine {
         w.key("timezone"); w.string(tz.identifier)
         w.endObject()
 
-        let t = res.total
+        // The typed summary the site list and the alert evaluator read too (one computation).
+        let t = SummaryMetrics(res.total)
         w.key("summary"); w.beginObject()
         w.key("pageviews"); w.int(t.pageviews)
-        w.key("uniqueVisitors"); w.int(t.visitors)
+        w.key("uniqueVisitors"); w.int(t.uniqueVisitors)
         w.key("sessions"); w.int(t.sessions)
         w.key("events"); w.int(t.events)
-        w.key("bounceRate"); w.fixed(t.bounceRate1dp, decimals: 1)
-        w.key("avgSessionDuration"); w.int(t.visitDuration)
+        w.key("bounceRate"); w.fixed(t.bounceRateTenths, decimals: 1)
+        w.key("avgSessionDuration"); w.int(t.avgSessionDuration)
         w.key("avgTimeOnPage"); w.int(t.avgTimeOnPage)
-        w.key("viewsPerVisit"); w.fixed(t.viewsPerVisit2dp, decimals: 2)
+        w.key("viewsPerVisit"); w.fixed(t.viewsPerVisitHundredths, decimals: 2)
         w.endObject()
 
         w.key("timeseries"); w.beginArray()

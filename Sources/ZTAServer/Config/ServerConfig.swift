@@ -98,6 +98,9 @@ public struct ServerConfig: Sendable {
     /// `MAINTENANCE_INTERVAL_SECONDS`: pause between background maintenance passes (memtable
     /// flush by age, compaction, daily retention). Default 60.
     public var maintenanceInterval: Double = 60
+    /// `ALERT_INTERVAL_SECONDS`: pause between alert evaluation rounds (api.md §7.7: 5 min).
+    /// 0 turns the evaluator off.
+    public var alertInterval: Double = 300
     /// Memtable flush thresholds and block size of the event store (tests make them small).
     public var storeOptions = StoreOptions()
     /// Flush the memtable on a background thread once it holds 3/4 of `storeOptions.flushRows`,
@@ -140,7 +143,7 @@ public struct ServerConfig: Sendable {
 
     /// Applies `PUBLIC_URL`, `JWT_SECRET`, `ALLOW_REGISTRATION`, `TRUSTED_PROXIES`, `METRICS_TOKEN`, `DEV_MAIL_LOG`,
     /// `GEOIP_DB`, `RATE_LIMIT_{TRACK_PER_MINUTE,USER_PER_MINUTE,USER_PER_HOUR}`, `RATE_LIMIT_MULTIPLIER`,
-    /// `MEMTABLE_FLUSH_ROWS`, `MAINTENANCE_INTERVAL_SECONDS`, `WEBHOOK_ALLOW_HTTP` and `WEBHOOK_ALLOW_PRIVATE` from `env`.
+    /// `MEMTABLE_FLUSH_ROWS`, `MAINTENANCE_INTERVAL_SECONDS`, `ALERT_INTERVAL_SECONDS`, `WEBHOOK_ALLOW_HTTP` and `WEBHOOK_ALLOW_PRIVATE` from `env`.
     public mutating func apply(environment env: [String: String]) {
         if let v = env["PUBLIC_URL"], !v.isEmpty { publicURL = v.hasSuffix("/") ? String(v.dropLast()) : v }
         if let v = env["JWT_SECRET"], !v.isEmpty { jwtSecret = v }
@@ -159,6 +162,7 @@ public struct ServerConfig: Sendable {
         if let v = env["RATE_LIMIT_MULTIPLIER"].flatMap(Int.init), v > 1 { rateLimits.scale(by: v) }
         if let v = env["MEMTABLE_FLUSH_ROWS"].flatMap(Int.init), v >= 1000 { storeOptions.flushRows = v }
         if let v = env["MAINTENANCE_INTERVAL_SECONDS"].flatMap(Double.init), v > 0, v.isFinite { maintenanceInterval = v }
+        if let v = env["ALERT_INTERVAL_SECONDS"].flatMap(Double.init), v >= 0, v.isFinite { alertInterval = v }
         if let v = env["WEBHOOK_ALLOW_HTTP"]?.lowercased() { webhookAllowHTTP = v == "1" || v == "true" || v == "yes" }
         if let v = env["WEBHOOK_ALLOW_PRIVATE"]?.lowercased() { webhookAllowPrivate = v == "1" || v == "true" || v == "yes" }
     }

@@ -143,6 +143,7 @@ extension ServerCore {
                 .object([("id", .string(r["id"])), ("email", .string(r["email"])), ("role", .string(r["role"]))])
             }
         }
+        let alerts = try await meta.alerts(site: site.id)
         let ownerJSON: JSONValue = .object([("id", .string(site.ownerId)), ("email", .optional(owner?.email)),
                                             ("name", .optional(owner?.name))])
         let stats: JSONValue = .object([("pageviews", .int(s.pageviews)), ("visitors", .int(s.visitors)),
@@ -153,7 +154,7 @@ extension ServerCore {
         let funnels = try await meta.funnels(siteId: site.id).map { $0.json() }
         return .json(.object([("site", .object(site.json(role: role) + [
             ("owner", ownerJSON), ("stats", stats), ("team", .array(team)), ("goals", .array(goals)),
-            ("funnels", .array(funnels)), ("alerts", .array([])),
+            ("funnels", .array(funnels)), ("alerts", .array(alerts.map(\.json))),
         ]))]))
     }
 

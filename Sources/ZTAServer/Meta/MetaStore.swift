@@ -98,6 +98,45 @@ final class MetaStore: Sendable {
                 """)
         }
         registerGoalsFunnels(&m)
+        // Alerts (api.md §7.7) and their firing history; both go with their site.
+        m.registerMigration("v_alerts") { db in
+            try db.execute(sql: """
+                CREATE TABLE alerts (
+                    id TEXT PRIMARY KEY,
+                    site_id TEXT NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+                    created_by TEXT REFERENCES users(id) ON DELETE SET NULL,
+                    name TEXT NOT NULL,
+                    type TEXT NOT NULL,
+                    metric TEXT NOT NULL,
+                    operator TEXT,
+                    threshold REAL,
+                    period TEXT NOT NULL,
+                    compare_with TEXT NOT NULL,
+                    sensitivity TEXT NOT NULL,
+                    notifications TEXT NOT NULL,
+                    enabled INTEGER NOT NULL DEFAULT 1,
+                    last_triggered INTEGER,
+                    trigger_count INTEGER NOT NULL DEFAULT 0,
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL
+                );
+                CREATE INDEX alerts_site ON alerts(site_id, created_at);
+                CREATE TABLE alert_history (
+                    id TEXT PRIMARY KEY,
+                    alert_id TEXT NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+                    site_id TEXT NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+                    triggered_at INTEGER NOT NULL,
+                    metric TEXT NOT NULL,
+                    value REAL NOT NULL,
+                    threshold REAL,
+                    condition TEXT NOT NULL,
+                    notifications_sent TEXT NOT NULL,
+                    acknowledged_by TEXT,
+                    acknowledged_at INTEGER
+                );
+                CREATE INDEX alert_history_alert ON alert_history(alert_id, triggered_at);
+                """)
+        }
         m.registerMigration("v_webhooks") { db in
             // Webhooks (api.md §7.8). `secret` signs deliveries (HMAC-SHA256), so it is kept as
             // is: a signing key, not a password; it is never returned after creation.

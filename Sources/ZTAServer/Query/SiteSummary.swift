@@ -4,29 +4,29 @@ import ZTAQuery
 import ZTAStorage
 
 /// The figures a site list shows: the dashboard summary over `30d` (decided in api.md §7.1),
-/// computed by the query engine, and the all-time last pageview.
+/// the engine's typed `SummaryMetrics` (no JSON parsed back), and the all-time last pageview.
 struct SiteSummary: Sendable {
-    var pageviews = 0, visitors = 0, sessions = 0, avgSessionDuration = 0
-    var bounceRate: JSONValue = 0
+    var metrics = SummaryMetrics.zero
     var lastPageview: Int64?
+
+    var pageviews: Int64 { metrics.pageviews }
+    var visitors: Int64 { metrics.uniqueVisitors }
+    var sessions: Int64 { metrics.sessions }
+    var avgSessionDuration: Int64 { metrics.avgSessionDuration }
+    /// `bounceRate`, 1 dp as the dashboard writes it.
+    var bounceRate: JSONValue { .double(metrics.bounceRate) }
 }
 
 extension ServerCore {
     func siteSummary(_ site: SiteRecord, nowMs: Int64) async throws -> SiteSummary {
         let db = self.db
         let tz = site.timezone, id = site.id
-        // A dashboard query per site: through the gate like every heavy query.
+        // A summary query per site: through the gate like every heavy query.
         return try await queryGate.run {
-            let req = try DashboardRequest.parse(["siteId": id, "period": "30d"], timezone: tz, now: nowMs)
-            let body = try db.queries.dashboard(req)
+            guard let zone = SiteTimeZone(tz) else { throw APIError(500, "Internal server error") }
+            let window = try TimeWindow.period("30d", timeZone: zone, now: nowMs)
             var s = SiteSummary()
-            if let summary = JSONCoding.parse(body)?["summary"] {
-                s.pageviews = summary["pageviews"]?.intValue ?? 0
-                s.visitors = summary["uniqueVisitors"]?.intValue ?? 0
-                s.sessions = summary["sessions"]?.intValue ?? 0
-                s.bounceRate = summary["bounceRate"] ?? 0
-                s.avgSessionDuration = summary["avgSessionDuration"]?.intValue ?? 0
-            }
+            s.metrics = try db.queries.summary(site: id, window: window)
             s.lastPageview = try Self.lastPageview(db.store, site: id, before: nowMs + 1)
             return s
         }
