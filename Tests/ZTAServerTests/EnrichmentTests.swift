@@ -59,6 +59,17 @@ struct EnrichmentTests {
         #expect(TrackURLs.path("/é" + String(repeating: "é", count: 1500)).utf8.count <= 2048)
     }
 
+    /// Delimiters followed by a combining mark (one grapheme with it) are still delimiters: the
+    /// path is cut by Unicode scalars (found by FuzzTrack, Fuzz/regressions/track/).
+    @Test func pathDelimitersBeforeCombiningMarks() {
+        #expect(TrackURLs.path("/\u{30F}x") == "/\u{30F}x")                 // was "//̏x"
+        #expect(TrackURLs.path("\u{30F}x") == "/\u{30F}x")
+        #expect(TrackURLs.path("/a?\u{30F}q=1") == "/a")                     // was kept whole
+        #expect(TrackURLs.path("/a#\u{301}frag") == "/a")
+        #expect(TrackURLs.path("https://example.com/\u{30F}b?x") == "/\u{30F}b")
+        #expect(TrackURLs.path("/\u{30F}x").utf8.first == UInt8(ascii: "/"))
+    }
+
     @Test func referrers() {
         #expect(TrackURLs.referrerHost("https://www.Google.com/search?q=x", siteDomain: "example.com") == "google.com")
         #expect(TrackURLs.referrerHost("http://user@news.ycombinator.com:443/item", siteDomain: "example.com") == "news.ycombinator.com")

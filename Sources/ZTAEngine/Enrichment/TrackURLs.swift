@@ -5,20 +5,24 @@ public enum TrackURLs {
     /// The stored path of a tracked `path` value: a full URL gives its path; query string and
     /// fragment are dropped; empty gives `/`; at most 2048 bytes (cut on a character boundary).
     public static func path(_ raw: String) -> String {
+        // Delimiters are found among Unicode scalars, not Characters: a combining mark after `/`,
+        // `?` or `#` makes one grapheme with it, which `==` on Characters would not see (a
+        // fuzzer found `/` + U+030F stored as `//̏…`).
         var s = Substring(raw.trimmingSpaces())
-        if let scheme = s.range(of: "://"), s[..<scheme.lowerBound].allSatisfy({ $0.isLetter || $0 == "+" || $0 == "-" || $0 == "." }) {
+        if let scheme = s.range(of: "://"),
+           s.unicodeScalars[..<scheme.lowerBound].allSatisfy({ $0.properties.isAlphabetic || $0 == "+" || $0 == "-" || $0 == "." }) {
             // `https://host/a/b?x` → `/a/b?x`; a URL without a path is the root.
             let afterHost = s[scheme.upperBound...]
-            if let slash = afterHost.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) {
+            if let slash = afterHost.unicodeScalars.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) {
                 s = afterHost[slash...]
             } else {
                 s = "/"
             }
         }
-        if let cut = s.firstIndex(where: { $0 == "?" || $0 == "#" }) { s = s[..<cut] }
+        if let cut = s.unicodeScalars.firstIndex(where: { $0 == "?" || $0 == "#" }) { s = s[..<cut] }
         if s.isEmpty { return "/" }
         var out = String(s)
-        if !out.hasPrefix("/") { out = "/" + out }
+        if out.utf8.first != UInt8(ascii: "/") { out = "/" + out }
         return truncate(out, maxBytes: 2048)
     }
 

@@ -36,7 +36,7 @@ extension ServerCore {
             guard let arr = p.arrayValue, arr.count <= 50 else { throw APIError.invalid("settings.excludePaths") }
             paths = []
             for e in arr {
-                guard let s = e.stringValue, s.hasPrefix("/") else { throw APIError.invalid("settings.excludePaths") }
+                guard let s = e.stringValue, s.utf8.first == UInt8(ascii: "/") else { throw APIError.invalid("settings.excludePaths") }
                 if s.unicodeScalars.count > 200 { throw APIError.badRequest("settings.excludePaths must be at most 200 characters") }
                 paths.append(s)
             }
