@@ -2,7 +2,7 @@
 # Tracking with and without 10 active webhooks (issue 10 "Performance"), in one command:
 #
 #   Benchmarks/webhooks.sh [--skip-build] [--duration S] [--warmup S] [--connections C]
-#                          [--threads T] [--rounds R] [--hooks N]
+#                          [--threads T] [--rounds R] [--hooks N] [--ztas BINARY]
 #
 # 1. Builds ztas (release) unless --skip-build.
 # 2. Starts a loopback webhook receiver (Benchmarks/webhook_receiver.py: answers 200 to every
@@ -31,6 +31,7 @@ connections=64
 threads=2
 rounds=2
 hooks=10
+ztas="$root/.build/release/ztas"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --skip-build) build=0; shift ;;
@@ -40,12 +41,12 @@ while [[ $# -gt 0 ]]; do
     --threads) threads="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
     --hooks) hooks="$2"; shift 2 ;;
+    --ztas) ztas="$2"; build=0; shift 2 ;;
     -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
 
-ztas="$root/.build/release/ztas"
 if [[ $build == 1 ]]; then
   echo "== building ztas (release)"
   (cd "$root" && swift build -c release --product ztas)
