@@ -1267,8 +1267,8 @@ def main() -> None:
 
     report: dict = {}
     prev = Path(args.out) / "latest.json"
-    if args.skip_load and prev.exists():
-        old = json.loads(prev.read_text())
+    if args.skip_load:
+        old = json.loads(prev.read_text()) if prev.exists() else {}
         report["load"], report["ingest"] = old.get("load"), old.get("ingest")
         if old.get("scale_load"):
             report["scale_load"] = old["scale_load"]
