@@ -17,6 +17,9 @@ Usually started by `Benchmarks/run.sh`, which builds ztas and generates the data
    prints (and chDB with DuckDB); the 31-day summary numbers of all three are printed, and a
    mismatch of pageviews/visitors/sessions between ztas and DuckDB is reported loudly.
 5. Tables in markdown on stdout and in results/latest.md, raw numbers in results/latest.json.
+6. Goals and funnels (issue 10): a goal's stats and a 4-step funnel through `ztas bench`
+   (QueryEngine.goalStats / funnelStats) next to DuckDB and chDB SQL (chDB: `windowFunnel`), with
+   the answers compared. `--only conversions` runs just this part (results/conversions.*).
 
 Only the standard library plus the `duckdb` and `chdb` packages (installed with pip if missing).
 """
