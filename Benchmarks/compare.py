@@ -17,6 +17,9 @@ Usually started by `Benchmarks/run.sh`, which builds ztas and generates the data
    prints (and chDB with DuckDB); the 31-day summary numbers of all three are printed, and a
    mismatch of pageviews/visitors/sessions between ztas and DuckDB is reported loudly.
 5. Tables in markdown on stdout and in results/latest.md, raw numbers in results/latest.json.
+6. Goals and funnels (issue 10): a goal's stats and a 4-step funnel through `ztas bench`
+   (QueryEngine.goalStats / funnelStats) next to DuckDB and chDB SQL (chDB: `windowFunnel`), with
+   the answers compared. `--only conversions` runs just this part (results/conversions.*).
 
 Only the standard library plus the `duckdb` and `chdb` packages (installed with pip if missing).
 """
@@ -230,6 +233,11 @@ class DuckPeer(Peer):
     def run(self, sql: str) -> list[list]:
         return [list(r) for r in self.con.execute(sql).fetchall()]
 
+    @staticmethod
+    def version() -> str:
+        import duckdb
+        return f"duckdb {duckdb.__version__}"
+
     def settings(self) -> str:
         import duckdb
         t, m = self.run("SELECT current_setting('threads'), current_setting('memory_limit')")[0]
@@ -249,6 +257,11 @@ class ChPeer(Peer):
         if not raw.strip():
             return []
         return json.loads(raw)["data"]
+
+    @staticmethod
+    def version() -> str:
+        import chdb
+        return f"chdb {chdb.__version__}"
 
     def settings(self) -> str:
         import chdb
@@ -731,6 +744,260 @@ def build_queries(site: str, top_page: str) -> list[dict]:
     return qs
 
 
+# --- goals and funnels (api.md §7.5, §7.6; issue 10 "Performance") ---
+
+def conversion_choice(duck: "DuckPeer", site: str, w: Window) -> dict:
+    """Picks a goal and a funnel that exist in the generated data (Sources/ZTAWorkloads): the
+    goal = pageviews whose path contains the most viewed first path segment (`/blog/` on the
+    product site); the funnel = the most viewed page → the second → custom event `Signup` (every
+    site has the catalogue's custom events) → the third most viewed page, 1 h window."""
+    seg = duck.run(f"SELECT regexp_extract(path, '^/[^/]+/') AS p FROM events WHERE {w.where(site)} AND type = 'pageview' "
+                   "AND p <> '' GROUP BY p ORDER BY count(*) DESC, p LIMIT 1")[0][0]
+    top = [r[0] for r in duck.run(f"SELECT path FROM events WHERE {w.where(site)} AND type = 'pageview' "
+                                  "GROUP BY path ORDER BY count(*) DESC, path LIMIT 3")]
+    return {"goal_contains": seg, "steps": [("pageview", top[0]), ("pageview", top[1]), ("event", "Signup"), ("pageview", top[2])],
+            "window_s": 3600}
+
+
+def sq(v: str) -> str:
+    return "'" + v.replace("'", "''") + "'"
+
+
+def goal_sql(site: str, w: Window, needle: str, dialect: str) -> list[str]:
+    """The whole §7.5 answer (totals, daily series, sources, pages) in one statement: four
+    groupings over the window's pageview/event rows; top-10 ordering is done by the caller."""
+    if dialect == "duckdb":
+        c = f"type = 'pageview' AND contains(path, {sq(needle)})"
+        day = f"CAST((ts - {w.lo}) // 86400000 AS VARCHAR)"
+        cnt, dist = "count(*) FILTER (WHERE c)", "count(DISTINCT visitor) FILTER (WHERE c)"
+        allv = "count(DISTINCT visitor)"
+        entry = "arg_min(referrer, (ts, path)) FILTER (WHERE type = 'pageview')"
+        mat = ""
+    else:
+        c = f"type = 'pageview' AND position(path, {sq(needle)}) > 0"
+        day = f"toString(intDiv(ts - {w.lo}, 86400000))"
+        cnt, dist = "countIf(c)", "uniqExactIf(visitor, c)"
+        allv = "uniqExact(visitor)"
+        entry = "argMinIf(referrer, (ts, path), type = 'pageview')"
+        mat = " MATERIALIZED"
+    return [f"""
+WITH ev AS{mat} (SELECT ts, type, visitor, session, path, referrer, {c} AS c, {day} AS d
+            FROM events WHERE {w.where(site)} AND type IN ('pageview', 'event')),
+se AS{mat} (SELECT session, {entry} AS e FROM ev GROUP BY session)
+SELECT 0 AS k, '' AS g, {cnt} AS n, {dist} AS cv, {allv} AS v FROM ev
+UNION ALL SELECT 1, d, {cnt}, {dist}, {allv} FROM ev GROUP BY d
+UNION ALL SELECT 2, CASE WHEN coalesce(se.e, '') = '' THEN '(direct)' ELSE se.e END AS src, {cnt}, {dist}, {allv}
+          FROM ev JOIN se ON ev.session = se.session GROUP BY src HAVING {cnt} > 0
+UNION ALL SELECT 3, path, {cnt}, {dist}, {allv} FROM ev WHERE type = 'pageview' GROUP BY path HAVING {cnt} > 0"""]
+
+
+def goal_totals_sql(site: str, w: Window, needle: str, dialect: str) -> list[str]:
+    """Only the totals of the goal (completions, unique completions, visitors): a reference for
+    how much of the peers' time the daily series and top lists take."""
+    if dialect == "duckdb":
+        c = f"type = 'pageview' AND contains(path, {sq(needle)})"
+        return [f"SELECT count(*) FILTER (WHERE {c}), count(DISTINCT visitor) FILTER (WHERE {c}), count(DISTINCT visitor) "
+                f"FROM events WHERE {w.where(site)} AND type IN ('pageview', 'event')"]
+    c = f"type = 'pageview' AND position(path, {sq(needle)}) > 0"
+    return [f"SELECT countIf({c}), uniqExactIf(visitor, {c}), uniqExact(visitor) "
+            f"FROM events WHERE {w.where(site)} AND type IN ('pageview', 'event')"]
+
+
+def goal_totals_value(results) -> dict:
+    n, cv, v = (int(x) for x in results[0][0])
+    return {"completions": n, "uniqueCompletions": cv, "conversionRate": goal_rate(cv, v)}
+
+
+def goal_rate(completers, visitors) -> float:
+    return rhaz(100 * completers / visitors, 1) if visitors else 0
+
+
+def goal_value(results, w: Window) -> dict:
+    """The comparable part of GET /api/goals/{id}/stats from the peers' groupings."""
+    rows = [(int(r[0]), str(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in results[0]]
+    tot = next(r for r in rows if r[0] == 0)
+    days = {int(r[1]): r for r in rows if r[0] == 1}
+    n_days = (w.hi - w.lo) // 86_400_000
+
+    def top(k):
+        g = sorted((r for r in rows if r[0] == k), key=lambda r: (-r[2], r[1].encode()))[:10]
+        return [{"label": r[1], "completions": r[2], "conversionRate": goal_rate(r[3], r[4])} for r in g]
+    return {"completions": tot[2], "uniqueCompletions": tot[3], "conversionRate": goal_rate(tot[3], tot[4]),
+            "timeseries": [{"date": (dt.date.fromisoformat(w.start) + dt.timedelta(days=i)).isoformat(),
+                            "completions": days[i][2] if i in days else 0,
+                            "conversionRate": goal_rate(days[i][3], days[i][4]) if i in days else 0} for i in range(n_days)],
+            "topSources": top(2), "topPages": top(3)}
+
+
+def ztas_goal_value(j: dict) -> dict:
+    s = j["stats"]
+    return {"completions": s["completions"], "uniqueCompletions": s["uniqueCompletions"], "conversionRate": s["conversionRate"],
+            "timeseries": [{"date": d["date"], "completions": d["completions"], "conversionRate": d["conversionRate"]} for d in j["timeseries"]],
+            "topSources": [{"label": r["source"], "completions": r["completions"], "conversionRate": r["conversionRate"]} for r in j["topSources"]],
+            "topPages": [{"label": r["path"], "completions": r["completions"], "conversionRate": r["conversionRate"]} for r in j["topPages"]]}
+
+
+def step_cond(kind: str, v: str) -> str:
+    return f"(type = 'pageview' AND path = {sq(v)})" if kind == "pageview" else f"(type = 'event' AND name = {sq(v)})"
+
+
+def funnel_duckdb_sql(site: str, w: Window, steps: list, window_s: int) -> list[str]:
+    """api.md §7.6 "Precisely", per visitor: rows in tie order (ts, type, path, name; session
+    last) numbered once; from every step-1 match an ASOF join takes the first later step-2 match,
+    from it the first later step-3 match, …, each kept only while ts < step-1 ts + window. The
+    depth of a visitor = the longest of these runs; visitors per step = depth ≥ k."""
+    W = window_s * 1000
+    n = len(steps)
+    conds = [step_cond(k, v) for k, v in steps]
+    flags = ", ".join(f"{c} AS c{i + 1}" for i, c in enumerate(conds))
+    ctes = [f"""m AS (SELECT visitor, ts, {flags},
+        row_number() OVER (PARTITION BY visitor ORDER BY ts, type = 'event', path, name, session) AS rn
+      FROM events WHERE {w.where(site)} AND ({' OR '.join(conds)}))"""]
+    for i in range(1, n + 1):
+        ctes.append(f"s{i} AS (SELECT visitor, rn, ts FROM m WHERE c{i})")
+    ctes.append("j1 AS (SELECT visitor, ts AS t0, rn AS r1 FROM s1)")
+    for i in range(2, n + 1):
+        prev = ", ".join(f"a.r{k}" for k in range(2, i))
+        ctes.append(f"""j{i} AS (SELECT a.visitor, a.t0, a.r1{', ' + prev if prev else ''}, CASE WHEN b.ts < a.t0 + {W} THEN b.rn END AS r{i}
+      FROM j{i - 1} a ASOF LEFT JOIN s{i} b ON a.visitor = b.visitor AND a.r{i - 1} < b.rn)""")
+    depth = " + ".join(["1"] + [f"CAST(r{i} IS NOT NULL AS INTEGER)" for i in range(2, n + 1)])
+    ctes.append(f"v AS (SELECT visitor, max({depth}) AS depth FROM j{n} GROUP BY visitor)")
+    return ["WITH " + ",\n".join(ctes) + "\nSELECT depth, count(*) FROM v GROUP BY depth ORDER BY depth"]
+
+
+def funnel_chdb_sql(site: str, w: Window, steps: list, window_s: int) -> list[str]:
+    """ClickHouse `windowFunnel` (default mode) per visitor. Its window is inclusive (ts ≤ first
+    + window); the spec's is strict, so on integer ms it gets window − 1 ms."""
+    conds = [step_cond(k, v) for k, v in steps]
+    return [f"""
+SELECT level, count() FROM (
+  SELECT visitor, windowFunnel({window_s * 1000 - 1})(toUInt64(ts), {', '.join(conds)}) AS level
+  FROM events WHERE {w.where(site)} AND ({' OR '.join(conds)})
+  GROUP BY visitor)
+GROUP BY level ORDER BY level"""]
+
+
+def funnel_value(results, n: int) -> dict:
+    by = {int(r[0]): int(r[1]) for r in results[0]}
+    return {"visitors": [sum(c for d, c in by.items() if d >= k) for k in range(1, n + 1)]}
+
+
+def conversion_queries(site: str, choice: dict) -> list[dict]:
+    last = "2026-04-14"
+    w31 = Window((dt.date.fromisoformat(last) - dt.timedelta(days=30)).isoformat(), last)
+    params = {"siteId": site, "startDate": w31.start, "endDate": w31.end}
+    needle = choice["goal_contains"]
+    steps, ws = choice["steps"], choice["window_s"]
+    n = len(steps)
+    zsteps = [({"type": "pageview", "path": v, "matchType": "exact"} if k == "pageview" else {"type": "event", "eventAction": v})
+              for k, v in steps]
+    return [
+        {"name": "goal stats 31d", "note": f"pageview goal, path contains `{needle}`", "kind": "goal-stats",
+         "params": params, "goal": {"type": "pageview", "path": needle, "matchType": "contains"},
+         "sql": {"duckdb": goal_sql(site, w31, needle, "duckdb"), "chdb": goal_sql(site, w31, needle, "chdb")},
+         "value": lambda r, w=w31: goal_value(r, w), "ztas_value": ztas_goal_value,
+         "peers": {"duckdb": "one statement: totals, days, entry sources, pages (count distinct)",
+                   "chdb": "same SQL (uniqExactIf / argMinIf, MATERIALIZED CTEs)"}},
+        {"name": "goal totals 31d (reference)", "note": "same ztas call; the peers compute only completions, unique completions, visitors",
+         "kind": "goal-stats", "params": params, "goal": {"type": "pageview", "path": needle, "matchType": "contains"},
+         "sql": {"duckdb": goal_totals_sql(site, w31, needle, "duckdb"), "chdb": goal_totals_sql(site, w31, needle, "chdb")},
+         "value": goal_totals_value, "ztas_value": lambda j: {k: j["stats"][k] for k in ("completions", "uniqueCompletions", "conversionRate")},
+         "peers": {"duckdb": "totals only", "chdb": "totals only"}},
+        {"name": "funnel 4 steps 31d", "note": " → ".join(f"{k} {v}" for k, v in steps) + f", window {ws // 60} min",
+         "kind": "funnel-stats", "params": params, "funnel": {"timeWindow": ws, "steps": zsteps},
+         "sql": {"duckdb": funnel_duckdb_sql(site, w31, steps, ws), "chdb": funnel_chdb_sql(site, w31, steps, ws)},
+         "value": lambda r, n=n: funnel_value(r, n),
+         "ztas_value": lambda j: {"visitors": [s["visitors"] for s in j["steps"]]},
+         "peers": {"duckdb": "spec's analysis: row_number + chained ASOF joins",
+                   "chdb": "windowFunnel(3599999) per visitor"}},
+    ]
+
+
+def conversion_phase(args, work: Path, site: str, runs: int) -> dict:
+    """Times the goal and funnel queries on the three engines (ztas through `ztas bench`, which
+    calls QueryEngine.goalStats / funnelStats and renders the endpoint's JSON) and compares the
+    answers: ztas vs DuckDB for the goal (totals, series, top lists) and the funnel (visitors per
+    step), chDB's windowFunnel vs the spec's numbers."""
+    zdir = work / "ztas"
+    duck = DuckPeer(work / "duck.db", read_only=True)
+    ch = ChPeer(work / "chdb")
+    w31 = Window("2026-03-15", "2026-04-14")
+    choice = conversion_choice(duck, site, w31)
+    queries = conversion_queries(site, choice)
+    print(f"[conversions] goal: path contains {choice['goal_contains']!r}; funnel: {choice['steps']}", flush=True)
+    load_before = os.getloadavg()[0]
+    out = []
+    for q in queries:
+        z = ztas_bench(args, zdir, {**q, "answer": True}, work, runs)
+        d = peer_time(duck, q["sql"]["duckdb"], q["value"], runs)
+        c = peer_time(ch, q["sql"]["chdb"], q["value"], runs)
+        cell = lambda r: f"{r['median_ms']:.1f}" if "median_ms" in r else f"error: {r['error']}"  # noqa: E731
+        print(f"  {q['name']:40} {cell(z):>9} / {cell(d):>9} / {cell(c):>9}", flush=True)
+        zv = q["ztas_value"](z["answer"]) if "answer" in z else None
+        diffs = {"ztas_vs_duckdb": differences(zv, d["value"]) if zv is not None and "value" in d else ["no answer"],
+                 "chdb_vs_duckdb": differences(c["value"], d["value"]) if "value" in c and "value" in d else ["no answer"]}
+        for who, dl in diffs.items():
+            for line in dl[:5]:
+                print(f"  DIFF {who}, {q['name']}: {line}")
+        out.append({"name": q["name"], "note": q["note"], "peers": q["peers"],
+                    "ztas_ms": z.get("median_ms"), "ztas_min_ms": z.get("min_ms"), "ztas_error": z.get("error"),
+                    "duckdb_ms": d.get("median_ms"), "duckdb_min_ms": d.get("min_ms"), "duckdb_error": d.get("error"),
+                    "chdb_ms": c.get("median_ms"), "chdb_min_ms": c.get("min_ms"), "chdb_error": c.get("error"),
+                    "values": {"ztas": zv, "duckdb": d.get("value"), "chdb": c.get("value")}, "differences": diffs,
+                    "sql": q["sql"]})
+    load_after = os.getloadavg()[0]
+    duck.con.close()
+    return {"site": site, "choice": choice, "queries": out, "loadavg": [round(load_before, 1), round(load_after, 1)],
+            "duckdb": DuckPeer.version(), "chdb": ChPeer.version()}
+
+
+def conversion_markdown(cv: dict, runs: int) -> str:
+    L = ["## Goals and funnels (issue 10)\n"]
+    L.append(f"Site `{cv['site']}`, 31 days (2026-03-15..2026-04-14), median of {runs} warm runs after one warm-up; "
+             f"load average before/after {cv['loadavg'][0]} / {cv['loadavg'][1]}. {cv['duckdb']}; {cv['chdb']}.\n")
+    L.append("| query | ztas ms | DuckDB ms | chDB ms | ztas / DuckDB | ztas / chDB | target | answers (ztas vs DuckDB; chDB vs DuckDB) |")
+    L.append("|---|---:|---:|---:|---:|---:|---|---|")
+    for r in cv["queries"]:
+        def ratio(p):
+            return f"{r['ztas_ms'] / r[p]:.2f}" if r.get("ztas_ms") and r.get(p) else "—"
+        zd = r["ztas_ms"] / r["duckdb_ms"] if r.get("ztas_ms") and r.get("duckdb_ms") else None
+        zc = r["ztas_ms"] / r["chdb_ms"] if r.get("ztas_ms") and r.get("chdb_ms") else None
+        if "reference" in r["name"]:
+            target = "(reference, no target)"
+        elif r["name"].startswith("goal"):
+            target = "≤ 0.5 × DuckDB: " + ("met" if zd is not None and zd <= 0.5 else "**missed**")
+        else:
+            ok = zd is not None and zc is not None and zd <= 0.5 and zc <= 0.5
+            target = "≤ 0.5 × chDB and DuckDB: " + ("met" if ok else "**missed**")
+        m = " ; ".join(mark(r["differences"][k]) for k in ("ztas_vs_duckdb", "chdb_vs_duckdb"))
+        L.append(f"| {r['name']} ({r['note']}) | {fmt_ms(r['ztas_ms'])} | {fmt_ms(r['duckdb_ms'])} | {fmt_ms(r['chdb_ms'])} | "
+                 f"{ratio('duckdb_ms')} | {ratio('chdb_ms')} | {target} | {m} |")
+    L.append("")
+    L.append("Fastest of the runs (ms): " + "; ".join(
+        f"{r['name']}: ztas {fmt_ms(r['ztas_min_ms'])}, DuckDB {fmt_ms(r['duckdb_min_ms'])}, chDB {fmt_ms(r['chdb_min_ms'])}"
+        for r in cv["queries"]) + ".\n")
+    for r in cv["queries"]:
+        v = r["values"]
+        if "reference" in r["name"]:
+            pass
+        elif r["name"].startswith("goal"):
+            L.append(f"Goal answer: " + "; ".join(
+                f"{k} completions {x['completions']}, unique {x['uniqueCompletions']}, rate {x['conversionRate']}"
+                for k, x in (("ztas", v["ztas"]), ("DuckDB", v["duckdb"]), ("chDB", v["chdb"])) if x) + ".\n")
+        else:
+            L.append("Funnel visitors per step:\n")
+            L.append("| engine | " + " | ".join(f"step {i + 1}" for i in range(len(cv['choice']['steps']))) + " |")
+            L.append("|---|" + "---:|" * len(cv["choice"]["steps"]))
+            for k, label in (("ztas", "ztas (api.md §7.6)"), ("duckdb", "DuckDB (§7.6 in SQL)"), ("chdb", "chDB windowFunnel")):
+                if v.get(k):
+                    L.append(f"| {label} | " + " | ".join(str(x) for x in v[k]["visitors"]) + " |")
+            L.append("")
+        for k, dl in r["differences"].items():
+            if dl:
+                L.append(f"Differences {k} ({r['name']}): " + "; ".join(dl[:8]) + "\n")
+    return "\n".join(L) + "\n"
+
+
 def ztas_cli_answer(args, zdir: Path, q: dict) -> dict | None:
     """What the ztas CLI prints for a query (stats-api and heatmaps; the dashboard has no CLI)."""
     p = q["params"]
@@ -789,8 +1056,9 @@ def mark(diffs: list[str]) -> str:
 def ztas_bench(args, zdir: Path, q: dict, work: Path, runs: int) -> dict:
     """Times one query with `ztas bench` (in-process: one warm-up, then `runs` runs)."""
     e = {"name": q["name"], "kind": q["kind"], "params": q["params"]}
-    if "heatmap" in q:
-        e["heatmap"] = q["heatmap"]
+    for k in ("heatmap", "goal", "funnel", "answer"):
+        if k in q:
+            e[k] = q[k]
     qfile = work / "query.json"
     qfile.write_text(json.dumps([e], indent=1))
     p = subprocess.run([args.ztas, "bench", "--data", str(zdir), "--queries", str(qfile), "--runs", str(runs)],
@@ -984,6 +1252,9 @@ def main() -> None:
     ap.add_argument("--ingest-lines", type=int, default=1_000_000)
     ap.add_argument("--skip-load", action="store_true", help="reuse the stores already in --work")
     ap.add_argument("--no-verify", action="store_true", help="skip the answer cross-checks")
+    ap.add_argument("--only", choices=["all", "dashboard", "conversions"], default="all",
+                    help="conversions: only the goal / funnel comparison (issue 10), written to results/conversions.{md,json}; "
+                         "with --skip-load nothing is reloaded")
     ap.add_argument("--scale-data", help="a 5N-row file over 5× the days: re-time a few queries on it")
     ap.add_argument("--scale-days", type=int, default=450)
     ap.add_argument("--out", default=str(HERE / "results"))
@@ -999,8 +1270,8 @@ def main() -> None:
 
     report: dict = {}
     prev = Path(args.out) / "latest.json"
-    if args.skip_load and prev.exists():
-        old = json.loads(prev.read_text())
+    if args.skip_load:
+        old = json.loads(prev.read_text()) if prev.exists() else {}
         report["load"], report["ingest"] = old.get("load"), old.get("ingest")
         if old.get("scale_load"):
             report["scale_load"] = old["scale_load"]
@@ -1008,8 +1279,23 @@ def main() -> None:
         report["load"] = load_all(args, ndjson, work, rows)
         report["ingest"] = ingest_bench(args, ndjson, work, args.ingest_lines)
 
+    if args.only == "conversions":
+        cv = conversion_phase(args, work, site, args.runs)
+        cv["meta"] = {"rows": rows, "runs": args.runs, "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                      "machine": f"{os.cpu_count()} cores ({platform.processor() or platform.machine()}), {platform.system()} {platform.release()}"}
+        md = f"# Goals and funnels: ztas vs DuckDB vs chDB — {rows:,} events\n\nRun {cv['meta']['date']} on {cv['meta']['machine']}.\n\n" \
+            + conversion_markdown(cv, args.runs)
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "conversions.json").write_text(json.dumps(cv, indent=1, default=str))
+        (out / "conversions.md").write_text(md)
+        print("\n" + md)
+        return
+
     qrows, summary, meta = query_phase(args, work, site, args.runs, not args.no_verify)
     report["queries"] = qrows
+    if args.only == "all":
+        report["conversions"] = conversion_phase(args, work, site, args.runs)
     report["summary_check"] = summary_verdict(summary)
 
     if args.scale_data:
@@ -1031,6 +1317,8 @@ def main() -> None:
     report["meta"] = {**meta, "rows": rows, "runs": args.runs, "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                       "machine": f"{os.cpu_count()} cores ({platform.processor() or platform.machine()}), {platform.system()} {platform.release()}"}
     md = markdown(report)
+    if report.get("conversions"):
+        md += "\n" + conversion_markdown(report["conversions"], args.runs)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "latest.json").write_text(json.dumps(report, indent=1, default=str))

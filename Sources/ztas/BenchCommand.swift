@@ -16,7 +16,12 @@ struct BenchCommand: ParsableCommand {
         "heatmap"?: "click"|"elements"|"rage-clicks"|"dead-clicks", "timezone"?, "params": {api.md names}}. \
         Two more kinds measure raw speed on one thread: {"kind": "scan", "site", "columns": ["ts", "path"]} \
         decodes every block of those columns of the site from the mapped segments, and {"kind": "memcpy", \
-        "megabytes"?} copies a buffer; both add "gb_per_s" (decoded bytes, or bytes copied, per second).
+        "megabytes"?} copies a buffer; both add "gb_per_s" (decoded bytes, or bytes copied, per second). \
+        Goals and funnels (api.md §7.5, §7.6) go through the production QueryEngine calls and renderers: \
+        {"kind": "goal-stats", "params": {"siteId", "startDate", "endDate", "filters"?}, "goal": {"type", "path"?, \
+        "matchType"?, "eventAction"?, "eventCategory"?, "eventLabel"?, "durationSeconds"?, "value"?}} and \
+        {"kind": "funnel-stats", "params": {…}, "funnel": {"timeWindow"?, "steps": [{"name"?, "type", "path"?, \
+        "matchType"?, "eventAction"?, "eventCategory"?}]}}. "answer": true adds the last run's JSON body.
         """)
 
     @OptionGroup var data: DataOption
@@ -60,6 +65,22 @@ struct BenchCommand: ParsableCommand {
                     dst.copyMemory(from: src, byteCount: n)
                     return [dst.load(fromByteOffset: n / 2, as: UInt8.self)]
                 }
+            case "goal-stats":
+                let r = try ConversionRequest.parse(params, timezone: tz, now: now)
+                let g = try goalDefinition(q["goal"] as? [String: Any] ?? [:], id: "bench")
+                let site = params["siteId"] ?? ""
+                body = {
+                    let s = try db.queries.goalStats(site: site, window: r.window, filters: r.filters, goal: g)
+                    return QueryEngine.renderGoalStats(goal: g, s)
+                }
+            case "funnel-stats":
+                let r = try ConversionRequest.parse(params, timezone: tz, now: now)
+                let f = try funnelDefinition(q["funnel"] as? [String: Any] ?? [:])
+                let site = params["siteId"] ?? ""
+                body = {
+                    let s = try db.queries.funnelStats(site: site, window: r.window, filters: r.filters, funnel: f)
+                    return QueryEngine.renderFunnelStats(funnel: f, s)
+                }
             case "dashboard":
                 let r = try DashboardRequest.parse(params, timezone: tz, now: now)
                 body = { try db.queries.dashboard(r) }
@@ -82,10 +103,36 @@ struct BenchCommand: ParsableCommand {
             let median = times[times.count / 2]
             let p90 = times[min(times.count - 1, Int(Double(times.count) * 0.9))]
             let rate = bytesPerRun > 0 ? ",\"gb_per_s\":\(Double(bytesPerRun) / (median / 1000) / 1e9)" : ""
-            out.append("{\"name\":\(jsonString(name)),\"median_ms\":\(median),\"min_ms\":\(times[0]),\"p90_ms\":\(p90),\"bytes\":\(bytes.count)\(rate)}")
+            let answer = (q["answer"] as? Bool ?? false) ? ",\"answer\":" + String(decoding: bytes, as: UTF8.self) : ""
+            out.append("{\"name\":\(jsonString(name)),\"median_ms\":\(median),\"min_ms\":\(times[0]),\"p90_ms\":\(p90),\"bytes\":\(bytes.count)\(rate)\(answer)}")
         }
         writeStdout("[" + out.joined(separator: ",\n") + "]\n")
     }
+}
+
+/// A goal of the queries file (api.md §7.5 create fields).
+private func goalDefinition(_ j: [String: Any], id: String) throws -> GoalDefinition {
+    guard let type = GoalType(rawValue: j["type"] as? String ?? "") else { throw ValidationError("goal.type must be pageview, event or duration") }
+    guard let match = MatchType(rawValue: j["matchType"] as? String ?? "exact") else { throw ValidationError("goal.matchType") }
+    return GoalDefinition(id: id, name: j["name"] as? String ?? "bench goal", type: type, path: j["path"] as? String,
+                          matchType: match, eventAction: j["eventAction"] as? String, eventCategory: j["eventCategory"] as? String,
+                          eventLabel: j["eventLabel"] as? String, durationSeconds: j["durationSeconds"] as? Int,
+                          value: (j["value"] as? NSNumber)?.doubleValue ?? 0)
+}
+
+/// A funnel of the queries file (api.md §7.6 create fields; goal steps take an inline "goal").
+private func funnelDefinition(_ j: [String: Any]) throws -> FunnelDefinition {
+    let steps = try (j["steps"] as? [[String: Any]] ?? []).enumerated().map { k, s in
+        guard let type = FunnelStepType(rawValue: s["type"] as? String ?? "") else { throw ValidationError("step.type must be pageview, event or goal") }
+        guard let match = MatchType(rawValue: s["matchType"] as? String ?? "exact") else { throw ValidationError("step.matchType") }
+        let goal = try (s["goal"] as? [String: Any]).map { try goalDefinition($0, id: "bench-step-\(k + 1)") }
+        return FunnelStepDefinition(name: s["name"] as? String ?? "Step \(k + 1)", type: type, path: s["path"] as? String,
+                                    matchType: match, eventAction: s["eventAction"] as? String,
+                                    eventCategory: s["eventCategory"] as? String, goal: goal)
+    }
+    guard steps.count >= 2 else { throw ValidationError("a funnel needs at least 2 steps") }
+    return FunnelDefinition(id: "bench", name: j["name"] as? String ?? "bench funnel", steps: steps,
+                            timeWindow: j["timeWindow"] as? Int ?? 3600)
 }
 
 /// Bytes per row of a decoded column (string columns decode to 4-byte dictionary codes).
