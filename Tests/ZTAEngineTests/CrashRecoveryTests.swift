@@ -66,11 +66,19 @@ final class CrashRecoveryTests: XCTestCase {
             p.standardOutput = out
             p.standardError = FileHandle.nullDevice
             try p.run()
-            let killAfter = Double.random(in: 0.05...0.6, using: &rng)
-            Thread.sleep(forTimeInterval: killAfter)
+            // Kill at a random moment after the first acknowledgement: a fixed delay from the
+            // start acknowledged nothing at all when a loaded machine started the child slowly.
+            let reader = out.fileHandleForReading
+            var data = Data()
+            while !String(decoding: data, as: UTF8.self).contains("ack ") {
+                let chunk = reader.availableData
+                if chunk.isEmpty { break }  // end of output: the child finished first
+                data.append(chunk)
+            }
+            Thread.sleep(forTimeInterval: Double.random(in: 0...0.3, using: &rng))
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
-            let data = out.fileHandleForReading.readDataToEndOfFile()
+            data.append(reader.readDataToEndOfFile())
             for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where line.hasPrefix("ack ") {
                 let f = line.split(separator: " ")
                 guard f.count == 3, let i = Int(f[1]), let n = Int(f[2]) else { continue }
