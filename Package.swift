@@ -71,12 +71,12 @@ let package = Package(
         // Fuzzing (docs/reliability.md): the targets as a library, one executable per
         // target (libFuzzer with `-D FUZZING` through scripts/fuzz, an input replayer otherwise).
         .target(name: "CFuzzerDriver", path: "Fuzz/Sources/CFuzzerDriver"),
-        .target(name: "ZTAFuzzTargets", dependencies: ["ZTAEngine", "ZTAQuery", "ZTAFormat", "ZTAServer"]),
-        .executableTarget(name: "FuzzNDJSON", dependencies: ["ZTAFuzzTargets", "CFuzzerDriver"], path: "Fuzz/Sources/FuzzNDJSON"),
-        .executableTarget(name: "FuzzTrack", dependencies: ["ZTAFuzzTargets", "CFuzzerDriver"], path: "Fuzz/Sources/FuzzTrack"),
-        .executableTarget(name: "FuzzFilters", dependencies: ["ZTAFuzzTargets", "CFuzzerDriver"], path: "Fuzz/Sources/FuzzFilters"),
-        .executableTarget(name: "FuzzSegment", dependencies: ["ZTAFuzzTargets", "CFuzzerDriver"], path: "Fuzz/Sources/FuzzSegment"),
-        .executableTarget(name: "FuzzAuth", dependencies: ["ZTAFuzzTargets", "CFuzzerDriver"], path: "Fuzz/Sources/FuzzAuth"),
+        .target(name: "ZTAFuzzTargets", dependencies: ["ZTAEngine", "ZTAQuery", "ZTAFormat", "ZTAServer", "CFuzzerDriver"]),
+        .executableTarget(name: "FuzzNDJSON", dependencies: ["ZTAFuzzTargets"], path: "Fuzz/Sources/FuzzNDJSON"),
+        .executableTarget(name: "FuzzTrack", dependencies: ["ZTAFuzzTargets"], path: "Fuzz/Sources/FuzzTrack"),
+        .executableTarget(name: "FuzzFilters", dependencies: ["ZTAFuzzTargets"], path: "Fuzz/Sources/FuzzFilters"),
+        .executableTarget(name: "FuzzSegment", dependencies: ["ZTAFuzzTargets"], path: "Fuzz/Sources/FuzzSegment"),
+        .executableTarget(name: "FuzzAuth", dependencies: ["ZTAFuzzTargets"], path: "Fuzz/Sources/FuzzAuth"),
         .testTarget(name: "ZTAFuzzReplayTests", dependencies: ["ZTAFuzzTargets", "ZTAServer"]),
         .testTarget(name: "ZTAFormatTests", dependencies: ["ZTAFormat", "ZTAWorkloads"], resources: [.copy("Golden")]),
         .testTarget(name: "ZTAStorageTests", dependencies: ["ZTAStorage", "ZTAFormat", "ZTAWorkloads"]),
