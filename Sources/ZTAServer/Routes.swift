@@ -94,13 +94,12 @@ extension ServerCore {
         add(.get, "/api/alerts/{id}/history", .jwtOrKey(.read)) { try await self.alertHistory($0) }
         add(.post, "/api/alerts/{id}/acknowledge", .jwtOrKey(.write), body: json) { try await self.acknowledgeAlert($0) }
 
-        // Webhooks (§7.8): all admin/owner with an admin-scope key, checked in the handlers
-        // after parameters and visibility (api.md §1 order).
-        add(.get, "/api/webhooks", .jwtOrKey(.read)) { try await self.listWebhooks($0) }
-        add(.post, "/api/webhooks", .jwtOrKey(.read), body: json) { try await self.createWebhook($0) }
-        add(.patch, "/api/webhooks", .jwtOrKey(.read), body: json) { try await self.updateWebhook($0) }
-        add(.delete, "/api/webhooks", .jwtOrKey(.read)) { try await self.deleteWebhook($0) }
-        add(.post, "/api/webhooks/{id}/test", .jwtOrKey(.read)) { try await self.testWebhook($0) }
+        // Webhooks (§7.8): all admin/owner with an admin-scope key.
+        add(.get, "/api/webhooks", .jwtOrKey(.admin)) { try await self.listWebhooks($0) }
+        add(.post, "/api/webhooks", .jwtOrKey(.admin), body: json) { try await self.createWebhook($0) }
+        add(.patch, "/api/webhooks", .jwtOrKey(.admin), body: json) { try await self.updateWebhook($0) }
+        add(.delete, "/api/webhooks", .jwtOrKey(.admin)) { try await self.deleteWebhook($0) }
+        add(.post, "/api/webhooks/{id}/test", .jwtOrKey(.admin)) { try await self.testWebhook($0) }
 
         // Ingest (§5)
         add(.post, "/api/track", .none, body: .limit(config.maxTrackBody), ip: ("track", rl.track), cors: false) {

@@ -53,15 +53,19 @@ extension ServerCore {
         return Principal(user: user, sessionId: nil, apiKey: k)
     }
 
-    /// Whether the caller may use an endpoint of this policy: a key needs the scope (403
-    /// otherwise) and JWT-only endpoints refuse keys. An allowed key's `lastUsed` is then
-    /// written, at most once a minute per key (not one SQLite write per request).
-    func authorize(_ p: Principal, _ policy: AuthPolicy, nowMs: Int64) async throws {
+    /// Whether the caller may use an endpoint of this policy. JWT-only endpoints refuse keys at
+    /// once (a key is not a credential they accept). A key's *scope* is the last check of api.md
+    /// §1's order (… → parameters → visibility → role/scope), so a too-weak scope is only noted
+    /// here (`Call.scopeDenial`) and thrown by `Call.authorizeScope()` where the handler reaches
+    /// that step. An accepted key's `lastUsed` is written at most once a minute per key.
+    func authorize(_ call: Call, _ p: Principal, _ policy: AuthPolicy) async throws {
         guard let key = p.apiKey else { return }
         guard case .jwtOrKey(let minScope) = policy else { throw APIError.jwtOnly }
-        guard let scope = KeyScope(rawValue: key.scope), scope >= minScope else {
-            throw APIError(403, "API key does not allow this operation")
+        if !key.allows(minScope) {
+            call.scopeDenial = APIError.keyScope
+            return
         }
+        let nowMs = call.nowMs
         if nowMs - (key.lastUsed ?? 0) >= 60_000 {
             try? await meta.pool.write { db in
                 try db.execute(sql: "UPDATE api_keys SET last_used = ? WHERE id = ? AND (last_used IS NULL OR last_used < ?)",
@@ -88,16 +92,24 @@ extension ServerCore {
 
     /// The site a query endpoint names, if the caller may use it with at least `minRole` (api.md §3):
     /// unknown or invisible → 403 `Access denied`; visible but too weak a role → 403
-    /// `Insufficient permissions`; a key bound to another site → 403 `API key does not allow this operation`.
+    /// `Insufficient permissions`; a key bound to another site or of too weak a scope for the
+    /// endpoint → 403 `API key does not allow this operation` (the role/scope step of api.md §1).
     func authorizedSite(_ call: Call, _ siteId: String, minRole: SiteRole = .viewer,
                         denied: APIError = .accessDenied) async throws -> (SiteRecord, SiteRole) {
         guard let p = call.principal, let site = try await site(siteId), let role = try await role(p.user.id, site) else {
             throw denied
         }
-        if let key = p.apiKey, let bound = key.siteId, bound != site.id {
-            throw APIError(403, "API key does not allow this operation")
-        }
+        if let key = p.apiKey, let bound = key.siteId, bound != site.id { throw APIError.keyScope }
         guard role >= minRole else { throw APIError(403, "Insufficient permissions") }
+        try call.authorizeScope()
         return (site, role)
+    }
+}
+
+extension APIKeyRecord {
+    /// Whether the key's scope is at least `scope` (`read` ⊂ `write` ⊂ `admin`); an unknown
+    /// stored scope allows nothing.
+    func allows(_ scope: KeyScope) -> Bool {
+        KeyScope(rawValue: self.scope).map { $0 >= scope } ?? false
     }
 }

@@ -30,6 +30,8 @@ public struct APIError: Error, Sendable {
     static let tooLarge = APIError(413, "Request body too large")
     static let internalError = APIError(500, "Internal server error")
     static let jwtOnly = APIError(403, "This endpoint requires a user session")
+    /// A key of too weak a scope, or bound to another site (api.md §1, §3).
+    static let keyScope = APIError(403, "API key does not allow this operation")
 
     static func badRequest(_ m: String, details: [String]? = nil) -> APIError { APIError(400, m, details: details) }
     static func required(_ field: String) -> APIError { APIError(400, "\(field) is required") }

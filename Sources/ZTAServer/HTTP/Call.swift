@@ -27,6 +27,12 @@ final class Call: @unchecked Sendable {
     let nowMs: Int64
     var body: [UInt8] = []
     var principal: Principal?
+    /// The 403 an API key of too weak a scope gets, held back by the dispatcher until the
+    /// handler reaches the role/scope step of api.md §1 (`authorizeScope()`).
+    var scopeDenial: APIError?
+    /// Whether `authorizeScope()` ran: a handler that returns with a denial it never checked is
+    /// a bug the dispatcher turns into a 403 (and counts), never a success.
+    private(set) var scopeChecked = false
     var responseHeaders: [(String, String)] = []
     private var parsedBody: JSONValue??
 
@@ -57,6 +63,13 @@ final class Call: @unchecked Sendable {
             guard let s = principal?.sessionId else { throw .jwtOnly }
             return s
         }
+    }
+
+    /// The role/scope step of api.md §1 for the key's scope: throws the held-back 403, if any.
+    /// Handlers call it after parameters and visibility (`authorizedSite` does it for them).
+    func authorizeScope() throws(APIError) {
+        scopeChecked = true
+        if let scopeDenial { throw scopeDenial }
     }
 
     func header(_ name: String) -> String? {

@@ -78,6 +78,13 @@ struct Dispatcher: HTTPResponder {
         do {
             try await prepare(call, endpoint)
             response = try await endpoint.handler(call)
+            if call.scopeDenial != nil && !call.scopeChecked {
+                // A handler that forgot the role/scope step: refuse (the authorization table
+                // test walks every route with a too-weak key, so this is caught there too).
+                core.logger.error("scope check skipped", metadata: ["route": "\(route.template)"])
+                core.metrics.scopeCheckSkipped()
+                response = Reply.error(APIError.keyScope)
+            }
         } catch let e as APIError where e.status == 401 {
             // Handlers of credential-free routes answer 401 too (login, 2FA validation).
             response = Reply.error(endpoint.auth.isNone ? unauthorized(call, e) : e)
@@ -133,7 +140,7 @@ struct Dispatcher: HTTPResponder {
             // limited like any other caller (api.md §1: credentials → rate limit → … → scope).
             let key = p.apiKey.map { "key:\($0.id)" } ?? "user:\(p.user.id)"
             try count(call, key: key, [core.config.rateLimits.userMinute, core.config.rateLimits.userHour], bucket: "user")
-            try await core.authorize(p, endpoint.auth, nowMs: call.nowMs)
+            try await core.authorize(call, p, endpoint.auth)
         }
     }
 

@@ -103,6 +103,7 @@ extension ServerCore {
             let (site, _) = try await authorizedSite(call, s, minRole: .admin)
             siteIds = [site.id]
         } else {
+            try call.authorizeScope()
             siteIds = try await visibleSites(call).filter { $0.1 >= .admin }.map(\.0.id)
         }
         if siteIds.isEmpty { siteIds = [""] }

@@ -51,8 +51,6 @@ extension ServerCore {
     }
 
     func createSite(_ call: Call) async throws -> Reply.Out {
-        if let key = call.principal?.apiKey, key.siteId != nil { throw APIError(403, "API key does not allow this operation") }
-        if let key = call.principal?.apiKey, key.scope != KeyScope.admin.rawValue { throw APIError(403, "API key does not allow this operation") }
         let body = try call.json()
         guard let rawDomain = body["domain"], !rawDomain.isNull else { throw APIError.badRequest("Domain is required") }
         guard let domainText = rawDomain.stringValue else { throw APIError.badRequest("Invalid domain format") }
@@ -76,6 +74,10 @@ extension ServerCore {
             isPublic = b
         }
         let (paths, retention) = try Self.parseSettings(body["settings"], base: ([], nil))
+        // Role/scope step (§1, last): any user may create a site, a key only with the admin
+        // scope and no site binding (§3).
+        if call.principal?.apiKey?.siteId != nil { throw APIError.keyScope }
+        try call.authorizeScope()
         let site = SiteRecord(id: Secrets.id("site"), ownerId: try call.user.id, domain: domain, name: name, timezone: timezone,
                               isPublic: isPublic, excludePaths: paths, dataRetention: retention, createdAt: call.nowMs)
         do {
@@ -159,30 +161,39 @@ extension ServerCore {
     }
 
     func updateSite(_ call: Call) async throws -> Reply.Out {
+        // Parameters first (api.md §1), then visibility and role/scope, then the business rule
+        // that the domain stays.
         let body = try call.json()
-        let (old, role) = try await managedSite(call, body["id"]?.stringValue, minRole: .admin)
-        if let key = call.principal?.apiKey, key.scope != KeyScope.admin.rawValue { throw APIError(403, "API key does not allow this operation") }
-        var site = old
+        guard let id = body["id"]?.stringValue, !id.isEmpty else { throw APIError.badRequest("Site ID required") }
+        var name: String?
+        if let n = body["name"], !n.isNull {
+            guard let s = n.stringValue else { throw APIError.invalid("name") }
+            // Unicode scalars as sent, as JSON Schema's maxLength counts (graphemes have no byte bound).
+            if s.unicodeScalars.count > 100 { throw APIError.badRequest("name must be at most 100 characters") }
+            name = s.trimmingCharacters(" ")
+        }
+        var timezone: String?
+        if let tz = body["timezone"], !tz.isNull {
+            guard let s = tz.stringValue, SiteTimeZone(s) != nil else { throw APIError.badRequest("Invalid timezone") }
+            timezone = s
+        }
+        var isPublic: Bool?
+        if let p = body["public"], !p.isNull {
+            guard let b = p.boolValue else { throw APIError.invalid("public") }
+            isPublic = b
+        }
+        // Validated against an empty base now; applied over the site's own settings below.
+        _ = try Self.parseSettings(body["settings"], base: ([], nil))
+        let (old, role) = try await managedSite(call, id, minRole: .admin)
         if let d = body["domain"], !d.isNull {
             guard let s = d.stringValue, (try? Self.normalizeDomain(s)) == old.domain else {
                 throw APIError.badRequest("Domain cannot be changed")
             }
         }
-        if let n = body["name"], !n.isNull {
-            guard let s = n.stringValue else { throw APIError.invalid("name") }
-            // Unicode scalars as sent, as JSON Schema's maxLength counts (graphemes have no byte bound).
-            if s.unicodeScalars.count > 100 { throw APIError.badRequest("name must be at most 100 characters") }
-            let t = s.trimmingCharacters(" ")
-            site.name = t.isEmpty ? site.domain : t
-        }
-        if let tz = body["timezone"], !tz.isNull {
-            guard let s = tz.stringValue, SiteTimeZone(s) != nil else { throw APIError.badRequest("Invalid timezone") }
-            site.timezone = s
-        }
-        if let p = body["public"], !p.isNull {
-            guard let b = p.boolValue else { throw APIError.invalid("public") }
-            site.isPublic = b
-        }
+        var site = old
+        if let name { site.name = name.isEmpty ? site.domain : name }
+        if let timezone { site.timezone = timezone }
+        if let isPublic { site.isPublic = isPublic }
         (site.excludePaths, site.dataRetention) = try Self.parseSettings(body["settings"], base: (site.excludePaths, site.dataRetention))
         site.updatedAt = call.nowMs
         let s = site
@@ -196,7 +207,6 @@ extension ServerCore {
 
     func deleteSite(_ call: Call) async throws -> Reply.Out {
         let (site, role) = try await managedSite(call, call.query["id"], minRole: .viewer)
-        if let key = call.principal?.apiKey, key.scope != KeyScope.admin.rawValue { throw APIError(403, "API key does not allow this operation") }
         guard role == .owner else { throw APIError(403, "Only the site owner can delete this site") }
         if imports.isRunning(site.id) { throw APIError(409, "An import is already running for this site") }
         try await deleteSiteData(site.id)

@@ -3,20 +3,11 @@
 /// visibility, then role and scope, then business rules (the private-address check, which
 /// resolves the host, and the 10-per-site limit).
 extension ServerCore {
-    /// Role then key scope for webhook operations on a visible site.
-    private func requireWebhookAdmin(_ call: Call, role: SiteRole) throws(APIError) {
-        guard role >= .admin else { throw APIError(403, "Insufficient permissions") }
-        if let key = call.principal?.apiKey, key.scope != KeyScope.admin.rawValue {
-            throw APIError(403, "API key does not allow this operation")
-        }
-    }
-
     /// A webhook and its site, for PATCH/DELETE/test: unknown, or of a site the caller can't
     /// see → 404 `Webhook not found`.
     private func managedWebhook(_ call: Call, _ id: String) async throws -> WebhookRecord {
         guard let w = try await meta.webhook(id: id) else { throw APIError(404, "Webhook not found") }
-        let (_, role) = try await authorizedSite(call, w.siteId, denied: APIError(404, "Webhook not found"))
-        try requireWebhookAdmin(call, role: role)
+        _ = try await authorizedSite(call, w.siteId, minRole: .admin, denied: APIError(404, "Webhook not found"))
         return w
     }
 
@@ -63,8 +54,7 @@ extension ServerCore {
 
     func listWebhooks(_ call: Call) async throws -> Reply.Out {
         guard let siteId = call.query["siteId"], !siteId.isEmpty else { throw APIError.badRequest("Site ID required") }
-        let (_, role) = try await authorizedSite(call, siteId)
-        try requireWebhookAdmin(call, role: role)
+        _ = try await authorizedSite(call, siteId, minRole: .admin)
         let hooks = try await meta.webhooks(siteId: siteId)
         return .json(.object([("webhooks", .array(hooks.map { .object($0.json) })),
                               ("availableEvents", .array(WebhookEvent.subscribable.map { .string($0.rawValue) }))]))
@@ -80,8 +70,7 @@ extension ServerCore {
         guard let ev = body["events"], !ev.isNull else { throw APIError.required("events") }
         let events = try Self.webhookEvents(ev)
         let description = try body["description"].map(Self.webhookDescription) ?? nil
-        let (_, role) = try await authorizedSite(call, siteId)
-        try requireWebhookAdmin(call, role: role)
+        _ = try await authorizedSite(call, siteId, minRole: .admin)
         try await checkWebhookAddress(target)
         let secret = "whsec_" + Secrets.randomHex(bytes: 16)
         let record = WebhookRecord(id: Secrets.id("wh"), siteId: siteId, url: rawURL, events: events,

@@ -125,6 +125,13 @@ final class ServerMetrics: Sendable {
         importLines("rejected").increment(by: Int64(rejected))
     }
 
+    /// A handler returned without the role/scope step while a key's scope was too weak (a bug;
+    /// the answer was turned into a 403).
+    func scopeCheckSkipped() {
+        registry.makeCounter(descriptor: Self.name("zta_scope_check_skipped_total", "Handlers that skipped the key scope check"),
+                             labels: []).increment()
+    }
+
     func rateLimited(bucket: String) {
         registry.makeCounter(descriptor: Self.name("zta_rate_limited_total", "Requests refused by a rate limit"),
                              labels: [("bucket", bucket)]).increment()

@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
-import ZTAServer
+@testable import ZTAServer
 
 /// Log lines kept in memory (the reset link is only logged).
 final class LogCapture: Sendable {
@@ -83,6 +83,14 @@ struct TestServer: Sendable {
             throw HTTPClient.Failure(description: "register \(email): \(r.status) \(r.text)")
         }
         return token
+    }
+
+    /// Adds `email` (registered) to the site with `role`, as an accepted invitation would.
+    func addMember(_ email: String, _ site: String, role: String) async throws {
+        try await server.core.meta.pool.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO site_members (site_id, user_id, role, joined_at) SELECT ?, id, ?, 0 FROM users WHERE email = ?",
+                           arguments: [site, role, email])
+        }
     }
 
     /// Creates a site and returns its id.
