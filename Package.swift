@@ -29,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         // Webhook delivery (an HTTP client with a DNS override, timeouts, no redirects).
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        // CSV parsing for Google Analytics imports (streaming reader: quoted fields, CRLF).
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
     ],
     targets: [
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
@@ -53,6 +55,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "CSV", package: "CSV.swift"),
         ], resources: [
             // The web front end (tracking scripts, dashboard), compiled into the binary.
             .embedInCode("Web/Assets/index.html"),
@@ -89,6 +92,9 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "GRDB", package: "GRDB.swift"),
+        ], exclude: [
+            // Read by path (relative to #filePath), not bundled.
+            "Fixtures",
         ]),
         .testTarget(name: "ZTAEngineTests", dependencies: ["ZTAEngine", "ZTAWorkloads", "ZTAQuery", "ZTAStorage", "ZTAFormat"]),
     ]

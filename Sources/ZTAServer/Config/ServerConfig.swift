@@ -74,6 +74,11 @@ public struct ServerConfig: Sendable {
     public var maxBody = 1 << 20
     public var maxTrackBody = 256 << 10
     public var maxImportBody = 100 << 20
+    /// Google Analytics imports (api.md §8): a row claiming more pageviews than this is rejected,
+    /// and rows past this many synthetic events in one import are rejected, so an import's time
+    /// and disk use stay bounded whatever its rows claim.
+    public var gaMaxPageviewsPerRow = 1_000_000
+    public var gaMaxEventsPerImport = 10_000_000
     /// bcrypt cost (≥ 10).
     public var bcryptCost: UInt8 = 10
     /// Create the demo user and site on start.

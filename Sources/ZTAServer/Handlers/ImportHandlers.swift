@@ -6,36 +6,32 @@ import ZTAQuery
 
 /// `/api/import` (api.md §8): NDJSON event import, history, deletion of one import's events.
 extension ServerCore {
-    static let supportedFormats = ["ndjson"]
+    static let supportedFormats = ["ndjson"] + GAFormat.allCases.map(\.rawValue)
+    static let invalidFormat = APIError.badRequest("Invalid format. Supported: ndjson, csv, json, ga4-api, ua-csv")
+    static let unsupportedContentType = APIError(415, "Unsupported content type")
 
+    /// POST /api/import: NDJSON (`application/x-ndjson`, `application/ndjson`, `text/plain`, or no
+    /// type), the GA JSON form (`application/json`) or a raw GA CSV (`text/csv`).
     func importEvents(_ call: Call) async throws -> Reply.Out {
-        guard let siteId = call.query["siteId"], !siteId.isEmpty else { throw APIError.badRequest("siteId is required") }
-        if let f = call.query["format"], !f.isEmpty, f != "ndjson" {
-            // The GA formats (csv, json, ga4-api, ua-csv) are not implemented in this build.
-            throw APIError.badRequest("Invalid format. Supported: ndjson, csv, json, ga4-api, ua-csv")
-        }
         let contentType = (call.header("Content-Type") ?? "text/plain").split(separator: ";").first
             .map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        let queryFormat = call.query["format"].flatMap { $0.isEmpty ? nil : $0 }
+        if contentType == "application/json" && queryFormat != "ndjson" { return try await importGAJSON(call, queryFormat: queryFormat) }
+        if Self.csvContentTypes.contains(contentType) { return try await importGACSV(call, queryFormat: queryFormat) }
+
+        guard let siteId = call.query["siteId"], !siteId.isEmpty else { throw APIError.badRequest("siteId is required") }
+        if let f = queryFormat, f != "ndjson" {
+            // A GA format sent as NDJSON's content types: those take JSON or text/csv.
+            throw Self.supportedFormats.contains(f) ? Self.unsupportedContentType : Self.invalidFormat
+        }
         guard ["application/x-ndjson", "application/ndjson", "text/plain"].contains(contentType) else {
-            throw APIError(415, "Unsupported content type")
+            throw Self.unsupportedContentType
         }
         let (site, _) = try await authorizedSite(call, siteId, minRole: .admin, denied: APIError(403, "Site not found or access denied"))
         guard imports.begin(site.id) else { throw APIError(409, "An import is already running for this site") }
         defer { imports.end(site.id) }
 
-        let encoding = call.header("Content-Encoding")?.lowercased().trimmingCharacters(in: .whitespaces) ?? ""
-        guard encoding.isEmpty || encoding == "identity" || encoding == "gzip" else { throw APIError(415, "Unsupported content type") }
-        let spool = try BodySpool(directory: config.dataDirectory + "/tmp", limit: config.maxImportBody, gzip: encoding == "gzip")
-        do {
-            for try await chunk in call.request.body {
-                try chunk.withUnsafeReadableBytes { try spool.append($0) }
-            }
-            try spool.finish()
-        } catch BodySpool.Failure.tooLarge {
-            throw APIError.tooLarge
-        } catch BodySpool.Failure.badGzip(let m) {
-            throw APIError.badRequest("Failed to parse data", details: ["gzip: \(m)"])
-        }
+        let spool = try await spoolImportBody(call)
 
         let uid = try call.user.id, now = call.nowMs, sid = site.id
         let rowId = try await meta.pool.write { db -> Int64 in
@@ -68,13 +64,9 @@ extension ServerCore {
         }
         withExtendedLifetime(spool) {}
         metrics.importLines(accepted: summary.accepted, rejected: summary.rejected)
-        var dateRange: JSONValue? = nil
-        var range: (String, String, Int)? = nil
-        if let lo = summary.minTs, let hi = summary.maxTs, let tz = SiteTimeZone(site.timezone) {
-            let a = tz.date(at: lo), b = tz.date(at: hi)
-            let days = Int(b.daysSinceEpoch - a.daysSinceEpoch) + 1
-            range = (a.description, b.description, days)
-            dateRange = .object([("start", .string(a.description)), ("end", .string(b.description)), ("days", .int(days))])
+        let range = Self.importDateRange(summary, timeZone: site.timezone)
+        let dateRange = range.map { r in
+            JSONValue.object([("start", .string(r.0)), ("end", .string(r.1)), ("days", .int(r.2))])
         }
         let engineId = Int64(summary.importId)
         let dates = range
@@ -93,6 +85,32 @@ extension ServerCore {
         if let dateRange { out.append(("dateRange", dateRange)) }
         out.append(("message", .string("Imported \(summary.accepted) events (\(summary.rejected) rejected)")))
         return .json(.object(out), status: .created)
+    }
+
+    /// The request body, spooled to a temporary file: gunzipped when `Content-Encoding: gzip`,
+    /// refused past `maxImportBody` decoded bytes (413).
+    func spoolImportBody(_ call: Call) async throws -> BodySpool {
+        let encoding = call.header("Content-Encoding")?.lowercased().trimmingCharacters(in: .whitespaces) ?? ""
+        guard encoding.isEmpty || encoding == "identity" || encoding == "gzip" else { throw Self.unsupportedContentType }
+        let spool = try BodySpool(directory: config.dataDirectory + "/tmp", limit: config.maxImportBody, gzip: encoding == "gzip")
+        do {
+            for try await chunk in call.request.body {
+                try chunk.withUnsafeReadableBytes { try spool.append($0) }
+            }
+            try spool.finish()
+        } catch BodySpool.Failure.tooLarge {
+            throw APIError.tooLarge
+        } catch BodySpool.Failure.badGzip(let m) {
+            throw APIError.badRequest("Failed to parse data", details: ["gzip: \(m)"])
+        }
+        return spool
+    }
+
+    /// Site-local first and last day of an import's events, and the days between (inclusive).
+    static func importDateRange(_ summary: ImportSummary, timeZone: String) -> (String, String, Int)? {
+        guard let lo = summary.minTs, let hi = summary.maxTs, let tz = SiteTimeZone(timeZone) else { return nil }
+        let a = tz.date(at: lo), b = tz.date(at: hi)
+        return (a.description, b.description, Int(b.daysSinceEpoch - a.daysSinceEpoch) + 1)
     }
 
     func listImports(_ call: Call) async throws -> Reply.Out {
