@@ -50,46 +50,10 @@ while [[ $# -gt 0 ]]; do
 done
 
 ztas="$root/.build/release/ztas"
-if [[ $build == 1 ]]; then
-  echo "== building ztas (release)"
-  (cd "$root" && swift build -c release --product ztas)
-fi
-[[ -x "$ztas" ]] || { echo "no ztas binary at $ztas (build it or drop --skip-build)" >&2; exit 1; }
-command -v wrk >/dev/null || { echo "wrk not found (apt-get install wrk)" >&2; exit 1; }
+source "$here/lib.sh"
+prepare_ztas
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/ztas-http-bench.XXXXXX")
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-load() { cut -d' ' -f1 /proc/loadavg; }
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
-
-# start_server DATA_DIR → sets $pid and $url
-start_server() {
-  local data="$1" port
-  port=$(free_port)
-  TRUSTED_PROXIES=127.0.0.1 RATE_LIMIT_TRACK_PER_MINUTE=100000000 RATE_LIMIT_USER_PER_MINUTE=1000000 \
-  RATE_LIMIT_USER_PER_HOUR=10000000 LOG_LEVEL=warning JWT_SECRET=0123456789abcdef0123456789abcdef-bench \
-    "$ztas" serve --data "$data" --host 127.0.0.1 --port "$port" >"$data.log" 2>&1 &
-  pid=$!
-  pids+=("$pid")
-  url="http://127.0.0.1:$port"
-  for _ in $(seq 1 600); do
-    curl -sf "$url/health" >/dev/null 2>&1 && return 0
-    kill -0 "$pid" 2>/dev/null || { cat "$data.log" >&2; exit 1; }
-    sleep 0.1
-  done
-  echo "server did not come up" >&2; exit 1
-}
-
-stop_server() {
-  kill -TERM "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
+make_workdir http-bench
 
 # mem PID → "rss anon file" in MB
 mem() { awk '/^VmRSS/{r=$2} /^RssAnon/{a=$2} /^RssFile/{f=$2} END{printf "%d %d %d", r/1024, a/1024, f/1024}' "/proc/$1/status"; }
@@ -117,7 +81,6 @@ site=$(curl -sf -X POST "$url/api/sites" -H "Authorization: Bearer $token" -H 'C
 sleep 2
 read -r rss anon file <<<"$(mem "$pid")"
 row "idle (fresh, empty store)" "—" "$rss / $anon / $file" "$(load)"
-
 
 # run_wrk BATCH LABEL
 run_wrk() {

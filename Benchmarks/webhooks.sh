@@ -47,23 +47,11 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-if [[ $build == 1 ]]; then
-  echo "== building ztas (release)"
-  (cd "$root" && swift build -c release --product ztas)
-fi
-[[ -x "$ztas" ]] || { echo "no ztas binary at $ztas (build it or drop --skip-build)" >&2; exit 1; }
-command -v wrk >/dev/null || { echo "wrk not found (apt-get install wrk)" >&2; exit 1; }
+source "$here/lib.sh"
+prepare_ztas
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/ztas-webhook-bench.XXXXXX")
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+make_workdir webhook-bench
 
-load() { cut -d' ' -f1 /proc/loadavg; }
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
 tck=$(getconf CLK_TCK)
 # cpu PID → user+system CPU seconds so far
 cpu() { awk -v t="$tck" '{ print ($14 + $15) / t }' "/proc/$1/stat"; }
@@ -77,30 +65,6 @@ rport=$(cat "$work/rport")
 received() { sleep 1.1; cut -d' ' -f1 "$work/rcount"; }  # the receiver writes its count every second
 echo "== receiver on 127.0.0.1:$rport (pid $rpid)"
 
-# start_server DATA_DIR → sets $pid and $url
-start_server() {
-  local data="$1" port
-  port=$(free_port)
-  TRUSTED_PROXIES=127.0.0.1 RATE_LIMIT_TRACK_PER_MINUTE=100000000 RATE_LIMIT_USER_PER_MINUTE=1000000 \
-  RATE_LIMIT_USER_PER_HOUR=10000000 LOG_LEVEL=warning JWT_SECRET=0123456789abcdef0123456789abcdef-bench \
-  WEBHOOK_ALLOW_HTTP=1 WEBHOOK_ALLOW_PRIVATE=1 \
-    "$ztas" serve --data "$data" --host 127.0.0.1 --port "$port" >"$data.log" 2>&1 &
-  pid=$!
-  pids+=("$pid")
-  url="http://127.0.0.1:$port"
-  for _ in $(seq 1 600); do
-    curl -sf "$url/health" >/dev/null 2>&1 && return 0
-    kill -0 "$pid" 2>/dev/null || { cat "$data.log" >&2; exit 1; }
-    sleep 0.1
-  done
-  echo "server did not come up" >&2; exit 1
-}
-
-stop_server() {
-  kill -TERM "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-
 # metric NAME_AND_LABELS → value from /metrics (0 when absent)
 metric() { curl -sf "$url/metrics" | awk -v k="$1" 'index($0, k " ") == 1 { v = $2 } END { print v + 0 }'; }
 
@@ -112,7 +76,7 @@ row() { rows+=("$(printf '| %-22s | %9s | %7s | %7s | %11s | %-26s | %6s | %6s |
 phase() {
   local label="$1" n="$2" token site out
   local data="$work/$RANDOM$RANDOM"
-  start_server "$data"
+  start_server "$data" WEBHOOK_ALLOW_HTTP=1 WEBHOOK_ALLOW_PRIVATE=1
   token=$(curl -sf -X POST "$url/api/auth/register" -H 'Content-Type: application/json' \
     -d "{\"email\":\"bench$RANDOM@example.com\",\"password\":\"Bench-Password-42!\"}" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')

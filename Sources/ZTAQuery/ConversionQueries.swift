@@ -59,7 +59,9 @@ extension QueryEngine {
         guard funnel.steps.count >= 1, funnel.steps.count <= 16 else { throw QueryError("Invalid funnel") }
         let never = GoalDefinition(id: "", name: "", type: .event, eventAction: nil)
         let matchers = try funnel.steps.map { s throws(QueryError) in try GoalMatcher(s.asGoal ?? never) }
-        let rows = try ConversionScan(site: site, window: window, filters: filters, predicates: matchers, threads: threads).run(source: source)
+        var scan = ConversionScan(site: site, window: window, filters: filters, predicates: matchers, threads: threads)
+        scan.matchingRowsOnly = true
+        let rows = try scan.run(source: source)
         return try FunnelFolds.stats(rows, funnel: funnel, window: window)
     }
 

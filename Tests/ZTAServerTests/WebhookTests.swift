@@ -417,7 +417,10 @@ struct WebhookTests {
         try await eventually("failure counted") { try await Self.webhook(s, t, site: site, id: hook.id)["failureCount"] as? Int == 1 }
         #expect(receiver.hits("/flaky").count == 6)
         #expect(sleeps.waits.withLock { $0 } == [.seconds(5), .seconds(25)])
-        #expect(s.logs.lines.withLock { l in l.contains { $0.0 == "webhook.failed" && $0.1["webhookId"] == hook.id } })
+        // The failure count is written before the line is logged: wait for the line too.
+        try await eventually("failure logged") {
+            s.logs.lines.withLock { l in l.contains { $0.0 == "webhook.failed" && $0.1["webhookId"] == hook.id } }
+        }
 
         // 404: no retry. A success afterwards resets the count.
         receiver.plan("/flaky", [404, 200])

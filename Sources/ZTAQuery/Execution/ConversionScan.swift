@@ -17,6 +17,10 @@ struct ConversionScan {
     /// Bit k of a row's mask = predicate k holds for the row (≤ 64 predicates).
     let predicates: [GoalMatcher]
     let threads: Int
+    /// The caller reads only kept rows matching some predicate (funnels): when no row needs
+    /// its session (no session-level filter, no duration predicate), the scan drops every
+    /// other row at once and skips the session grouping (`dropsUnmatched`).
+    var matchingRowsOnly = false
 
     static let maxPredicates = 64
     /// Rows held at once (~60 bytes each): a window with more answers 503 rather than
@@ -27,6 +31,11 @@ struct ConversionScan {
     /// first event and its completion event can be of any type); otherwise they are dropped
     /// at the scan.
     var keepsAllTypes: Bool { predicates.contains { $0.goal.type == .duration } }
+
+    /// Rows that match no predicate, or that an event-level filter drops, are not kept by the
+    /// scan, and rows are left in scan order (`ConversionRows.sessionPass` not run: `kept` =
+    /// the event filters' verdict, which then is the whole verdict).
+    var dropsUnmatched: Bool { matchingRowsOnly && !keepsAllTypes && sessionFilters.isEmpty }
 
     var eventFilters: [Filter] { filters.filter { !$0.dimension.isSessionLevel } }
     var sessionFilters: [Filter] { filters.filter { $0.dimension.isSessionLevel } }
@@ -58,6 +67,14 @@ struct ConversionScan {
         rows.paths = ctx.paths.snapshot()
         rows.names = ctx.names.snapshot()
         rows.referrers = ctx.referrers.snapshot()
+        rows.pathRank = ConversionRows.ranks(rows.paths)
+        rows.nameRank = ConversionRows.ranks(rows.names)
+        if dropsUnmatched {
+            // Session filters absent: a row's verdict is its own (every row left is kept).
+            rows.kept = rows.eventKept
+            rows.source = [UInt32](repeating: 0, count: rows.count)
+            return rows
+        }
         rows.sortBySession()
         rows.sessionPass(durations: predicates.enumerated().compactMap { k, p in p.durationMs.map { (k, $0) } },
                          noEntryPass: sessionFilters.allSatisfy { $0.matches($0.dimension.noEntryValue) })
@@ -186,6 +203,7 @@ final class ScanContext: @unchecked Sendable {
         let evLUT: [([UInt8], [UInt32])] = eventLUTs.compactMap { col, cache in c.string(col).map { (cache.lut($0.dictionary), $0.codes) } }
         let ssLUT: [([UInt8], [UInt32])] = sessionLUTs.compactMap { col, cache in c.string(col).map { (cache.lut($0.dictionary), $0.codes) } }
         let hasValue = !c.value.isEmpty
+        let dropUnmatched = scan.dropsUnmatched
         for i in sel {
             let t = c.type[i]
             let pc = Int(pd.codes[i]), nc = Int(nd.codes[i])
@@ -201,6 +219,7 @@ final class ScanContext: @unchecked Sendable {
             for (lut, codes) in evLUT where lut[Int(codes[i])] == 0 { ek = false; break }
             var sk = true
             for (lut, codes) in ssLUT where lut[Int(codes[i])] == 0 { sk = false; break }
+            if dropUnmatched && (m == 0 || !ek) { continue }
             out.ts.append(c.ts[i]); out.type.append(t)
             out.session.append(c.session[i]); out.visitor.append(c.visitor[i])
             out.value.append(hasValue ? c.value[i] : 0)
@@ -277,33 +296,37 @@ struct ConversionRows {
     /// puts each session's rows in tie order; a session's rows mostly arrive in `ts` order
     /// already (segments are ts-sorted), so most sessions need no sort at all.
     mutating func sortBySession() {
-        pathRank = Self.ranks(paths)
-        nameRank = Self.ranks(names)
-        let n = count
+        if pathRank.count != paths.count { pathRank = Self.ranks(paths) }
+        if nameRank.count != names.count { nameRank = Self.ranks(names) }
+        let perm = grouped(by: session, rows: Array(0..<count))
+        func g<T>(_ a: [T]) -> [T] { perm.map { a[$0] } }
+        ts = g(ts); type = g(type); session = g(session); visitor = g(visitor); value = g(value)
+        path = g(path); name = g(name); referrer = g(referrer); bits = g(bits)
+        eventKept = g(eventKept); sessionPass = g(sessionPass)
+    }
+
+    /// `rows` grouped by `key[row]` (groups in order of first appearance; dense ids from an
+    /// open-addressing table and a counting sort, no comparison sort across groups), each
+    /// group in the tie order of `precedes`. Rows mostly arrive in `ts` order already
+    /// (segments are ts-sorted), so most groups need no sort at all.
+    func grouped(by key: [UInt64], rows: [Int]) -> [Int] {
+        let n = rows.count
+        var dense = DenseIds(capacity: n)
         var ids = [Int32](repeating: 0, count: n)
-        var dense: [UInt64: Int32] = [:]
-        dense.reserveCapacity(n / 4 + 16)
         var sizes: [Int32] = []
-        for i in 0..<n {
-            let key = session[i]
-            if let d = dense[key] {
-                ids[i] = d
-                sizes[Int(d)] += 1
-            } else {
-                let d = Int32(sizes.count)
-                dense[key] = d
-                ids[i] = d
-                sizes.append(1)
-            }
+        for (j, i) in rows.enumerated() {
+            let d = dense.id(key[i])
+            if d == sizes.count { sizes.append(1) } else { sizes[d] += 1 }
+            ids[j] = Int32(truncatingIfNeeded: d)
         }
-        dense = [:]
+        dense = DenseIds(capacity: 0)
         var start = [Int](repeating: 0, count: sizes.count + 1)
         for k in 0..<sizes.count { start[k + 1] = start[k] + Int(sizes[k]) }
         var fill = Array(start.dropLast())
         var perm = [Int](repeating: 0, count: n)
-        for i in 0..<n {
-            let d = Int(ids[i])
-            perm[fill[d]] = i
+        for j in 0..<n {
+            let d = Int(ids[j])
+            perm[fill[d]] = rows[j]
             fill[d] += 1
         }
         ids = []
@@ -313,10 +336,7 @@ struct ConversionRows {
             for j in (lo + 1)..<hi where precedes(perm[j], perm[j - 1]) { sorted = false; break }
             if !sorted { perm[lo..<hi].sort { precedes($0, $1) } }
         }
-        func g<T>(_ a: [T]) -> [T] { perm.map { a[$0] } }
-        ts = g(ts); type = g(type); session = g(session); visitor = g(visitor); value = g(value)
-        path = g(path); name = g(name); referrer = g(referrer); bits = g(bits)
-        eventKept = g(eventKept); sessionPass = g(sessionPass)
+        return perm
     }
 
     /// Per session: entry (first pageview in the tie order), the session filters' verdict by

@@ -84,9 +84,12 @@ enum FunnelFolds {
         let n = funnel.steps.count
         let windowMs = Int64(funnel.timeWindow) * 1000
         // Kept rows matching some step, by visitor then tie order.
-        var idx: [Int] = []
-        for i in 0..<r.count where r.kept[i] && r.bits[i] != 0 { idx.append(i) }
-        idx.sort { a, b in r.visitor[a] != r.visitor[b] ? r.visitor[a] < r.visitor[b] : r.precedes(a, b) }
+        var matching: [Int] = []
+        for i in 0..<r.count where r.kept[i] && r.bits[i] != 0 { matching.append(i) }
+        // Visitors are counted independently: any order of visitors will do, so rows are
+        // bucketed by visitor (counting sort) rather than sorted globally.
+        let idx = r.grouped(by: r.visitor, rows: matching)
+        matching = []
         let ts = idx.map { r.ts[$0] }
         let masks = idx.map { UInt16(truncatingIfNeeded: r.bits[$0]) }
         let days = try Bucketing.make(window, interval: .day)

@@ -49,21 +49,13 @@ public struct GoalSummary: Sendable {
     public var conversionRate: Double { Double(conversionRate1dp) / 10 }
 }
 
-/// A (group, visitor) pair for distinct counts.
-struct GroupVisitor: Hashable {
-    var group: UInt32
-    var visitor: UInt64
-}
-
 /// The folds of api.md §7.5 over the rows of a `ConversionScan`.
+///
+/// Distinct counts use dense visitor ids (first-seen numbering of the window's visitors) with
+/// bit sets for the totals and one `DistinctPairs` table per (group kind, visitors|completers)
+/// for the per-day / per-source / per-page counts: a group's distinct count grows when its
+/// (group, visitor) pair is new, so no pass over the sets is needed afterwards.
 enum GoalFolds {
-    /// Distinct visitors of the kept pageview / event rows.
-    static func visitors(_ r: ConversionRows) -> Set<UInt64> {
-        var v = Set<UInt64>()
-        for i in 0..<r.count where r.kept[i] && r.type[i] <= EventType.event.rawValue { v.insert(r.visitor[i]) }
-        return v
-    }
-
     /// Full statistics of the completions of `mask` (a row completes when it carries any of
     /// the mask's bits); `values[k]` = how predicate k values a completion.
     static func stats(_ r: ConversionRows, mask: UInt64, matchers: [GoalMatcher], window: TimeWindow) throws(QueryError) -> GoalStats {
@@ -71,55 +63,59 @@ enum GoalFolds {
         let days = try Bucketing.make(window, interval: .day)
         let nDays = days.count
         var dayCompletions = [Int64](repeating: 0, count: nDays)
-        var dayVisitors = Set<GroupVisitor>(), dayCompleters = Set<GroupVisitor>()
-        var srcVisitors = Set<GroupVisitor>(), srcCompleters = Set<GroupVisitor>()
-        var pathVisitors = Set<GroupVisitor>(), pathCompleters = Set<GroupVisitor>()
-        var srcCompletions: [UInt32: Int64] = [:], pathCompletions: [UInt32: Int64] = [:]
-        var visitors = Set<UInt64>(), completers = Set<UInt64>()
+        var dayVisitorN = [Int64](repeating: 0, count: nDays), dayCompleterN = [Int64](repeating: 0, count: nDays)
+        // Sources and pages are global string ids: flat arrays indexed by id.
+        let nSrc = max(1, r.referrers.count), nPath = max(1, r.paths.count)
+        var srcCompletions = [Int64](repeating: 0, count: nSrc), pathCompletions = [Int64](repeating: 0, count: nPath)
+        var srcVisitorN = [Int64](repeating: 0, count: nSrc), srcCompleterN = [Int64](repeating: 0, count: nSrc)
+        var pathVisitorN = [Int64](repeating: 0, count: nPath), pathCompleterN = [Int64](repeating: 0, count: nPath)
+        var dayVisitors = DistinctPairs(), dayCompleters = DistinctPairs()
+        var srcVisitors = DistinctPairs(), srcCompleters = DistinctPairs()
+        var pathVisitors = DistinctPairs(), pathCompleters = DistinctPairs()
+        var dense = DenseIds(capacity: r.count)
+        var visitors = DenseBitset(capacity: r.count), completers = DenseBitset(capacity: r.count)
         days.boundaries.withUnsafeBufferPointer { b in
             for i in 0..<r.count where r.kept[i] {
-                let day = UInt32(Bucketing.find(r.ts[i], b.baseAddress!, nDays + 1))
-                let v = r.visitor[i]
+                let dayIndex = Bucketing.find(r.ts[i], b.baseAddress!, nDays + 1)
+                let day = UInt32(truncatingIfNeeded: dayIndex)
+                let v = dense.id(r.visitor[i])
+                let src = r.source[i], path = r.path[i]
                 if r.type[i] <= EventType.event.rawValue {
-                    visitors.insert(v)
-                    dayVisitors.insert(GroupVisitor(group: day, visitor: v))
-                    srcVisitors.insert(GroupVisitor(group: r.source[i], visitor: v))
-                    if r.type[i] == EventType.pageview.rawValue { pathVisitors.insert(GroupVisitor(group: r.path[i], visitor: v)) }
+                    _ = visitors.insert(v)
+                    if dayVisitors.insert(DistinctPairs.key(day, v)) { dayVisitorN[dayIndex] += 1 }
+                    if srcVisitors.insert(DistinctPairs.key(src, v)) { srcVisitorN[Int(src)] += 1 }
+                    if r.type[i] == EventType.pageview.rawValue, pathVisitors.insert(DistinctPairs.key(path, v)) {
+                        pathVisitorN[Int(path)] += 1
+                    }
                 }
                 let m = r.bits[i] & mask
                 if m == 0 { continue }
                 s.completions += 1
                 let k = m.trailingZeroBitCount
                 s.totalValueExact += k < matchers.count ? matchers[k].completionValue(eventValue: r.value[i]) : 0
-                completers.insert(v)
-                dayCompletions[Int(day)] += 1
-                dayCompleters.insert(GroupVisitor(group: day, visitor: v))
-                srcCompletions[r.source[i], default: 0] += 1
-                srcCompleters.insert(GroupVisitor(group: r.source[i], visitor: v))
-                pathCompletions[r.path[i], default: 0] += 1
-                pathCompleters.insert(GroupVisitor(group: r.path[i], visitor: v))
+                _ = completers.insert(v)
+                dayCompletions[dayIndex] += 1
+                if dayCompleters.insert(DistinctPairs.key(day, v)) { dayCompleterN[dayIndex] += 1 }
+                srcCompletions[Int(src)] += 1
+                if srcCompleters.insert(DistinctPairs.key(src, v)) { srcCompleterN[Int(src)] += 1 }
+                pathCompletions[Int(path)] += 1
+                if pathCompleters.insert(DistinctPairs.key(path, v)) { pathCompleterN[Int(path)] += 1 }
             }
         }
         s.visitors = Int64(visitors.count)
         s.uniqueCompletions = Int64(completers.count)
         s.conversionRate1dp = MetricDefinitions.goalConversionRate1dp(completers: s.uniqueCompletions, visitors: s.visitors)
-        func distinctPerGroup(_ set: Set<GroupVisitor>) -> [UInt32: Int64] {
-            var d: [UInt32: Int64] = [:]
-            for x in set { d[x.group, default: 0] += 1 }
-            return d
-        }
-        let dv = distinctPerGroup(dayVisitors), dc = distinctPerGroup(dayCompleters)
         s.timeseries = (0..<nDays).map { d in
-            GoalStatsRow(label: days.labels[d], completions: dayCompletions[d], completingVisitors: dc[UInt32(d)] ?? 0,
-                         visitors: dv[UInt32(d)] ?? 0)
+            GoalStatsRow(label: days.labels[d], completions: dayCompletions[d], completingVisitors: dayCompleterN[d],
+                         visitors: dayVisitorN[d])
         }
-        let sv = distinctPerGroup(srcVisitors), sc = distinctPerGroup(srcCompleters)
-        s.topSources = top(srcCompletions.map { g, n in
-            GoalStatsRow(label: g == 0 ? "(direct)" : r.referrers[Int(g)], completions: n, completingVisitors: sc[g] ?? 0, visitors: sv[g] ?? 0)
+        s.topSources = top(srcCompletions.indices.filter { srcCompletions[$0] > 0 }.map { g in
+            GoalStatsRow(label: g == 0 ? "(direct)" : r.referrers[g], completions: srcCompletions[g],
+                         completingVisitors: srcCompleterN[g], visitors: srcVisitorN[g])
         })
-        let pv = distinctPerGroup(pathVisitors), pc = distinctPerGroup(pathCompleters)
-        s.topPages = top(pathCompletions.map { g, n in
-            GoalStatsRow(label: r.paths[Int(g)], completions: n, completingVisitors: pc[g] ?? 0, visitors: pv[g] ?? 0)
+        s.topPages = top(pathCompletions.indices.filter { pathCompletions[$0] > 0 }.map { g in
+            GoalStatsRow(label: r.paths[g], completions: pathCompletions[g], completingVisitors: pathCompleterN[g],
+                         visitors: pathVisitorN[g])
         })
         return s
     }
@@ -135,15 +131,21 @@ enum GoalFolds {
     /// Completions and completing visitors of each predicate, from one pass.
     static func summaries(_ r: ConversionRows, count: Int) -> (completions: [Int64], completers: [Int64], visitors: Int64) {
         var completions = [Int64](repeating: 0, count: count)
-        var completers = [Set<UInt64>](repeating: [], count: count)
-        var visitors = Set<UInt64>()
+        var completers = [DenseBitset](repeating: DenseBitset(capacity: 0), count: count)
+        var dense = DenseIds(capacity: r.count)
+        var visitors = DenseBitset(capacity: r.count)
         for i in 0..<r.count where r.kept[i] {
-            if r.type[i] <= EventType.event.rawValue { visitors.insert(r.visitor[i]) }
+            let v = dense.id(r.visitor[i])
+            if r.type[i] <= EventType.event.rawValue { _ = visitors.insert(v) }
             var m = r.bits[i]
             while m != 0 {
                 let k = m.trailingZeroBitCount
                 m &= m - 1
-                if k < count { completions[k] += 1; completers[k].insert(r.visitor[i]) }
+                guard k < count else { continue }
+                completions[k] += 1
+                // Sized on first use: most predicates of a 64-goal batch complete nowhere.
+                if completions[k] == 1 { completers[k] = DenseBitset(capacity: r.count) }
+                _ = completers[k].insert(v)
             }
         }
         return (completions, completers.map { Int64($0.count) }, Int64(visitors.count))

@@ -1,10 +1,20 @@
 import Synchronization
 
-/// One delivery waiting to be sent: the event, its `data` and when it happened.
-struct PendingDelivery: Sendable {
-    var event: WebhookEvent
-    var data: JSONValue
-    var timestampMs: Int64
+import Crypto
+
+/// One delivery waiting to be sent: the event, its `data` and when it happened. A reference:
+/// an event for ten webhooks is built once and queued ten times (a retain each, not a copy of
+/// its `data` per webhook on the track path).
+final class PendingDelivery: Sendable {
+    let event: WebhookEvent
+    let data: JSONValue
+    let timestampMs: Int64
+
+    init(event: WebhookEvent, data: JSONValue, timestampMs: Int64) {
+        self.event = event
+        self.data = data
+        self.timestampMs = timestampMs
+    }
 }
 
 /// A bounded FIFO that drops its oldest element when full. Storage grows with use (a webhook
@@ -70,6 +80,18 @@ final class WebhookHook: Sendable {
         var url: String
         var secret: String
         var events: Set<WebhookEvent>
+        /// `url` parsed once per change of the settings (not per attempt).
+        var target: Result<WebhookURL, WebhookURL.Problem>
+        /// The HMAC key of `secret`.
+        var key: SymmetricKey
+
+        init(_ record: WebhookRecord, allowHTTP: Bool) {
+            url = record.url
+            secret = record.secret
+            events = Set(record.events.compactMap(WebhookEvent.init(rawValue:)))
+            target = WebhookURL.parse(record.url, allowHTTP: allowHTTP)
+            key = SymmetricKey(data: Array(record.secret.utf8))
+        }
     }
 
     let id: String
@@ -87,12 +109,13 @@ final class WebhookHook: Sendable {
     }
     private let queue: Mutex<Queue>
     let maxSenders: Int
+    private let allowHTTP: Bool
 
-    init(_ record: WebhookRecord, capacity: Int, maxSenders: Int) {
+    init(_ record: WebhookRecord, capacity: Int, maxSenders: Int, allowHTTP: Bool) {
         id = record.id
         siteId = record.siteId
-        settingsBox = Mutex(Settings(url: record.url, secret: record.secret,
-                                     events: Set(record.events.compactMap(WebhookEvent.init(rawValue:)))))
+        self.allowHTTP = allowHTTP
+        settingsBox = Mutex(Settings(record, allowHTTP: allowHTTP))
         queue = Mutex(Queue(pending: DroppingQueue(capacity: capacity), failureCount: record.failureCount))
         self.maxSenders = max(1, maxSenders)
     }
@@ -101,7 +124,7 @@ final class WebhookHook: Sendable {
 
     func update(_ record: WebhookRecord) {
         settingsBox.withLock {
-            $0 = Settings(url: record.url, secret: record.secret, events: Set(record.events.compactMap(WebhookEvent.init(rawValue:))))
+            $0 = Settings(record, allowHTTP: allowHTTP)
         }
         queue.withLock { $0.failureCount = record.failureCount }
     }

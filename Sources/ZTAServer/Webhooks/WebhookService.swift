@@ -7,15 +7,39 @@ import ZTAQuery
 /// Webhook delivery (api.md §7.8). The active webhooks of every site are held in memory
 /// (loaded at start, reloaded for a site after each change to its webhooks), so emitting an
 /// event is a dictionary lookup and a queue append: `/api/track` never waits for a delivery or
-/// reads SQLite for one. Each webhook drains its bounded queue with a few sender tasks; a
-/// delivery is attempted at once, then after each of `retryDelays` while the failure is a
-/// network error, a timeout, 429 or 5xx.
+/// reads SQLite for one. An event's delivery is built once (`PendingDelivery`, a reference)
+/// and appended to each subscriber's queue; the subscriber lists are computed per site when
+/// the webhooks change, not per request. Each webhook drains its bounded queue with a few
+/// sender tasks on `WebhookExecutor` (a low-priority thread of their own, also the HTTP
+/// client's event loop); a delivery is attempted at once, then after each of `retryDelays`
+/// while the failure is a network error, a timeout, 429 or 5xx.
 ///
 /// The pending queues are in memory only: a crash or restart loses what was not yet delivered
 /// (at-least-once holds for the deliveries that were attempted; see docs/architecture.md).
 final class WebhookService: Sendable {
+    /// A site's active webhooks and, per event kind of the track path, its subscribers.
+    struct SiteHooks {
+        var all: [WebhookHook] = []
+        var pageview: [WebhookHook] = []
+        var event: [WebhookHook] = []
+        var goal: [WebhookHook] = []
+        /// Some webhook needs the open-session bookkeeping (`session_end` or `goal`).
+        var followSessions = false
+
+        init(_ hooks: [WebhookHook]) {
+            all = hooks
+            for h in hooks {
+                let s = h.settings.events
+                if s.contains(.pageview) { pageview.append(h) }
+                if s.contains(.event) { event.append(h) }
+                if s.contains(.goal) { goal.append(h) }
+                if s.contains(.sessionEnd) || s.contains(.goal) { followSessions = true }
+            }
+        }
+    }
+
     private struct Registry {
-        var bySite: [String: [WebhookHook]] = [:]
+        var bySite: [String: SiteHooks] = [:]
         var byId: [String: WebhookHook] = [:]
         /// Reload generations per site: only the newest reload's read is applied.
         var generation: [String: UInt64] = [:]
@@ -30,6 +54,8 @@ final class WebhookService: Sendable {
     private let tasks = Mutex<(next: UInt64, running: [UInt64: Task<Void, Never>], stopped: Bool)>((0, [:], false))
     let sessions: WebhookSessions
     let transport: WebhookTransport
+    /// The thread deliveries run on.
+    let executor: WebhookExecutor
     let addressGuard: WebhookAddressGuard
     private let meta: MetaStore
     private let metrics: ServerMetrics
@@ -54,7 +80,8 @@ final class WebhookService: Sendable {
         queueLimit = max(1, config.webhookQueueLimit)
         sendersPerHook = max(1, config.webhookSendersPerHook)
         sessions = WebhookSessions(limit: max(0, config.webhookSessionLimit))
-        transport = WebhookTransport(timeout: config.webhookTimeout)
+        executor = WebhookExecutor()
+        transport = WebhookTransport(timeout: config.webhookTimeout, executor: executor)
         addressGuard = WebhookAddressGuard(resolver: config.webhookResolver, allowPrivate: config.webhookAllowPrivate)
     }
 
@@ -99,14 +126,14 @@ final class WebhookService: Sendable {
         var retired: [WebhookHook] = []
         let applied = registry.withLock { r -> Bool in
             if let generation, r.generation[site] != generation { return false }
-            let old = r.bySite[site] ?? []
+            let old = r.bySite[site]?.all ?? []
             var hooks: [WebhookHook] = []
             for rec in records {
                 if let h = r.byId[rec.id] {
                     h.update(rec)
                     hooks.append(h)
                 } else {
-                    let h = WebhookHook(rec, capacity: queueLimit, maxSenders: sendersPerHook)
+                    let h = WebhookHook(rec, capacity: queueLimit, maxSenders: sendersPerHook, allowHTTP: allowHTTP)
                     r.byId[rec.id] = h
                     hooks.append(h)
                 }
@@ -119,7 +146,7 @@ final class WebhookService: Sendable {
             if hooks.isEmpty {
                 if r.bySite.removeValue(forKey: site) != nil { siteCount.subtract(1, ordering: .relaxed) }
             } else {
-                if r.bySite.updateValue(hooks, forKey: site) == nil { siteCount.add(1, ordering: .relaxed) }
+                if r.bySite.updateValue(SiteHooks(hooks), forKey: site) == nil { siteCount.add(1, ordering: .relaxed) }
             }
             return true
         }
@@ -134,7 +161,7 @@ final class WebhookService: Sendable {
     }
 
     private func sitesWithGoalSubscribers() -> [String] {
-        registry.withLock { r in r.bySite.filter { $0.value.contains { $0.subscribes(to: .goal) } }.map(\.key) }
+        registry.withLock { r in r.bySite.filter { !$0.value.goal.isEmpty }.map(\.key) }
     }
 
     /// Re-reads a site's goals for its `goal` subscribers (none: the matchers are dropped).
@@ -166,9 +193,11 @@ final class WebhookService: Sendable {
     }
 
     /// The active webhooks of a site (empty for most sites).
-    func hooks(siteId: String) -> [WebhookHook] {
-        if siteCount.load(ordering: .relaxed) == 0 { return [] }
-        return registry.withLock { $0.bySite[siteId] } ?? []
+    func hooks(siteId: String) -> [WebhookHook] { siteHooks(siteId)?.all ?? [] }
+
+    private func siteHooks(_ siteId: String) -> SiteHooks? {
+        if siteCount.load(ordering: .relaxed) == 0 { return nil }
+        return registry.withLock { $0.bySite[siteId] }
     }
 
     // MARK: Emitting
@@ -192,17 +221,9 @@ final class WebhookService: Sendable {
     /// The events of one `/api/track` request, after they were stored: `pageview` and `event`
     /// deliveries, and the open-session bookkeeping behind `session_end`.
     func tracked(siteId: String, records: [EventRecord]) {
-        let hooks = hooks(siteId: siteId)
-        if hooks.isEmpty { return }
-        var pageviewHooks: [WebhookHook] = [], eventHooks: [WebhookHook] = [], goalHooks: [WebhookHook] = []
-        var followSessions = false
-        for h in hooks {
-            let s = h.settings.events
-            if s.contains(.pageview) { pageviewHooks.append(h) }
-            if s.contains(.event) { eventHooks.append(h) }
-            if s.contains(.goal) { goalHooks.append(h) }
-            if s.contains(.sessionEnd) || s.contains(.goal) { followSessions = true }
-        }
+        guard let site = siteHooks(siteId) else { return }
+        let pageviewHooks = site.pageview, eventHooks = site.event, goalHooks = site.goal
+        let followSessions = site.followSessions
         let goals = goalHooks.isEmpty ? [] : (goalMatchers.withLock { $0.bySite[siteId] } ?? [])
         for r in records {
             let sessionStart = followSessions ? sessions.record(r) : nil
@@ -266,7 +287,7 @@ final class WebhookService: Sendable {
             if t.stopped { return false }
             let id = t.next
             t.next &+= 1
-            t.running[id] = Task { [self] in
+            t.running[id] = Task(executorPreference: executor) { [self] in
                 while let d = hook.next() {
                     if Task.isCancelled { continue }
                     await deliver(hook, d)
@@ -281,22 +302,39 @@ final class WebhookService: Sendable {
     /// The body, headers and signature of one delivery.
     static func request(id: String, event: WebhookEvent, webhookId: String, secret: String, timestampMs: Int64,
                         data: JSONValue) -> (body: [UInt8], headers: [(String, String)]) {
+        request(id: id, event: event, webhookId: webhookId, key: SymmetricKey(data: Array(secret.utf8)),
+                timestampMs: timestampMs, data: data)
+    }
+
+    /// `request` with the secret's HMAC key already made (deliveries: once per settings change).
+    static func request(id: String, event: WebhookEvent, webhookId: String, key: SymmetricKey, timestampMs: Int64,
+                        data: JSONValue) -> (body: [UInt8], headers: [(String, String)]) {
         let body = JSONCoding.write(.object([("id", .string(id)), ("event", .string(event.rawValue)),
                                              ("timestamp", .string(Clock.iso(timestampMs))), ("data", data)]))
         return (body, [("Content-Type", "application/json"), ("User-Agent", "ZTA-Webhooks/1"),
                        ("X-ZTA-Event", event.rawValue), ("X-ZTA-Webhook-ID", webhookId), ("X-ZTA-Delivery", id),
-                       ("X-ZTA-Signature", "sha256=" + signature(secret: secret, body: body))])
+                       ("X-ZTA-Signature", "sha256=" + signature(key: key, body: body))])
     }
 
     /// Hex HMAC-SHA256 of the body bytes, keyed with the secret's UTF-8 bytes (`whsec_…` whole).
     static func signature(secret: String, body: [UInt8]) -> String {
-        Secrets.hex(Array(HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Array(secret.utf8)))))
+        signature(key: SymmetricKey(data: Array(secret.utf8)), body: body)
+    }
+
+    static func signature(key: SymmetricKey, body: [UInt8]) -> String {
+        Secrets.hex(Array(HMAC<SHA256>.authenticationCode(for: body, using: key)))
     }
 
     /// One attempt: URL check, SSRF guard on a fresh resolution, POST to the checked address.
     func attempt(url: String, body: [UInt8], headers: [(String, String)]) async -> WebhookAttemptOutcome {
+        await attempt(parsed: WebhookURL.parse(url, allowHTTP: allowHTTP), url: url, body: body, headers: headers)
+    }
+
+    /// `attempt` with the URL already parsed (`WebhookHook.Settings.target`).
+    func attempt(parsed: Result<WebhookURL, WebhookURL.Problem>, url: String, body: [UInt8],
+                 headers: [(String, String)]) async -> WebhookAttemptOutcome {
         let target: WebhookURL
-        switch WebhookURL.parse(url, allowHTTP: allowHTTP) {
+        switch parsed {
         case .success(let t): target = t
         case .failure(.notHTTPS): return .refused("URL must use HTTPS")
         case .failure: return .refused("Invalid webhook URL")
@@ -313,13 +351,13 @@ final class WebhookService: Sendable {
     private func deliver(_ hook: WebhookHook, _ d: PendingDelivery) async {
         let settings = hook.settings
         let id = Secrets.id("dlv")
-        let (body, headers) = Self.request(id: id, event: d.event, webhookId: hook.id, secret: settings.secret,
+        let (body, headers) = Self.request(id: id, event: d.event, webhookId: hook.id, key: settings.key,
                                            timestampMs: d.timestampMs, data: d.data)
-        var outcome = await attempt(url: settings.url, body: body, headers: headers)
+        var outcome = await attempt(parsed: settings.target, url: settings.url, body: body, headers: headers)
         for delay in retryDelays {
             guard outcome.isRetryable, !hook.isRetired, !Task.isCancelled else { break }
             do { try await sleep(delay) } catch { break }
-            outcome = await attempt(url: settings.url, body: body, headers: headers)
+            outcome = await attempt(parsed: settings.target, url: settings.url, body: body, headers: headers)
         }
         // Stopped mid-delivery (server shutdown): not the receiver's failure, nothing to count.
         if Task.isCancelled && !outcome.isSuccess { return }
@@ -367,6 +405,7 @@ final class WebhookService: Sendable {
         for h in hooks { _ = h.retire() }
         for task in running { await task.value }
         await transport.shutdown()
+        await executor.shutdown()
     }
 
     /// Deliveries waiting, over all webhooks (tests).

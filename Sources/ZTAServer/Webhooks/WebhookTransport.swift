@@ -48,12 +48,15 @@ final class WebhookTransport: Sendable {
     }
     private let clients = Mutex(Clients())
     private let timeout: Duration
+    /// The event loop of the clients (the webhooks' own low-priority thread).
+    private let executor: WebhookExecutor
     static let maxClients = 32
     /// Answer bytes read (and thrown away) at most: a receiver can't make us buffer much.
     static let maxResponseBytes = 64 << 10
 
-    init(timeout: Duration) {
+    init(timeout: Duration, executor: WebhookExecutor) {
         self.timeout = timeout
+        self.executor = executor
     }
 
     private var timeAmount: TimeAmount {
@@ -68,11 +71,12 @@ final class WebhookTransport: Sendable {
         let c = clients.withLock { s -> HTTPClient? in
             if s.closed { return nil }
             if let c = s.byKey[key] { return c }
+            guard let loop = executor.loop else { return nil }
             var config = HTTPClient.Configuration(redirectConfiguration: .disallow,
                                                   timeout: .init(connect: timeAmount, read: timeAmount))
             config.decompression = .disabled
             if let address { config.dnsOverride = [host: address] }
-            let c = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: config)
+            let c = HTTPClient(eventLoopGroup: loop, configuration: config)
             s.byKey[key] = c
             s.order.append(key)
             if s.order.count > Self.maxClients {
