@@ -428,6 +428,13 @@ struct AuthorizationTableTests {
         #expect(badGoal.error == "Event action is required for event goals")
         let badHook = try await s.call("POST", "/api/webhooks", token: w.tokens[.write], json: ["siteId": w.siteA, "url": "nope", "events": ["pageview"]])
         #expect(badHook.error == "Invalid webhook URL")
+        // An import's content type and encoding are parameters: 415 before the site check.
+        let br = try await s.call("POST", "/api/import?siteId=site_unknown", token: w.owner, body: [1],
+                                  headers: [("Content-Type", "application/x-ndjson"), ("Content-Encoding", "br")])
+        #expect(br.status == 415)
+        let xml = try await s.call("POST", "/api/import?siteId=site_unknown", token: w.owner, body: [1],
+                                   headers: [("Content-Type", "application/xml")])
+        #expect(xml.status == 415)
         // With a valid body the scope decides.
         let ok = try await s.call("POST", "/api/sites", token: read, json: ["domain": "scope.example.com"])
         #expect(ok.status == 403)

@@ -27,6 +27,8 @@ extension ServerCore {
         guard ["application/x-ndjson", "application/ndjson", "text/plain"].contains(contentType) else {
             throw Self.unsupportedContentType
         }
+        // The body's encoding is a parameter too: refused (415) before the site and the 409.
+        _ = try Self.importGzipped(call)
         let (site, _) = try await authorizedSite(call, siteId, minRole: .admin, denied: APIError(403, "Site not found or access denied"))
         guard imports.begin(site.id) else { throw APIError(409, "An import is already running for this site") }
         defer { imports.end(site.id) }
@@ -90,9 +92,7 @@ extension ServerCore {
     /// The request body, spooled to a temporary file: gunzipped when `Content-Encoding: gzip`,
     /// refused past `maxImportBody` decoded bytes (413).
     func spoolImportBody(_ call: Call) async throws -> BodySpool {
-        let encoding = call.header("Content-Encoding")?.lowercased().trimmingCharacters(in: .whitespaces) ?? ""
-        guard encoding.isEmpty || encoding == "identity" || encoding == "gzip" else { throw Self.unsupportedContentType }
-        let spool = try BodySpool(directory: config.dataDirectory + "/tmp", limit: config.maxImportBody, gzip: encoding == "gzip")
+        let spool = try BodySpool(directory: config.dataDirectory + "/tmp", limit: config.maxImportBody, gzip: try Self.importGzipped(call))
         do {
             for try await chunk in call.request.body {
                 try chunk.withUnsafeReadableBytes { try spool.append($0) }
@@ -104,6 +104,13 @@ extension ServerCore {
             throw APIError.badRequest("Failed to parse data", details: ["gzip: \(m)"])
         }
         return spool
+    }
+
+    /// Whether the body is gzip (`Content-Encoding`); 415 for an encoding other than gzip/identity.
+    static func importGzipped(_ call: Call) throws(APIError) -> Bool {
+        let encoding = call.header("Content-Encoding")?.lowercased().trimmingCharacters(in: .whitespaces) ?? ""
+        guard encoding.isEmpty || encoding == "identity" || encoding == "gzip" else { throw unsupportedContentType }
+        return encoding == "gzip"
     }
 
     /// Site-local first and last day of an import's events, and the days between (inclusive).
