@@ -94,7 +94,7 @@ struct GAImportTests {
             pageviews = events.count
             visitors = Set(events.map(\.visitor)).count
             sessions = Set(events.map(\.session)).count
-            func byDesc<K: Comparable>(_ d: [K: Int]) -> [(K, Int)] {
+            func byDesc<K: Comparable & Hashable>(_ d: [K: Int]) -> [(K, Int)] {
                 d.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map { ($0.key, $0.value) }
             }
             var pv: [String: Int] = [:], pageVisitors: [String: Set<String>] = [:]
@@ -406,9 +406,9 @@ struct GAImportTests {
         for p in choices { for s in choices { for v in choices {
             var raw = GARawRow()
             raw[.date] = "20240301"
-            raw[.pageviews] = p.map(String.init)
-            raw[.sessions] = s.map(String.init)
-            raw[.visitors] = v.map(String.init)
+            raw[.pageviews] = p.map { String($0) }
+            raw[.sessions] = s.map { String($0) }
+            raw[.visitors] = v.map { String($0) }
             guard case .success(let row) = GARowParser.parse(raw, .init()) else { Issue.record("rejected \(p as Any) \(s as Any) \(v as Any)"); continue }
             // "P = pageviews (else sessions, visitors, 0), S = sessions (else visitors, P), V = visitors (else S);
             //  S = min(S, P), V = min(V, S)", with S, V at least 1 once P > 0.
@@ -466,12 +466,16 @@ struct GAImportTests {
                         source: "www.Example.com", medium: "cpc", country: "US", region: "", device: "mobile", browser: "", os: "")
         var out: [UInt8] = []
         var flushes = 0
-        #expect(x.write(row, number: 3, ts: 1000, into: &out, flushBytes: 200) { buf in
+        let completed = x.write(row, number: 3, ts: 1000, into: &out, flushBytes: 200) { buf in
             flushes += 1
             buf.removeAll()
             return true
-        })
-        #expect(flushes >= 1)
+        }
+        #expect(completed && flushes >= 1)
+        // A flush that refuses stops the row.
+        out.removeAll()
+        let stopped = x.write(row, number: 3, ts: 1000, into: &out, flushBytes: 1) { _ in false }
+        #expect(!stopped)
         out.removeAll()
         _ = x.write(row, number: 3, ts: 1000, into: &out) { _ in true }
         let lines = String(decoding: out, as: UTF8.self).split(separator: "\n").map { JSONCoding.parse(Array($0.utf8)) }
