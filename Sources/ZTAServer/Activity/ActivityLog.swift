@@ -51,6 +51,22 @@ struct ActivityTarget: Sendable {
     }
 }
 
+extension ActivityTarget {
+    /// A user account (the actor's own, for auth.* entries).
+    static func user(_ u: UserRecord) -> ActivityTarget {
+        ActivityTarget(type: "user", id: u.id, name: u.name, email: u.email)
+    }
+
+    static func site(_ s: SiteRecord) -> ActivityTarget { ActivityTarget(type: "site", id: s.id, name: s.name) }
+
+    /// A webhook, named by its description or else its URL's host (never the full URL: its path
+    /// or query may carry a receiver's secret).
+    static func webhook(id: String, url: String, description: String?) -> ActivityTarget {
+        let host = WebhookURL.parse(url, allowHTTP: true).map(\.host)
+        return ActivityTarget(type: "webhook", id: id, name: description ?? (try? host.get()))
+    }
+}
+
 /// One row of `activity_log`, as written and as read back.
 struct ActivityEntry: Sendable {
     var id: String
@@ -166,9 +182,30 @@ extension ServerCore {
         await recordActivity(entry)
     }
 
+    /// Records an action no request made (the alert evaluator, webhook deliveries): no actor, no
+    /// IP, no device; `nowMs` is the caller's clock (tests simulate it). `sendWebhook: false`
+    /// keeps a site's entry out of the `activity` webhook event (see `webhook.failed`).
+    func recordSystemActivity(_ action: ActivityAction, target: ActivityTarget, siteId: String?,
+                              metadata: [(String, JSONValue)] = [], nowMs: Int64, sendWebhook: Bool = true) async {
+        await recordActivity(ActivityEntry(
+            id: Secrets.id("act"), timestamp: nowMs, type: action.type, action: action.rawValue, actorId: nil,
+            actorEmail: nil, actorName: nil, target: target,
+            metadata: String(decoding: JSONCoding.write(.object(metadata)), as: UTF8.self), siteId: siteId,
+            ipMasked: "", device: ""), sendWebhook: sendWebhook)
+    }
+
+    /// `metadata` of an `*.updated` entry: the names of the fields the request sent (not their
+    /// values, which may be long or sensitive), ids left out.
+    static func activityFields(_ body: JSONValue) -> [(String, JSONValue)] {
+        guard case .object(let members) = body else { return [] }
+        var seen = Set<String>()
+        let names = members.map(\.0).filter { !["id", "siteId", "annotationId"].contains($0) && seen.insert($0).inserted }
+        return [("fields", .array(names.map { .string($0) }))]
+    }
+
     /// Writes a prepared entry and, for a site's entry, queues the `activity` webhook event
     /// (api.md §7.8). Never throws (see above).
-    func recordActivity(_ entry: ActivityEntry) async {
+    func recordActivity(_ entry: ActivityEntry, sendWebhook: Bool = true) async {
         do {
             try await meta.pool.write { db in try entry.insert(db) }
         } catch {
@@ -177,7 +214,7 @@ extension ServerCore {
             logger.error("activity log write failed", metadata: ["action": "\(entry.action)", "error": "\(error)"])
             return
         }
-        if let siteId = entry.siteId {
+        if let siteId = entry.siteId, sendWebhook {
             emitWebhook(siteId: siteId, event: .activity, data: entry.json)
         }
     }
