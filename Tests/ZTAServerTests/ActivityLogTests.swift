@@ -186,7 +186,7 @@ struct ActivityLogTests {
         let uid = try await Self.userId(s, t)
         let site = try await s.createSite(t, domain: "shop.example.com")
         var expected: [Expected] = [Expected(action: "site.created", type: "site", actor: uid, targetType: "site", targetId: site, siteId: site)]
-        func expect(_ action: String, _ targetType: String, _ id: String?, site siteId: String? = site, actor: String? = uid) {
+        func want(_ action: String, _ targetType: String, _ id: String?, site siteId: String? = site, actor: String? = uid) {
             expected.append(Expected(action: action, type: String(action.split(separator: ".")[0]), actor: actor,
                                      targetType: targetType, targetId: id, siteId: siteId))
         }
@@ -196,33 +196,33 @@ struct ActivityLogTests {
         receiver.plan("/broken", Array(repeating: 500, count: 50))
         let broken = try await Self.made(s, t, "/api/webhooks", "webhook",
                                          ["siteId": site, "url": receiver.url("/broken"), "events": ["activity"], "description": "Broken"])
-        expect("webhook.created", "webhook", ok)
-        expect("webhook.created", "webhook", broken)
+        want("webhook.created", "webhook", ok)
+        want("webhook.created", "webhook", broken)
         #expect(try await s.call("PATCH", "/api/webhooks", token: t, json: ["id": ok, "description": "Main"]).status == 200)
-        expect("webhook.updated", "webhook", ok)
+        want("webhook.updated", "webhook", ok)
 
         #expect(try await s.call("PATCH", "/api/sites", token: t, json: ["id": site, "name": "Shop"]).status == 200)
-        expect("site.updated", "site", site)
+        want("site.updated", "site", site)
 
         let key = try await s.call("POST", "/api/api-keys", token: t, json: ["name": "ci", "scope": "read"])
         let keyId = try #require((key.json["apiKey"] as? [String: Any])?["id"] as? String)
         #expect(try await s.call("DELETE", "/api/api-keys?id=\(keyId)", token: t).status == 200)
-        expect("api_key.created", "api_key", keyId, site: nil)
-        expect("api_key.revoked", "api_key", keyId, site: nil)
+        want("api_key.created", "api_key", keyId, site: nil)
+        want("api_key.revoked", "api_key", keyId, site: nil)
 
         let goal = try await Self.made(s, t, "/api/goals", "goal", ["siteId": site, "name": "Signup", "type": "pageview", "path": "/signup"])
         #expect(try await s.call("PATCH", "/api/goals", token: t, json: ["id": goal, "name": "Sign-up"]).status == 200)
-        expect("goal.created", "goal", goal)
-        expect("goal.updated", "goal", goal)
+        want("goal.created", "goal", goal)
+        want("goal.updated", "goal", goal)
         let funnel = try await Self.made(s, t, "/api/funnels", "funnel", ["siteId": site, "name": "Checkout", "steps": [
             ["type": "pageview", "path": "/"], ["type": "pageview", "path": "/buy"]]])
         #expect(try await s.call("PATCH", "/api/funnels", token: t, json: ["id": funnel, "name": "Buy"]).status == 200)
         #expect(try await s.call("DELETE", "/api/funnels?id=\(funnel)", token: t).status == 200)
         #expect(try await s.call("DELETE", "/api/goals?id=\(goal)", token: t).status == 200)
-        expect("funnel.created", "funnel", funnel)
-        expect("funnel.updated", "funnel", funnel)
-        expect("funnel.deleted", "funnel", funnel)
-        expect("goal.deleted", "goal", goal)
+        want("funnel.created", "funnel", funnel)
+        want("funnel.updated", "funnel", funnel)
+        want("funnel.deleted", "funnel", funnel)
+        want("goal.deleted", "goal", goal)
 
         // An alert that fires on an empty site (0 pageviews < 1), acknowledged, deleted.
         let alert = try await Self.made(s, t, "/api/alerts", "alert", AlertTests.threshold(site, ["operator": "<", "threshold": 1]))
@@ -232,23 +232,23 @@ struct ActivityLogTests {
         let trigger = try #require(history.first?["id"] as? String)
         #expect(try await s.call("POST", "/api/alerts/\(alert)/acknowledge", token: t, json: ["triggerId": trigger]).status == 200)
         #expect(try await s.call("DELETE", "/api/alerts?id=\(alert)", token: t).status == 200)
-        expect("alert.created", "alert", alert)
-        expect("alert.updated", "alert", alert)
-        expect("alert.triggered", "alert", alert, actor: nil)
-        expect("alert.acknowledged", "alert", alert)
-        expect("alert.deleted", "alert", alert)
+        want("alert.created", "alert", alert)
+        want("alert.updated", "alert", alert)
+        want("alert.triggered", "alert", alert, actor: nil)
+        want("alert.acknowledged", "alert", alert)
+        want("alert.deleted", "alert", alert)
 
         // Export (json and the streamed csv) and an import, then its deletion.
         #expect(try await s.call("GET", "/api/export?siteId=\(site)&format=json", token: t).status == 200)
         #expect(try await s.call("GET", "/api/export?siteId=\(site)&format=csv&type=pageviews", token: t).status == 200)
-        expect("export.requested", "site", site)
+        want("export.requested", "site", site)
         let line = #"{"ts":"2026-03-01T10:00:00.000Z","site":"\#(site)","type":"pageview","visitor":"v1","session":"s1","path":"/"}"# + "\n"
         let imported = try await s.call("POST", "/api/import?siteId=\(site)", token: t, body: Array(line.utf8),
                                         headers: [("Content-Type", "application/x-ndjson")])
         let importId = try #require(imported.json["importId"] as? String, imported.text)
         #expect(try await s.call("DELETE", "/api/import?importId=\(importId)", token: t).status == 200)
-        expect("import.completed", "import", importId)
-        expect("import.deleted", "import", importId)
+        want("import.completed", "import", importId)
+        want("import.deleted", "import", importId)
 
         // The failing webhook: every `activity` delivery fails (logged, not sent on), the 10th
         // disables it.
@@ -256,16 +256,16 @@ struct ActivityLogTests {
             let list = try await Self.entries(s, t, "siteId=\(site)&type=webhook&limit=100")
             return list.contains { $0["action"] as? String == "webhook.disabled" }
         }
-        expect("webhook.failed", "webhook", broken, actor: nil)
-        expect("webhook.disabled", "webhook", broken, actor: nil)
+        want("webhook.failed", "webhook", broken, actor: nil)
+        want("webhook.disabled", "webhook", broken, actor: nil)
 
         #expect(try await s.call("DELETE", "/api/webhooks?id=\(ok)", token: t).status == 200)
-        expect("webhook.deleted", "webhook", ok)
+        want("webhook.deleted", "webhook", ok)
 
         // A second site, deleted: its entries go with it, `site.deleted` stays in the own log.
         let gone = try await s.createSite(t, domain: "gone.example.com")
         #expect(try await s.call("DELETE", "/api/sites?id=\(gone)", token: t).status == 200)
-        expect("site.deleted", "site", gone, site: nil)
+        want("site.deleted", "site", gone, site: nil)
 
         let siteLog = try await Self.entries(s, t, "siteId=\(site)&limit=100")
         let ownLog = try await Self.entries(s, t, "limit=100")
@@ -343,7 +343,8 @@ struct ActivityLogTests {
         let byEditor = try await Self.entries(s, t, "siteId=\(site)&userId=\(editor)")
         #expect(byEditor.count == 1 && (byEditor.first?["actor"] as? [String: Any])?["email"] as? String == "ed@example.com")
         // Without siteId: the caller's own actions only (userId is no way into another's log).
-        let edOwn = try await Self.entries(s, editorToken, "userId=\(try await Self.userId(s, t))")
+        let ownerId = try await Self.userId(s, t)
+        let edOwn = try await Self.entries(s, editorToken, "userId=\(ownerId)")
         #expect(edOwn.count == 1 && (edOwn.first?["actor"] as? [String: Any])?["id"] as? String == editor)
 
         // Periods and custom dates: an entry of 2024-03-10 (site in UTC).
