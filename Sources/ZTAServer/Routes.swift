@@ -101,6 +101,11 @@ extension ServerCore {
         add(.delete, "/api/webhooks", .jwtOrKey(.admin)) { try await self.deleteWebhook($0) }
         add(.post, "/api/webhooks/{id}/test", .jwtOrKey(.admin)) { try await self.testWebhook($0) }
 
+        // Activity log (§7.10): own actions JWT only, a site's for admins with an admin-scope
+        // key — decided in the handlers after parameters and visibility (§1 order).
+        add(.get, "/api/activity-log", .jwtOrKey(.read)) { try await self.listActivity($0) }
+        add(.get, "/api/activity-log/export", .jwtOrKey(.read)) { try await self.exportActivity($0) }
+
         // Ingest (§5)
         add(.post, "/api/track", .none, body: .limit(config.maxTrackBody), ip: ("track", rl.track), cors: false) {
             try await self.track($0)

@@ -63,6 +63,7 @@ final class ServerCore: Sendable {
         self.maintenance = MaintenanceScheduler(database: db, policy: config.compactionPolicy,
                                                 interval: config.maintenanceInterval,
                                                 retentionDays: { [meta] in Self.retentionDays(meta) })
+        connectActivityLog()
     }
 
     /// Events in the store (segments plus memtable), for `/metrics`.

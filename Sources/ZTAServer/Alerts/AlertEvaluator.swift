@@ -157,6 +157,10 @@ extension ServerCore {
                                          metric: alert.metric, value: v.value, threshold: v.threshold,
                                          condition: alert.condition, notificationsSent: sent)
         guard try await meta.recordTrigger(trigger, coolDownMs: alert.type.coolDownMs) else { return nil }
+        await recordSystemActivity(.alertTriggered, target: ActivityTarget(type: "alert", id: alert.id, name: alert.name),
+                                   siteId: alert.siteId, metadata: [("triggerId", .string(trigger.id)),
+                                                                    ("condition", .string(alert.condition)),
+                                                                    ("value", .double(v.value))], nowMs: nowMs)
         if sent.contains(AlertChannel.email.rawValue), let creator { mailAlert(alert, trigger, to: creator) }
         if sent.contains(AlertChannel.webhook.rawValue) {
             await hooks.emitAlert(site: alert.siteId, data: .object([

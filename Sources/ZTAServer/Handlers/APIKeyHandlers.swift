@@ -53,6 +53,8 @@ extension ServerCore {
             return try Self.liveKey(db, id, userId: uid)
         }
         guard let rec else { throw APIError(404, "API key not found") }
+        await recordActivity(call, .apiKeyCreated, target: ActivityTarget(type: "api_key", id: rec.id, name: rec.name),
+                             metadata: [("scope", .string(rec.scope)), ("siteId", .optional(rec.siteId))])
         return .json(.object([("apiKey", .object(rec.json + [("key", .string(key))]))]), status: .created)
     }
 
@@ -78,12 +80,14 @@ extension ServerCore {
     func revokeAPIKey(_ call: Call) async throws -> Reply.Out {
         guard let id = call.query["id"], !id.isEmpty else { throw APIError.badRequest("API key ID required") }
         let uid = try call.user.id, now = call.nowMs
-        let revoked = try await meta.pool.write { db -> Bool in
+        let revoked = try await meta.pool.write { db -> APIKeyRecord? in
+            let rec = try Self.liveKey(db, id, userId: uid)
             try db.execute(sql: "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
                            arguments: [now, id, uid])
-            return db.changesCount == 1
+            return db.changesCount == 1 ? rec : nil
         }
-        guard revoked else { throw APIError(404, "API key not found") }
+        guard let revoked else { throw APIError(404, "API key not found") }
+        await recordActivity(call, .apiKeyRevoked, target: ActivityTarget(type: "api_key", id: revoked.id, name: revoked.name))
         return .ok("API key revoked successfully")
     }
 }

@@ -50,6 +50,7 @@ extension ServerCore {
                                 metric: metric.wire, op: op, threshold: threshold, period: period, compareWith: compareWith,
                                 sensitivity: sensitivity, notifications: notifications, createdAt: call.nowMs)
         try await meta.insertAlert(alert)
+        await recordActivity(call, .alertCreated, target: ActivityTarget(type: "alert", id: alert.id, name: alert.name), siteId: alert.siteId)
         return .json(.object([("alert", alert.json)]), status: .created)
     }
 
@@ -109,6 +110,8 @@ extension ServerCore {
         if let notifications { alert.notifications = notifications }
         alert.updatedAt = call.nowMs
         guard let saved = try await meta.updateAlert(alert) else { throw APIError(404, "Alert not found") }
+        await recordActivity(call, .alertUpdated, target: ActivityTarget(type: "alert", id: saved.id, name: saved.name),
+                             siteId: saved.siteId, metadata: Self.activityFields(body))
         return .json(.object([("alert", saved.json)]))
     }
 
@@ -116,6 +119,7 @@ extension ServerCore {
         guard let id = call.query["id"], !id.isEmpty else { throw APIError.badRequest("Alert ID required") }
         let alert = try await managedAlert(call, id, minRole: .admin)
         guard try await meta.deleteAlert(alert.id) else { throw APIError(404, "Alert not found") }
+        await recordActivity(call, .alertDeleted, target: ActivityTarget(type: "alert", id: alert.id, name: alert.name), siteId: alert.siteId)
         return .ok("Alert deleted successfully")
     }
 
@@ -141,6 +145,8 @@ extension ServerCore {
         guard try await meta.acknowledgeTrigger(triggerId, alertId: alert.id, by: try call.user.id, at: call.nowMs) else {
             throw APIError(404, "Trigger not found")
         }
+        await recordActivity(call, .alertAcknowledged, target: ActivityTarget(type: "alert", id: alert.id, name: alert.name),
+                             siteId: alert.siteId, metadata: [("triggerId", .string(triggerId))])
         return .ok()
     }
 

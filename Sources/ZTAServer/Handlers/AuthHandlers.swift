@@ -94,13 +94,21 @@ extension ServerCore {
         let user = try await userByEmail(email)
         // Unknown e-mails are verified against a dummy hash: same answer, same time.
         let ok = try await verifyPassword(password, user?.passwordHash ?? dummyHash)
-        guard let user, ok else { throw APIError(401, "Invalid credentials") }
+        guard let user, ok else {
+            // An unknown address is not stored (it may be a mistyped address of someone else);
+            // the entry then has no actor and no target id, only the masked IP.
+            await recordActivity(call, .authFailedLogin, target: ActivityTarget(type: "user", id: user?.id, email: user?.email),
+                                 metadata: [("reason", .string(user == nil ? "unknown_email" : "wrong_password"))], actor: user)
+            throw APIError(401, "Invalid credentials")
+        }
         limiter.reset("loginfail:\(email)", failures)
         if user.totpEnabled {
             let temp = twoFactor.create(userId: user.id, nowMs: call.nowMs, attempts: config.rateLimits.twoFactorAttempts)
             return .json(.object([("requires_2fa", true), ("tempToken", .string(temp))]))
         }
-        return .json(.object(try await authResult(user, call)))
+        let result = try await authResult(user, call)
+        await recordActivity(call, .authLogin, target: .user(user), metadata: [("twoFactor", false)], actor: user)
+        return .json(.object(result))
     }
 
     func logout(_ call: Call) async throws -> Reply.Out {
@@ -109,6 +117,7 @@ extension ServerCore {
         try await meta.pool.write { db in
             try db.execute(sql: "UPDATE login_sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", arguments: [now, sid])
         }
+        await recordActivity(call, .authLogout, target: ActivityTarget(type: "session", id: sid))
         return .ok()
     }
 
@@ -201,6 +210,9 @@ extension ServerCore {
             return true
         }
         guard consumed else { throw APIError.badRequest("Invalid or expired reset link") }
+        if let user = try? await userById(userId) {
+            await recordActivity(call, .authPasswordReset, target: .user(user), actor: user)
+        }
         return .ok("Password has been reset successfully")
     }
 }

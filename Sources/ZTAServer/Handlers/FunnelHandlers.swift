@@ -75,6 +75,7 @@ extension ServerCore {
             try Self.checkStepGoals(db, f.steps, siteId: f.siteId)
             try MetaStore.insertFunnel(db, f)
         }
+        await recordActivity(call, .funnelCreated, target: ActivityTarget(type: "funnel", id: f.id, name: f.name), siteId: f.siteId)
         return .json(.object([("funnel", f.json())]), status: .created)
     }
 
@@ -106,12 +107,15 @@ extension ServerCore {
             return db.changesCount > 0
         }
         guard found else { throw APIError(404, "Funnel not found") }
+        await recordActivity(call, .funnelUpdated, target: ActivityTarget(type: "funnel", id: rec.id, name: rec.name),
+                             siteId: rec.siteId, metadata: Self.activityFields(body))
         return .json(.object([("funnel", rec.json())]))
     }
 
     func deleteFunnel(_ call: Call) async throws -> Reply.Out {
         let (f, _) = try await visibleFunnel(call, call.query["id"], minRole: .admin)
         try await meta.pool.write { db in try db.execute(sql: "DELETE FROM funnels WHERE id = ?", arguments: [f.id]) }
+        await recordActivity(call, .funnelDeleted, target: ActivityTarget(type: "funnel", id: f.id, name: f.name), siteId: f.siteId)
         return .ok("Funnel deleted successfully")
     }
 

@@ -109,6 +109,7 @@ extension ServerCore {
         _ = try await authorizedSite(call, siteId, minRole: .admin)
         let g = goal
         try await meta.pool.write { db in try MetaStore.insertGoal(db, g) }
+        await recordActivity(call, .goalCreated, target: ActivityTarget(type: "goal", id: g.id, name: g.name), siteId: g.siteId)
         return .json(.object([("goal", g.json())]), status: .created)
     }
 
@@ -137,6 +138,8 @@ extension ServerCore {
             return db.changesCount > 0
         }
         guard found else { throw APIError(404, "Goal not found") }
+        await recordActivity(call, .goalUpdated, target: ActivityTarget(type: "goal", id: g.id, name: g.name), siteId: g.siteId,
+                             metadata: Self.activityFields(body))
         return .json(.object([("goal", g.json())]))
     }
 
@@ -153,6 +156,7 @@ extension ServerCore {
             return nil
         }
         if let user { throw APIError(409, "Goal is used by funnel: \(user)") }
+        await recordActivity(call, .goalDeleted, target: ActivityTarget(type: "goal", id: goal.id, name: goal.name), siteId: goal.siteId)
         return .ok("Goal deleted successfully")
     }
 

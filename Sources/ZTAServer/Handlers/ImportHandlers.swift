@@ -78,6 +78,9 @@ extension ServerCore {
                 WHERE id = ?
                 """, arguments: [engineId, summary.accepted, summary.rejected, dates?.0, dates?.1, dates?.2, rowId])
         }
+        await recordActivity(call, .importCompleted, target: ActivityTarget(type: "import", id: ImportIds.external(rowId)),
+                             siteId: sid, metadata: [("format", "ndjson"), ("accepted", .int(summary.accepted)),
+                                                     ("rejected", .int(summary.rejected))])
         var out: [(String, JSONValue)] = [
             ("success", true), ("importId", .string(ImportIds.external(rowId))), ("accepted", .int(summary.accepted)),
             ("rejected", .int(summary.rejected)),
@@ -164,6 +167,8 @@ extension ServerCore {
             deleted = try await Blocking.run { try db.deleteImport(site: site, importId: UInt32(engineId)) }
         }
         try await meta.pool.write { db in try db.execute(sql: "DELETE FROM imports WHERE id = ?", arguments: [id]) }
+        await recordActivity(call, .importDeleted, target: ActivityTarget(type: "import", id: ImportIds.external(id)),
+                             siteId: rec.siteId, metadata: [("format", .string(rec.format)), ("deletedRecords", .int(deleted))])
         return .json(.object([("success", true), ("deletedRecords", .int(deleted)),
                               ("message", .string("Import deleted: \(deleted) events removed"))]))
     }

@@ -55,14 +55,19 @@ extension ServerCore {
     }
 
     func export(_ call: Call) async throws -> Reply.Out {
-        let (r, _) = try await resolve(call, siteKey: "siteId", missing: "Site ID required", minRole: .editor) { p, tz throws(QueryError) in
+        let (r, site) = try await resolve(call, siteKey: "siteId", missing: "Site ID required", minRole: .editor) { p, tz throws(QueryError) in
             try ExportRequest.parse(p, timezone: tz, now: call.nowMs)
         }
         let db = self.db
         let disposition = "attachment; filename=\"\(r.filename(now: call.nowMs))\""
+        let logged: [(String, JSONValue)] = [("format", .string(r.format.rawValue)), ("exportType", .string(r.type.rawValue)),
+                                             ("period", .string(r.window.period)), ("from", .string(Clock.iso(r.window.from))),
+                                             ("to", .string(Clock.iso(r.window.to)))]
+        let target = ActivityTarget(type: "site", id: site.id, name: site.name)
         if r.format == .json {
             var resp = Reply.bytes(try await queryGate.run { try db.queries.export(r) })
             resp.headers[.contentDisposition] = disposition
+            await recordActivity(call, .exportRequested, target: target, siteId: site.id, metadata: logged)
             return resp
         }
         var headers = HTTPFields()
@@ -75,6 +80,8 @@ extension ServerCore {
         // `exportStallTimeout` ends it (the producer gives up, the slot frees, the connection
         // is closed without the final chunk).
         let slot = try await queryGate.reserve()
+        // Logged once the export is admitted (streamed: its rows are not yet written).
+        await recordActivity(call, .exportRequested, target: target, siteId: site.id, metadata: logged)
         let stall = config.exportStallTimeout
         let body = ResponseBody { writer in
             // Released after the last piece is handed over (or on any failure, by the defer).

@@ -91,6 +91,7 @@ extension ServerCore {
         } catch let e as DatabaseError where e.resultCode == .SQLITE_CONSTRAINT {
             throw APIError(409, "A site with this domain already exists")
         }
+        await recordActivity(call, .siteCreated, target: .site(site), siteId: site.id, metadata: [("domain", .string(site.domain))])
         let code = "<script async src=\"\(config.publicURL)/js/analytics.js\" data-site-id=\"\(site.id)\"></script>"
         return .json(.object([("site", .object(site.json(role: .owner) + [("trackingCode", .string(code))]))]), status: .created)
     }
@@ -202,6 +203,7 @@ extension ServerCore {
                 UPDATE sites SET name = ?, timezone = ?, public = ?, exclude_paths = ?, data_retention = ?, updated_at = ? WHERE id = ?
                 """, arguments: [s.name, s.timezone, s.isPublic, s.excludePathsJSON, s.dataRetention, s.updatedAt, s.id])
         }
+        await recordActivity(call, .siteUpdated, target: .site(s), siteId: s.id, metadata: Self.activityFields(body))
         return .json(.object([("site", .object(site.json(role: role)))]))
     }
 
@@ -214,6 +216,9 @@ extension ServerCore {
             try db.execute(sql: "DELETE FROM imports WHERE site_id = ?", arguments: [site.id])
             try db.execute(sql: "DELETE FROM sites WHERE id = ?", arguments: [site.id])
         }
+        // Without siteId: the site's own entries went with it (ON DELETE CASCADE); this one stays
+        // in the owner's log.
+        await recordActivity(call, .siteDeleted, target: .site(site), metadata: [("domain", .string(site.domain))])
         return .ok("Site deleted successfully")
     }
 

@@ -29,6 +29,7 @@ extension ServerCore {
             try db.execute(sql: "UPDATE login_sessions SET revoked_at = ? WHERE user_id = ? AND id != ? AND revoked_at IS NULL",
                            arguments: [now, uid, sid])
         }
+        await recordActivity(call, .authPasswordChanged, target: .user(try call.user))
         return .ok("Password changed successfully")
     }
 
@@ -60,6 +61,7 @@ extension ServerCore {
                                arguments: [now, uid, current, now])
                 return db.changesCount
             }
+            await recordActivity(call, .sessionsBulkRevoked, target: .user(try call.user), metadata: [("revoked", .int(n))])
             return .json(.object([("success", true), ("message", .string("Revoked \(n) session(s)")), ("revoked", .int(n))]))
         }
         guard let sid = call.query["sessionId"], !sid.isEmpty else { throw APIError.badRequest("Session ID or all=true required") }
@@ -70,6 +72,7 @@ extension ServerCore {
             return db.changesCount
         }
         if n == 0 { throw APIError(404, "Session not found") }
+        await recordActivity(call, .sessionRevoked, target: ActivityTarget(type: "session", id: sid))
         return .ok()
     }
 
@@ -95,9 +98,10 @@ extension ServerCore {
             .object([("id", .string(s.id)), ("device", .string(s.device)), ("createdAt", .string(Clock.iso(s.createdAt))),
                      ("lastActiveAt", .string(Clock.iso(s.lastActiveAt)))])
         }
+        let activity = try await meta.ownActivities(userId: uid, limit: 1000).map(\.json)
         let doc: JSONValue = .object([("exportedAt", .string(Clock.iso(call.nowMs))), ("exportVersion", "1.0"),
                                       ("user", try call.user.json), ("sites", .array(sites)), ("apiKeys", .array(keys)),
-                                      ("sessions", .array(sessions)), ("activity", .array([]))])
+                                      ("sessions", .array(sessions)), ("activity", .array(activity))])
         var r = Response.json(doc)
         r.headers[.contentDisposition] = "attachment; filename=\"zta-data-export-\(Clock.utcDate(call.nowMs)).json\""
         return r
@@ -126,6 +130,7 @@ extension ServerCore {
             let k = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM api_keys WHERE user_id = ?", arguments: [uid]) ?? 0
             try db.execute(sql: "DELETE FROM sites WHERE owner_id = ?", arguments: [uid])
             try db.execute(sql: "DELETE FROM users WHERE id = ?", arguments: [uid])
+            try MetaStore.deletePersonalActivities(db, userId: uid)
             return (s, k)
         }
         return .json(.object([("success", true), ("message", "Account deleted successfully"), ("deletedAt", .string(Clock.iso(now))),
@@ -178,6 +183,7 @@ extension ServerCore {
               try await claimTOTPStep(user.id, step, enabling: true) else {
             throw APIError.badRequest("Invalid verification code")
         }
+        await recordActivity(call, .auth2FAEnabled, target: .user(user))
         return .ok("Two-factor authentication enabled successfully")
     }
 
@@ -195,6 +201,7 @@ extension ServerCore {
         try await meta.pool.write { db in
             try db.execute(sql: "UPDATE users SET totp_enabled = 0, totp_secret = NULL, totp_last_step = 0 WHERE id = ?", arguments: [user.id])
         }
+        await recordActivity(call, .auth2FADisabled, target: .user(user))
         return .ok("Two-factor authentication disabled")
     }
 
@@ -225,7 +232,9 @@ extension ServerCore {
         }
         limiter.reset(failKey, failures)
         twoFactor.consume(temp)
-        return .json(.object([("success", true)] + (try await authResult(user, call))))
+        let result = try await authResult(user, call)
+        await recordActivity(call, .authLogin, target: .user(user), metadata: [("twoFactor", true)], actor: user)
+        return .json(.object([("success", true)] + result))
     }
 
     /// Records `step` as the user's last used TOTP step unless that step (or a later one) was

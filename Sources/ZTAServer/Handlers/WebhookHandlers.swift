@@ -79,6 +79,8 @@ extension ServerCore {
             throw APIError(409, "Webhook limit reached (10 per site)")
         }
         await webhooks.reload(siteId: siteId)
+        await recordActivity(call, .webhookCreated, target: .webhook(id: w.id, url: w.url, description: w.description),
+                             siteId: w.siteId, metadata: [("events", .array(w.events.map { .string($0) }))])
         return .json(.object([("webhook", .object(w.json + [("secret", .string(secret))]))]), status: .created)
     }
 
@@ -105,6 +107,8 @@ extension ServerCore {
             throw APIError(404, "Webhook not found")
         }
         await webhooks.reload(siteId: old.siteId)
+        await recordActivity(call, .webhookUpdated, target: .webhook(id: w.id, url: w.url, description: w.description),
+                             siteId: w.siteId, metadata: Self.activityFields(body))
         return .json(.object([("webhook", .object(w.json))]))
     }
 
@@ -113,6 +117,7 @@ extension ServerCore {
         let w = try await managedWebhook(call, id)
         guard try await meta.deleteWebhook(id: id) else { throw APIError(404, "Webhook not found") }
         await webhooks.reload(siteId: w.siteId)
+        await recordActivity(call, .webhookDeleted, target: .webhook(id: w.id, url: w.url, description: w.description), siteId: w.siteId)
         return .ok("Webhook deleted successfully")
     }
 

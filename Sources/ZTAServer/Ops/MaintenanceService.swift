@@ -29,8 +29,9 @@ struct MaintenanceService: Service {
 }
 
 extension ServerCore {
-    /// One maintenance pass on a GCD thread (it does file I/O and fsyncs), logged when it fails.
-    func runMaintenancePass() async {
+    /// One maintenance pass on a GCD thread (it does file I/O and fsyncs), logged when it fails,
+    /// then the activity log's retention as of `nowMs` (tests pass a simulated clock).
+    func runMaintenancePass(nowMs: Int64 = Clock.nowMs()) async {
         let m = maintenance
         let errorsBefore = m.stats.errors
         _ = try? await Blocking.run { m.runOnce() }
@@ -38,6 +39,7 @@ extension ServerCore {
         if after.errors > errorsBefore {
             logger.error("maintenance failed", metadata: ["error": "\(after.lastError ?? "?")"])
         }
+        await pruneActivityLog(nowMs: nowMs)
     }
 
     /// Retention in days per site from `settings.dataRetention` (absent or 0: keep forever).

@@ -67,6 +67,8 @@ final class WebhookService: Sendable {
     private let sendersPerHook: Int
     /// Time of deliveries and sessions (tests may move it).
     let now: @Sendable () -> Int64
+    /// Where `webhook.failed` / `webhook.disabled` are logged (the activity log; `ServerCore` sets it).
+    let activitySink = Mutex<WebhookActivitySink?>(nil)
 
     init(config: ServerConfig, meta: MetaStore, metrics: ServerMetrics, logger: Logger,
          now: @escaping @Sendable () -> Int64 = { Clock.nowMs() }) {
@@ -378,9 +380,16 @@ final class WebhookService: Sendable {
             md["failureCount"] = "\(n)"
         }
         logger.warning("webhook.failed", metadata: md)
+        let sink = activitySink.withLock { $0 }
+        var failure: [(String, JSONValue)] = [("event", .string(d.event.rawValue)), ("deliveryId", .string(id)),
+                                              ("reason", .string(Self.describe(outcome)))]
+        if case .failureCounted(let n) = effect { failure.append(("failureCount", .int(n))) }
+        await sink?(.webhookFailed, hook.id, hook.siteId, settings.url, failure, nowMs, d.event)
         if effect == .disabled {
             logger.warning("webhook.disabled", metadata: ["webhookId": "\(hook.id)", "siteId": "\(hook.siteId)",
                                                           "reason": "\(WebhookRecord.disabledForFailures)"])
+            await sink?(.webhookDisabled, hook.id, hook.siteId, settings.url,
+                        [("reason", .string(WebhookRecord.disabledForFailures))], nowMs, d.event)
             await reload(siteId: hook.siteId)
         }
     }
