@@ -1,7 +1,8 @@
 import Foundation
 import Synchronization
 import Testing
-import ZTAServer
+import GRDB
+@testable import ZTAServer
 
 /// A request clock the test moves forward (no sleeping): the server's `config.clock`.
 final class TestClock: Sendable {
@@ -453,6 +454,42 @@ struct TeamTests {
         }
         // Other team endpoints are not limited by it.
         #expect(try await s.call("GET", "/api/teams?siteId=\(site)", token: owner).status == 200)
+        try await s.stop()
+    }
+
+    /// Each team action leaves one activity entry (api.md §7.10), by the acting user, on the site.
+    @Test func teamActionsAreRecorded() async throws {
+        let (s, owner, site) = try await setUp()
+        let viewer = try await member(s, owner, site, "viewer@example.com", role: "viewer")
+        let viewerId = try await userId(s, viewer)
+        let (_, declineTok) = try await invite(s, owner, site, "decliner@example.com", role: "viewer")
+        let decliner = try await s.register("decliner@example.com")
+        _ = try await s.call("POST", "/api/invite", token: decliner, json: ["token": declineTok, "action": "decline"])
+        let (inv, _) = try await invite(s, owner, site, "revoked@example.com", role: "editor")
+        _ = try await s.call("DELETE", "/api/teams?siteId=\(site)&userId=\(inv["id"] as? String ?? "")", token: owner)
+        _ = try await s.call("PATCH", "/api/teams", token: owner, json: ["siteId": site, "userId": viewerId, "role": "admin"])
+        _ = try await s.call("PATCH", "/api/teams", token: owner, json: ["siteId": site, "userId": viewerId, "role": "owner"])
+        let ownerId = try await userId(s, owner)
+        _ = try await s.call("DELETE", "/api/teams?siteId=\(site)&userId=\(ownerId)", token: owner)
+        // A refused action leaves nothing.
+        _ = try await s.call("POST", "/api/teams", token: decliner, json: ["siteId": site, "email": "z@example.com", "role": "viewer"])
+        let rows = try await s.server.core.meta.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT action, type, actor_email, target_type, target_email FROM activity_log WHERE site_id = ? ORDER BY timestamp, rowid",
+                             arguments: [site]).map { r -> [String?] in
+                [r["action"], r["type"], r["actor_email"], r["target_type"], r["target_email"]]
+            }
+        }
+        #expect(rows == [
+            ["team.member_invited", "team", "owner@example.com", "invitation", "viewer@example.com"],
+            ["team.member_accepted", "team", "viewer@example.com", "user", "viewer@example.com"],
+            ["team.member_invited", "team", "owner@example.com", "invitation", "decliner@example.com"],
+            ["team.member_declined", "team", "decliner@example.com", "user", "decliner@example.com"],
+            ["team.member_invited", "team", "owner@example.com", "invitation", "revoked@example.com"],
+            ["team.member_removed", "team", "owner@example.com", "invitation", "revoked@example.com"],
+            ["team.role_changed", "team", "owner@example.com", "user", "viewer@example.com"],
+            ["team.ownership_transferred", "team", "owner@example.com", "user", "viewer@example.com"],
+            ["team.member_removed", "team", "owner@example.com", "user", "owner@example.com"],
+        ])
         try await s.stop()
     }
 }

@@ -40,24 +40,22 @@ extension ServerCore {
         guard let t = body["token"], !t.isNull, let token = t.stringValue, !token.isEmpty else {
             throw APIError.badRequest("Token required")
         }
-        var accept = true
-        if let a = body["action"], !a.isNull {
-            switch a.stringValue {
-            case "accept"?: accept = true
-            case "decline"?: accept = false
-            default: throw APIError.invalid("action")
-            }
+        let accept: Bool
+        switch body["action"] {
+        case nil, .null?, .string("accept")?: accept = true
+        case .string("decline")?: accept = false
+        default: throw APIError.invalid("action")
         }
         let me = try call.user
         let now = call.nowMs
-        let (site, role) = try await meta.pool.write { db -> (SiteRecord, SiteRole) in
+        let (site, role, invId) = try await meta.pool.write { db -> (SiteRecord, SiteRole, String) in
             let inv = try Self.answerableInvitation(db, token: token, nowMs: now)
             guard inv.email == me.email else { throw APIError.badRequest("This invitation is for a different email address") }
             guard let site = try Row.fetchOne(db, sql: "SELECT * FROM sites WHERE id = ?", arguments: [inv.siteId])
                 .map(SiteRecord.init(row:)) else { throw APIError(404, "Invalid or expired invite") }
             guard accept else {
                 try db.execute(sql: "UPDATE invitations SET declined_at = ? WHERE id = ?", arguments: [now, inv.id])
-                return (site, inv.role)
+                return (site, inv.role, inv.id)
             }
             let member = try site.ownerId == me.id || Bool.fetchOne(db, sql: """
                 SELECT EXISTS(SELECT 1 FROM site_members WHERE site_id = ? AND user_id = ?)
@@ -66,8 +64,11 @@ extension ServerCore {
             try db.execute(sql: "UPDATE invitations SET accepted_at = ? WHERE id = ?", arguments: [now, inv.id])
             try db.execute(sql: "INSERT INTO site_members (site_id, user_id, role, joined_at) VALUES (?, ?, ?, ?)",
                            arguments: [site.id, me.id, inv.role.rawValue, now])
-            return (site, inv.role)
+            return (site, inv.role, inv.id)
         }
+        await recordActivity(call, accept ? .teamMemberAccepted : .teamMemberDeclined,
+                             target: ActivityTarget(type: "user", id: me.id, name: me.name, email: me.email), siteId: site.id,
+                             metadata: [("role", .string(role.rawValue)), ("invitationId", .string(invId))])
         guard accept else { return .ok("Invite declined") }
         return .json(.object([
             ("success", true), ("message", "Invite accepted"),

@@ -145,6 +145,8 @@ extension ServerCore {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [id, sid, email, role.rawValue, Secrets.sha256Hex(token), uid, msg, now, expires])
         }
+        await recordActivity(call, .teamMemberInvited, target: ActivityTarget(type: "invitation", id: id, email: email),
+                             siteId: sid, metadata: [("role", .string(role.rawValue))])
         let url = "\(config.publicURL)/accept-invite?token=\(token)"
         if config.logResetLinks {
             // No SMTP in this build: like reset links, the invite link is logged only with --dev-mail-log.
@@ -162,7 +164,7 @@ extension ServerCore {
     // MARK: PATCH /api/teams
 
     /// Outcome of a role change inside its transaction.
-    private enum RoleChange { case changed(email: String), notMember, notOwner }
+    private enum RoleChange { case changed(email: String, from: String), notMember, notOwner }
 
     func changeMemberRole(_ call: Call) async throws -> Reply.Out {
         let body = try call.json()
@@ -179,13 +181,14 @@ extension ServerCore {
         if userId == site.ownerId { throw APIError(403, "Cannot change the owner's role") }
         let (sid, owner, now) = (site.id, site.ownerId, call.nowMs)
         let outcome = try await meta.pool.write { db -> RoleChange in
-            guard let email = try String.fetchOne(db, sql: """
-                SELECT u.email FROM site_members m JOIN users u ON u.id = m.user_id WHERE m.site_id = ? AND m.user_id = ?
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT u.email, m.role FROM site_members m JOIN users u ON u.id = m.user_id WHERE m.site_id = ? AND m.user_id = ?
                 """, arguments: [sid, userId]) else { return .notMember }
+            let email: String = row["email"], from: String = row["role"]
             guard role == .owner else {
                 try db.execute(sql: "UPDATE site_members SET role = ? WHERE site_id = ? AND user_id = ?",
                                arguments: [role.rawValue, sid, userId])
-                return .changed(email: email)
+                return .changed(email: email, from: from)
             }
             // Ownership transfer, all or nothing: only if the caller still owns the site.
             try db.execute(sql: "UPDATE sites SET owner_id = ?, updated_at = ? WHERE id = ? AND owner_id = ?",
@@ -194,19 +197,30 @@ extension ServerCore {
             try db.execute(sql: "DELETE FROM site_members WHERE site_id = ? AND user_id = ?", arguments: [sid, userId])
             try db.execute(sql: "INSERT INTO site_members (site_id, user_id, role, joined_at) VALUES (?, ?, 'admin', ?)",
                            arguments: [sid, owner, now])
-            return .changed(email: email)
+            return .changed(email: email, from: from)
         }
         switch outcome {
         case .notMember: throw APIError(404, "Team member not found")
         case .notOwner: throw APIError(403, "Only the site owner can change roles")
-        case .changed(let email):
+        case .changed(let email, let from):
             if role == .owner { siteCache.invalidate(sid) }
+            let target = ActivityTarget(type: "user", id: userId, email: email)
+            if role == .owner {
+                await recordActivity(call, .teamOwnershipTransferred, target: target, siteId: sid,
+                                     metadata: [("previousOwnerId", .string(owner)), ("previousRole", .string(from))])
+            } else {
+                await recordActivity(call, .teamRoleChanged, target: target, siteId: sid,
+                                     metadata: [("oldRole", .string(from)), ("newRole", .string(role.rawValue))])
+            }
             return .json(.object([("member", .object([("id", .string(userId)), ("email", .string(email)),
                                                       ("role", .string(role.rawValue)), ("updatedAt", .string(Clock.iso(now)))]))]))
         }
     }
 
     // MARK: DELETE /api/teams
+
+    /// Outcome of a member removal inside its transaction.
+    private enum Removal { case removed(email: String, role: String), notMember, forbidden }
 
     func removeMember(_ call: Call) async throws -> Reply.Out {
         guard let siteId = call.query["siteId"], !siteId.isEmpty else { throw APIError.badRequest("Site ID required") }
@@ -219,27 +233,36 @@ extension ServerCore {
         if target != me && callerRole < .admin { throw APIError(403, "Only owners and admins can remove team members") }
         try requireTeamAdminScope(call)
         if target.hasPrefix("inv_") {
-            let revoked = try await meta.pool.write { db -> Bool in
-                try db.execute(sql: "UPDATE invitations SET revoked_at = ? WHERE id = ? AND site_id = ? AND \(InvitationRecord.pendingSQL)",
-                               arguments: [now, target, sid, now])
-                return db.changesCount == 1
+            let revoked = try await meta.pool.write { db -> String? in
+                let email = try String.fetchOne(db, sql: "SELECT email FROM invitations WHERE id = ? AND site_id = ? AND \(InvitationRecord.pendingSQL)",
+                                                arguments: [target, sid, now])
+                guard email != nil else { return nil }
+                try db.execute(sql: "UPDATE invitations SET revoked_at = ? WHERE id = ?", arguments: [now, target])
+                return email
             }
-            guard revoked else { throw APIError(404, "Team member not found") }
+            guard let email = revoked else { throw APIError(404, "Team member not found") }
+            await recordActivity(call, .teamMemberRemoved, target: ActivityTarget(type: "invitation", id: target, email: email),
+                                 siteId: sid, metadata: [("invitation", true)])
             return .ok("Team member removed successfully")
         }
         let isOwner = callerRole == .owner
-        let removed = try await meta.pool.write { db -> Bool? in
-            guard let raw = try String.fetchOne(db, sql: "SELECT role FROM site_members WHERE site_id = ? AND user_id = ?",
-                                                arguments: [sid, target]) else { return nil }
+        let removed = try await meta.pool.write { db -> Removal in
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT m.role, u.email FROM site_members m JOIN users u ON u.id = m.user_id WHERE m.site_id = ? AND m.user_id = ?
+                """, arguments: [sid, target]) else { return .notMember }
+            let raw: String = row["role"], email: String = row["email"]
             // An admin removes editors and viewers (and itself), not other admins.
-            if target != me && !isOwner && SiteRole(rawValue: raw) ?? .viewer >= .admin { return false }
+            if target != me && !isOwner && SiteRole(rawValue: raw) ?? .viewer >= .admin { return .forbidden }
             try db.execute(sql: "DELETE FROM site_members WHERE site_id = ? AND user_id = ?", arguments: [sid, target])
-            return true
+            return .removed(email: email, role: raw)
         }
         switch removed {
-        case nil: throw APIError(404, "Team member not found")
-        case false?: throw APIError(403, "Insufficient permissions")
-        case true?: return .ok("Team member removed successfully")
+        case .notMember: throw APIError(404, "Team member not found")
+        case .forbidden: throw APIError(403, "Insufficient permissions")
+        case .removed(let email, let role):
+            await recordActivity(call, .teamMemberRemoved, target: ActivityTarget(type: "user", id: target, email: email),
+                                 siteId: sid, metadata: [("role", .string(role)), ("left", .bool(target == me))])
+            return .ok("Team member removed successfully")
         }
     }
 }
