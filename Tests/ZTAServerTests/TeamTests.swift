@@ -54,7 +54,8 @@ struct TeamTests {
     }
 
     @Test func inviteValidationAndAcceptance() async throws {
-        let (s, owner, site) = try await setUp()
+        // Every refused body counts against the invitation limit (10/hour): room for this walk.
+        let (s, owner, site) = try await setUp { $0.rateLimits.invitationsPerUser = RateLimit(100, per: 3600) }
         for (body, message) in [
             (["email": "a@example.com", "role": "viewer"], "Site ID required"),
             (["siteId": "", "email": "a@example.com", "role": "viewer"], "Site ID required"),
