@@ -8,8 +8,9 @@ extension ServerCore {
         let rl = config.rateLimits
         let json = BodyPolicy.limit(config.maxBody)
         func add(_ m: HTTPRequest.Method, _ path: String, _ auth: AuthPolicy, body: BodyPolicy = .ignore,
-                 ip: (String, RateLimit)? = nil, cors: Bool = true, _ h: @escaping @Sendable (Call) async throws -> Reply.Out) {
-            t.add(m, path, Endpoint(auth: auth, body: body, ipLimits: ip, cors: cors, handler: h))
+                 ip: (String, RateLimit)? = nil, user: (String, RateLimit)? = nil, cors: Bool = true,
+                 _ h: @escaping @Sendable (Call) async throws -> Reply.Out) {
+            t.add(m, path, Endpoint(auth: auth, body: body, ipLimits: ip, userLimits: user, cors: cors, handler: h))
         }
 
         // Operational (§9)
@@ -52,14 +53,18 @@ extension ServerCore {
             if let id = (try? call.json())?["id"]?.stringValue { self.siteCache.invalidate(id) }
             return r
         }
-        add(.delete, "/api/sites", .jwtOrKey(.admin)) { call in
-            defer { if let id = call.query["id"] { self.siteCache.invalidate(id) } }
-            let r = try await self.deleteSite(call)
-            // Its webhooks went with it (ON DELETE CASCADE): stop emitting for them.
-            if let id = call.query["id"] { self.webhooks.forget(siteId: id) }
-            return r
-        }
+        // The handler drops the track cache entry and the site's webhooks as soon as the delete commits.
+        add(.delete, "/api/sites", .jwtOrKey(.admin)) { try await self.deleteSite($0) }
         add(.get, "/api/sites/{id}", .jwtOrKey(.read)) { try await self.getSite($0) }
+
+        // Teams and invitations (§7.4): team writes want admin/owner (leaving: any member) and an
+        // admin-scope key, checked in the handlers after parameters and visibility (§1 order).
+        add(.get, "/api/teams", .jwtOrKey(.read)) { try await self.listTeams($0) }
+        add(.post, "/api/teams", .jwtOrKey(.read), body: json, user: ("invitations", rl.invitationsPerUser)) { try await self.inviteMember($0) }
+        add(.patch, "/api/teams", .jwtOrKey(.read), body: json) { try await self.changeMemberRole($0) }
+        add(.delete, "/api/teams", .jwtOrKey(.read)) { try await self.removeMember($0) }
+        add(.get, "/api/invite", .none, ip: ("invite", rl.inviteLookup)) { try await self.showInvite($0) }
+        add(.post, "/api/invite", .jwt, body: json) { try await self.answerInvite($0) }
 
         // Goals (§7.5) and funnels (§7.6)
         add(.get, "/api/goals", .jwtOrKey(.read)) { try await self.listGoals($0) }

@@ -35,6 +35,11 @@ public struct RateLimitConfig: Sendable {
     /// Wrong 2FA codes per account across all its temporary tokens (a new password login does
     /// not reset it); once spent, validation answers 429 until the window ends.
     public var twoFactorFailures = RateLimit(10, per: 900)
+    /// Team invitations (`POST /api/teams`) per inviting user, and per site (api.md §1).
+    public var invitationsPerUser = RateLimit(10, per: 3600)
+    public var invitationsPerSite = RateLimit(50, per: 86_400)
+    /// `GET /api/invite` (no credentials) per client IP.
+    public var inviteLookup = RateLimit(60, per: 60)
     public init() {}
 
     /// Every request limit times `factor` (windows unchanged; the 2FA attempt count too): for
@@ -42,7 +47,8 @@ public struct RateLimitConfig: Sendable {
     public mutating func scale(by factor: Int) {
         guard factor > 1 else { return }
         for kp in [\RateLimitConfig.userMinute, \.userHour, \.track, \.login, \.loginFailures, \.register, \.forgot,
-                   \.reset, \.verifyReset, \.unauthorized, \.twoFactorIP, \.twoFactorFailures] as [WritableKeyPath<RateLimitConfig, RateLimit>] {
+                   \.reset, \.verifyReset, \.unauthorized, \.twoFactorIP, \.twoFactorFailures,
+                   \.invitationsPerUser, \.invitationsPerSite, \.inviteLookup] as [WritableKeyPath<RateLimitConfig, RateLimit>] {
             let (scaled, overflow) = self[keyPath: kp].limit.multipliedReportingOverflow(by: factor)
             self[keyPath: kp].limit = overflow ? Int.max : scaled
         }
@@ -70,6 +76,9 @@ public struct ServerConfig: Sendable {
     /// country and region; without one both stay empty. An unreadable file stops the start.
     public var geoIPDatabase: String?
     public var rateLimits = RateLimitConfig()
+    /// "Now" of every request, ms since the epoch (nil: the system clock). Tests inject a clock
+    /// they can move (invitation expiry) instead of sleeping.
+    public var clock: (@Sendable () -> Int64)? = nil
     /// Request body limits (api.md §1), bytes.
     public var maxBody = 1 << 20
     public var maxTrackBody = 256 << 10

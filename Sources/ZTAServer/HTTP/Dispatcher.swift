@@ -73,7 +73,7 @@ struct Dispatcher: HTTPResponder {
         }
         let clientIP = core.clients.clientIP(peer: context.peerAddress, forwardedFor: HeaderNames.forwardedFor.flatMap { request.headers[$0] })
         let call = Call(request: request, context: context, path: path, route: route.template, pathParams: params,
-                        query: QueryString.parse(request.uri.query), clientIP: clientIP, nowMs: Clock.nowMs())
+                        query: QueryString.parse(request.uri.query), clientIP: clientIP, nowMs: core.config.clock?() ?? Clock.nowMs())
         var response: Response
         do {
             try await prepare(call, endpoint)
@@ -139,7 +139,20 @@ struct Dispatcher: HTTPResponder {
             // Counted before the scope check: a key hammering an endpoint it may not use is
             // limited like any other caller (api.md §1: credentials → rate limit → … → scope).
             let key = p.apiKey.map { "key:\($0.id)" } ?? "user:\(p.user.id)"
-            try count(call, key: key, [core.config.rateLimits.userMinute, core.config.rateLimits.userHour], bucket: "user")
+            let general = try count(call, key: key, [core.config.rateLimits.userMinute, core.config.rateLimits.userHour], bucket: "user")
+            // An endpoint's own per-user limit (invitations), whichever key the user calls with;
+            // the headers report the window with fewer remaining (api.md §1).
+            if let (bucket, limit) = endpoint.userLimits {
+                let d = core.limiter.check("\(bucket):\(p.user.id)", [limit])
+                guard d.allowed else {
+                    core.metrics.rateLimited(bucket: bucket)
+                    throw Self.tooMany(d)
+                }
+                if d.remaining < general.remaining {
+                    call.responseHeaders.removeAll { $0.0.hasPrefix("X-RateLimit-") }
+                    call.responseHeaders.append(contentsOf: d.headers)
+                }
+            }
             try await core.authorize(call, p, endpoint.auth)
         }
     }
@@ -179,7 +192,8 @@ struct Dispatcher: HTTPResponder {
     }
 
     /// Counts a request; 429 with `Retry-After` and `retryAfter` when over.
-    func count(_ call: Call, key: String, _ limits: [RateLimit], bucket: String) throws {
+    @discardableResult
+    func count(_ call: Call, key: String, _ limits: [RateLimit], bucket: String) throws -> RateDecision {
         let d = core.limiter.check(key, limits)
         guard d.allowed else {
             core.metrics.rateLimited(bucket: bucket)
@@ -187,6 +201,7 @@ struct Dispatcher: HTTPResponder {
             throw Self.tooMany(d)
         }
         call.responseHeaders.append(contentsOf: d.headers)
+        return d
     }
 
     /// Events a refused `/api/track` body carried (its body is already read): a batch's count,

@@ -36,6 +36,8 @@ struct Endpoint: Sendable {
     var body: BodyPolicy
     /// Limits counted per client IP before any credential (login, register, …).
     var ipLimits: (bucket: String, limit: RateLimit)?
+    /// A further limit counted per authenticated user after the general one (invitations).
+    var userLimits: (bucket: String, limit: RateLimit)? = nil
     /// Whether the generic CORS headers apply (all `/api` but track).
     var cors = true
     var handler: @Sendable (Call) async throws -> Response

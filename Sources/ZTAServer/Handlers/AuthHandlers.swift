@@ -45,7 +45,11 @@ extension ServerCore {
         }
         try Credentials.checkPassword(password)
         let userCount = try await meta.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM users") ?? 0 }
-        if !config.allowRegistration && userCount > 0 { throw APIError(403, "Registration is disabled") }
+        // Closed registration still lets an invited e-mail in (a pending, unexpired invitation; §2 note 1).
+        if !config.allowRegistration && userCount > 0,
+           try await !meta.hasPendingInvitation(email: email, nowMs: call.nowMs) {
+            throw APIError(403, "Registration is disabled")
+        }
         let exists = try await meta.pool.read { db in
             try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM users WHERE email = ?)", arguments: [email]) ?? false
         }

@@ -210,12 +210,16 @@ extension ServerCore {
     func deleteSite(_ call: Call) async throws -> Reply.Out {
         let (site, role) = try await managedSite(call, call.query["id"], minRole: .viewer)
         guard role == .owner else { throw APIError(403, "Only the site owner can delete this site") }
-        if imports.isRunning(site.id) { throw APIError(409, "An import is already running for this site") }
+        // Reserve first: holding the site's import slot, no import can start while it goes.
+        guard imports.begin(site.id) else { throw APIError(409, "An import is already running for this site") }
+        defer { imports.end(site.id) }
+        // Events first: if that fails the site is still whole and the delete can be retried.
         try await deleteSiteData(site.id)
         try await meta.pool.write { db in
             try db.execute(sql: "DELETE FROM imports WHERE site_id = ?", arguments: [site.id])
             try db.execute(sql: "DELETE FROM sites WHERE id = ?", arguments: [site.id])
         }
+        await siteRemoved(site.id)
         // Without siteId: the site's own entries went with it (ON DELETE CASCADE); this one stays
         // in the owner's log.
         await recordActivity(call, .siteDeleted, target: .site(site), metadata: [("domain", .string(site.domain))])
@@ -226,5 +230,16 @@ extension ServerCore {
     func deleteSiteData(_ siteId: String) async throws {
         let db = self.db
         _ = try await Blocking.run { try db.deleteSite(siteId) }
+    }
+
+    /// Right after a site's rows are deleted, before the answer: the track cache forgets it (no
+    /// event is stored for it afterwards: track answers 404), its webhooks stop, and events
+    /// tracked while the cache still held it are deleted in a second, usually empty, pass.
+    func siteRemoved(_ siteId: String) async {
+        siteCache.invalidate(siteId)
+        webhooks.forget(siteId: siteId)
+        do { try await deleteSiteData(siteId) } catch {
+            logger.error("deleting a deleted site's late events failed", metadata: ["site": "\(siteId)", "error": "\(error)"])
+        }
     }
 }

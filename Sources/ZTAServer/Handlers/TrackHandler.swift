@@ -7,20 +7,33 @@ import ZTAFormat
 /// A short-lived cache of sites for `/api/track` (one SQLite read per site every few seconds,
 /// not per event); changes to a site invalidate it.
 final class SiteCache: Sendable {
-    private let entries = Mutex<[String: (SiteRecord?, Int64)]>([:])
+    private struct State {
+        var entries: [String: (SiteRecord?, Int64)] = [:]
+        /// Bumped by every invalidation: a load that started before one doesn't get cached.
+        var epoch: UInt64 = 0
+    }
+    private let state = Mutex(State())
     static let ttlMs: Int64 = 5000
 
     func get(_ id: String, nowMs: Int64, load: () async throws -> SiteRecord?) async throws -> SiteRecord? {
-        if let (s, at) = entries.withLock({ $0[id] }), nowMs - at < Self.ttlMs { return s }
+        let (hit, epoch) = state.withLock { ($0.entries[id], $0.epoch) }
+        if let (s, at) = hit, nowMs - at < Self.ttlMs { return s }
         let s = try await load()
-        entries.withLock { e in
-            if e.count > 10_000 { e.removeAll() }
-            e[id] = (s, nowMs)
+        state.withLock { st in
+            // A site deleted or changed while this load ran must not come back into the cache.
+            guard st.epoch == epoch else { return }
+            if st.entries.count > 10_000 { st.entries.removeAll() }
+            st.entries[id] = (s, nowMs)
         }
         return s
     }
 
-    func invalidate(_ id: String) { _ = entries.withLock { $0.removeValue(forKey: id) } }
+    func invalidate(_ id: String) {
+        state.withLock { st in
+            st.entries.removeValue(forKey: id)
+            st.epoch &+= 1
+        }
+    }
 }
 
 /// `POST /api/track` (api.md §5).

@@ -123,18 +123,32 @@ extension ServerCore {
         let owned = try await meta.pool.read { db in
             try String.fetchAll(db, sql: "SELECT id FROM sites WHERE owner_id = ?", arguments: [uid])
         }
+        // Reserve first: claim every owned site's import slot (409 while one runs); no import
+        // can start on them until the deletion is over.
+        var claimed: [String] = []
+        defer { for s in claimed { imports.end(s) } }
+        for site in owned {
+            guard imports.begin(site) else { throw APIError(409, "An import is running for one of your sites") }
+            claimed.append(site)
+        }
         for site in owned { try await deleteSiteData(site) }
-        let (sessions, keys) = try await meta.pool.write { db -> (Int, Int) in
+        // Sites, their attached objects (cascades) and import history, memberships (cascade),
+        // keys and sessions (cascade), then the user: one transaction.
+        let (sessions, keys, deleted) = try await meta.pool.write { db -> (Int, Int, [String]) in
             let s = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM login_sessions WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?",
                                      arguments: [uid, now]) ?? 0
             let k = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM api_keys WHERE user_id = ?", arguments: [uid]) ?? 0
+            let sites = try String.fetchAll(db, sql: "SELECT id FROM sites WHERE owner_id = ?", arguments: [uid])
+            try db.execute(sql: "DELETE FROM imports WHERE site_id IN (SELECT id FROM sites WHERE owner_id = ?)", arguments: [uid])
             try db.execute(sql: "DELETE FROM sites WHERE owner_id = ?", arguments: [uid])
             try db.execute(sql: "DELETE FROM users WHERE id = ?", arguments: [uid])
             try MetaStore.deletePersonalActivities(db, userId: uid)
-            return (s, k)
+            return (s, k, sites)
         }
+        // Before the answer: track stops finding these sites (and a site created meanwhile loses its events too).
+        for site in deleted { await siteRemoved(site) }
         return .json(.object([("success", true), ("message", "Account deleted successfully"), ("deletedAt", .string(Clock.iso(now))),
-                              ("summary", .object([("sitesDeleted", .int(owned.count)), ("sessionsRevoked", .int(sessions)),
+                              ("summary", .object([("sitesDeleted", .int(deleted.count)), ("sessionsRevoked", .int(sessions)),
                                                    ("apiKeysDeleted", .int(keys))]))]))
     }
 }

@@ -160,6 +160,7 @@ final class MetaStore: Sendable {
                 """)
         }
         registerActivityLog(&m)
+        registerTeams(&m)
         return m
     }
 }
