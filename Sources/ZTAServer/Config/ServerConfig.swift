@@ -35,6 +35,8 @@ public struct RateLimitConfig: Sendable {
     /// Wrong 2FA codes per account across all its temporary tokens (a new password login does
     /// not reset it); once spent, validation answers 429 until the window ends.
     public var twoFactorFailures = RateLimit(10, per: 900)
+    /// `GET /api/public/stats` per client IP (api.md §1: 60/min).
+    public var publicStats = RateLimit(60, per: 60)
     public init() {}
 
     /// Every request limit times `factor` (windows unchanged; the 2FA attempt count too): for
@@ -42,7 +44,7 @@ public struct RateLimitConfig: Sendable {
     public mutating func scale(by factor: Int) {
         guard factor > 1 else { return }
         for kp in [\RateLimitConfig.userMinute, \.userHour, \.track, \.login, \.loginFailures, \.register, \.forgot,
-                   \.reset, \.verifyReset, \.unauthorized, \.twoFactorIP, \.twoFactorFailures] as [WritableKeyPath<RateLimitConfig, RateLimit>] {
+                   \.reset, \.verifyReset, \.unauthorized, \.twoFactorIP, \.twoFactorFailures, \.publicStats] as [WritableKeyPath<RateLimitConfig, RateLimit>] {
             let (scaled, overflow) = self[keyPath: kp].limit.multipliedReportingOverflow(by: factor)
             self[keyPath: kp].limit = overflow ? Int.max : scaled
         }
@@ -70,6 +72,9 @@ public struct ServerConfig: Sendable {
     /// country and region; without one both stay empty. An unreadable file stops the start.
     public var geoIPDatabase: String?
     public var rateLimits = RateLimitConfig()
+    /// The server clock, ms since the epoch: every request's "now" (token and share expiry,
+    /// default query reference). Tests inject one to move time without sleeping.
+    public var clock: @Sendable () -> Int64 = { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
     /// Request body limits (api.md §1), bytes.
     public var maxBody = 1 << 20
     public var maxTrackBody = 256 << 10

@@ -159,6 +159,8 @@ final class MetaStore: Sendable {
                 CREATE INDEX webhooks_site ON webhooks(site_id);
                 """)
         }
+        registerShares(&m)
+        registerAnnotations(&m)
         return m
     }
 }
