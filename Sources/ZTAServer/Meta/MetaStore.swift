@@ -159,6 +159,7 @@ final class MetaStore: Sendable {
                 CREATE INDEX webhooks_site ON webhooks(site_id);
                 """)
         }
+        registerActivityLog(&m)
         registerShares(&m)
         registerAnnotations(&m)
         return m
