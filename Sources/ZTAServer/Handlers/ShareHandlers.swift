@@ -85,13 +85,13 @@ extension ServerCore {
         return .ok()
     }
 
-    /// `share.created` / `share.revoked` in the activity log (type `site`), once the write
-    /// succeeded. A no-op until the activity log lands (see `ActivityHooks.swift`).
+    /// `share.created` / `share.revoked` in the activity log (type `site`, the site as target),
+    /// once the write succeeded. The token is not logged: it is the credential of the link.
     private func recordShareActivity(_ call: Call, created: Bool, share: ShareRecord, site: SiteRecord) async {
-        await activityHook(call, created ? .shareCreated : .shareRevoked, targetType: "site", targetId: site.id,
-                           targetName: site.name, siteId: site.id,
-                           metadata: [("allowedPeriods", .array(share.allowedPeriods.map { .string($0) })),
-                                      ("expiresAt", Clock.isoValue(share.expiresAt))])
+        await recordActivity(call, created ? .shareCreated : .shareRevoked,
+                             target: ActivityTarget(type: "site", id: site.id, name: site.name), siteId: site.id,
+                             metadata: [("allowedPeriods", .array(share.allowedPeriods.map { .string($0) })),
+                                        ("expiresAt", Clock.isoValue(share.expiresAt))])
     }
 
     /// `GET /api/public/stats`: no credentials; a share token, or the id of a public site.
