@@ -143,7 +143,7 @@ extension ServerCore {
         add(.get, "/js/heatmap.js", .none) { try await self.webAsset($0) }
         add(.get, "/assets/{file}", .none) { try await self.webAsset($0) }
         for page in ["/", "/login", "/register", "/forgot-password", "/reset-password", "/account",
-                     "/sites/{id}", "/sites/{id}/{view}"] {
+                     "/sites/{id}", "/sites/{id}/{view}", "/shared/{token}"] {
             add(.get, page, .none) { try await self.dashboardPage($0) }
         }
         return t

@@ -469,3 +469,21 @@ struct ShareTests {
         try await s.stop()
     }
 }
+
+extension ShareTests {
+    /// The share URL opens the dashboard page, which renders the link's public stats itself.
+    @Test func sharedPageIsServed() async throws {
+        let s = try await TestServer.start()
+        let f = try await RoleFixture.make(s, domain: "page.example.com")
+        let share = try await Self.share(s, f.owner, ["siteId": f.site])
+        let url = try #require(share["url"] as? String)
+        let path = String(url.dropFirst("http://127.0.0.1".count))
+        #expect(path.hasPrefix("/shared/share_"))
+        let page = try await s.call("GET", path)
+        #expect(page.status == 200)
+        #expect(page.header("Content-Type")?.hasPrefix("text/html") == true)
+        let root = try await s.call("GET", "/")
+        #expect(page.body == root.body)
+        try await s.stop()
+    }
+}

@@ -57,7 +57,7 @@ public struct DashboardResult: Sendable {
             let acc = i < res.series.count ? res.series[i] : GroupAcc()
             return DashboardPoint(label: label, pageviews: acc.pageviews, visitors: acc.visitors)
         }
-        func rows(_ list: some Sequence<BreakdownRow>) -> [DashboardRow] {
+        func rows<S: Sequence>(_ list: S) -> [DashboardRow] where S.Element == BreakdownRow {
             list.map { DashboardRow(value: $0.value, pageviews: $0.acc.pageviews, visitors: $0.acc.visitors, sessions: $0.acc.sessions) }
         }
         func fixed(_ names: [String], _ list: [BreakdownRow]) -> [DashboardRow] {

@@ -20,6 +20,12 @@ extension ServerCore {
         return d.description
     }
 
+    /// An optional `YYYY-MM-DD` query parameter (empty = absent).
+    static func optionalDate(_ s: String?) throws(APIError) -> String? {
+        guard let s, !s.isEmpty else { return nil }
+        return try annotationDate(.string(s))
+    }
+
     /// A bounded text field: absent/null → nil (keep or default), else a string of at most
     /// `max` characters (Unicode scalars), trimmed.
     static func annotationText(_ body: JSONValue, _ field: String, max: Int) throws(APIError) -> String? {
@@ -60,7 +66,8 @@ extension ServerCore {
         let notFound = APIError(404, "Annotation not found")
         guard let a = try await meta.annotation(id: id) else { throw notFound }
         let (site, role) = try await authorizedSite(call, a.siteId, denied: notFound)
-        let mayChange = role >= .admin || (role == .editor && a.createdBy == (try call.user.id))
+        let uid = try call.user.id
+        let mayChange = role >= .admin || (role == .editor && a.createdBy == uid)
         guard mayChange else { throw APIError(403, "Insufficient permissions") }
         try requireAnnotationScope(call, .write)
         return (a, site)
@@ -68,8 +75,8 @@ extension ServerCore {
 
     func listAnnotations(_ call: Call) async throws -> Reply.Out {
         guard let siteId = call.query["siteId"], !siteId.isEmpty else { throw APIError.badRequest("Site ID required") }
-        let from = try call.query["startDate"].flatMap { $0.isEmpty ? nil : $0 }.map { s throws(APIError) in try Self.annotationDate(.string(s)) }
-        let to = try call.query["endDate"].flatMap { $0.isEmpty ? nil : $0 }.map { s throws(APIError) in try Self.annotationDate(.string(s)) }
+        let from = try Self.optionalDate(call.query["startDate"])
+        let to = try Self.optionalDate(call.query["endDate"])
         if let from, let to, from > to { throw APIError.badRequest("startDate must not be after endDate") }
         let (site, _) = try await authorizedSite(call, siteId)
         let list = try await meta.annotations(siteId: site.id, from: from, to: to)
@@ -101,12 +108,14 @@ extension ServerCore {
     func updateAnnotation(_ call: Call) async throws -> Reply.Out {
         let body = try call.json()
         guard let id = body["annotationId"]?.stringValue, !id.isEmpty else { throw APIError.badRequest("Annotation ID required") }
-        let date = try body["date"].flatMap { $0.isNull ? nil : $0 }.map { v throws(APIError) in try Self.annotationDate(v) }
+        var date: String?
+        if let v = body["date"], !v.isNull { date = try Self.annotationDate(v) }
         let title = try Self.annotationText(body, "title", max: 100)
         let description = try Self.annotationText(body, "description", max: 1000)
         let color = try Self.annotationColor(body)
         let icon = try Self.annotationIcon(body)
-        var (a, site) = try await changeableAnnotation(call, id)
+        let (old, site) = try await changeableAnnotation(call, id)
+        var a = old
         if let date { a.date = date }
         if let title { a.title = title.isEmpty ? AnnotationRecord.defaultTitle : title }
         if let description { a.description = description }

@@ -141,7 +141,7 @@ extension ServerCore {
         return .object([
             ("site", .object([("domain", .string(site.domain)), ("nickname", .string(site.name))])),
             ("period", .string(period)),
-            ("allowedPeriods", allowed.map { .array($0.map { .string($0) }) } ?? .null),
+            ("allowedPeriods", allowed.map { JSONValue.array($0.map { JSONValue.string($0) }) } ?? JSONValue.null),
             ("uniqueVisitors", .int(t.uniqueVisitors)),
             ("pageviews", .int(t.pageviews)),
             ("bounceRate", .double(t.bounceRate)),
