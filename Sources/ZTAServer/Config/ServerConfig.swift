@@ -72,9 +72,9 @@ public struct ServerConfig: Sendable {
     /// country and region; without one both stay empty. An unreadable file stops the start.
     public var geoIPDatabase: String?
     public var rateLimits = RateLimitConfig()
-    /// The server clock, ms since the epoch: every request's "now" (token and share expiry,
-    /// default query reference). Tests inject one to move time without sleeping.
-    public var clock: @Sendable () -> Int64 = { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
+    /// "Now" of every request, ms since the epoch (nil: the system clock). Tests inject a clock
+    /// they can move (invitation expiry) instead of sleeping.
+    public var clock: (@Sendable () -> Int64)? = nil
     /// Request body limits (api.md §1), bytes.
     public var maxBody = 1 << 20
     public var maxTrackBody = 256 << 10

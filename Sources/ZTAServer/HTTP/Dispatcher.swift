@@ -73,7 +73,7 @@ struct Dispatcher: HTTPResponder {
         }
         let clientIP = core.clients.clientIP(peer: context.peerAddress, forwardedFor: HeaderNames.forwardedFor.flatMap { request.headers[$0] })
         let call = Call(request: request, context: context, path: path, route: route.template, pathParams: params,
-                        query: QueryString.parse(request.uri.query), clientIP: clientIP, nowMs: core.config.clock())
+                        query: QueryString.parse(request.uri.query), clientIP: clientIP, nowMs: core.config.clock?() ?? Clock.nowMs())
         var response: Response
         do {
             try await prepare(call, endpoint)
