@@ -48,9 +48,7 @@ public final class QueryEngine: Sendable {
 
     /// Body of `GET /api/stats` (the dashboard): all panels from one scan.
     public func dashboard(_ r: DashboardRequest) throws -> [UInt8] {
-        let exec = AggregateExecutor(plan: AggregatePlan(r.aggregateQuery), threads: threads)
-        let res = try exec.run(source: source)
-        return renderDashboard(r, res)
+        renderDashboard(r, try dashboardResult(r))
     }
 
     /// The plan of a stats-api request: the operator tree and the store's pruning counts

@@ -66,6 +66,20 @@ extension ServerCore {
         add(.get, "/api/invite", .none, ip: ("invite", rl.inviteLookup)) { try await self.showInvite($0) }
         add(.post, "/api/invite", .jwt, body: json) { try await self.answerInvite($0) }
 
+        // Shares and public stats (§7.2). Share management is admin/owner with an admin-scope key,
+        // checked in the handlers after parameters and visibility (api.md §1 order).
+        add(.get, "/api/sites/share", .jwtOrKey(.read)) { try await self.listShares($0) }
+        add(.post, "/api/sites/share", .jwtOrKey(.read), body: json) { try await self.createShare($0) }
+        add(.delete, "/api/sites/share", .jwtOrKey(.read)) { try await self.revokeShare($0) }
+        add(.get, "/api/public/stats", .none, ip: ("public_stats", rl.publicStats)) { try await self.publicStats($0) }
+
+        // Annotations (§7.9): viewers read; editor (own) / admin (any) writes with a write-scope
+        // key, checked in the handlers after parameters and visibility.
+        add(.get, "/api/annotations", .jwtOrKey(.read)) { try await self.listAnnotations($0) }
+        add(.post, "/api/annotations", .jwtOrKey(.read), body: json) { try await self.createAnnotation($0) }
+        add(.patch, "/api/annotations", .jwtOrKey(.read), body: json) { try await self.updateAnnotation($0) }
+        add(.delete, "/api/annotations", .jwtOrKey(.read)) { try await self.deleteAnnotation($0) }
+
         // Goals (§7.5) and funnels (§7.6)
         add(.get, "/api/goals", .jwtOrKey(.read)) { try await self.listGoals($0) }
         // A goal change re-reads the goals that `goal` webhooks match against (after the write).
@@ -138,7 +152,7 @@ extension ServerCore {
         add(.get, "/js/heatmap.js", .none) { try await self.webAsset($0) }
         add(.get, "/assets/{file}", .none) { try await self.webAsset($0) }
         for page in ["/", "/login", "/register", "/forgot-password", "/reset-password", "/account",
-                     "/sites/{id}", "/sites/{id}/{view}"] {
+                     "/sites/{id}", "/sites/{id}/{view}", "/shared/{token}"] {
             add(.get, page, .none) { try await self.dashboardPage($0) }
         }
         return t

@@ -45,7 +45,8 @@ enum CountryNames {
 }
 
 extension QueryEngine {
-    func renderDashboard(_ r: DashboardRequest, _ res: AggregateResult) -> [UInt8] {
+    /// The body of `GET /api/stats`, written from the typed panels.
+    func renderDashboard(_ r: DashboardRequest, _ d: DashboardResult) -> [UInt8] {
         var w = JSONWriter(capacity: 4096)
         let tz = r.window.timeZone
         w.beginObject()
@@ -56,7 +57,7 @@ extension QueryEngine {
         w.endObject()
 
         // The typed summary the site list and the alert evaluator read too (one computation).
-        let t = SummaryMetrics(res.total)
+        let t = d.summary
         w.key("summary"); w.beginObject()
         w.key("pageviews"); w.int(t.pageviews)
         w.key("uniqueVisitors"); w.int(t.uniqueVisitors)
@@ -69,71 +70,63 @@ extension QueryEngine {
         w.endObject()
 
         w.key("timeseries"); w.beginArray()
-        for (i, label) in r.buckets.labels.enumerated() {
+        for p in d.timeseries {
             w.beginObject()
-            w.key("date"); w.string(label)
-            w.key("pageviews"); w.int(res.series[i].pageviews)
-            w.key("uniqueVisitors"); w.int(res.series[i].visitors)
+            w.key("date"); w.string(p.label)
+            w.key("pageviews"); w.int(p.pageviews)
+            w.key("uniqueVisitors"); w.int(p.visitors)
             w.endObject()
         }
         w.endArray()
 
         w.key("topPages"); w.beginArray()
-        for row in (res.breakdowns[.page] ?? []).ordered(by: .pageviews).prefix(10) {
+        for row in d.topPages {
             w.beginObject()
             w.key("path"); w.string(row.value)
-            w.key("pageviews"); w.int(row.acc.pageviews)
-            w.key("uniqueVisitors"); w.int(row.acc.visitors)
+            w.key("pageviews"); w.int(row.pageviews)
+            w.key("uniqueVisitors"); w.int(row.visitors)
             w.endObject()
         }
         w.endArray()
 
         w.key("topReferrers"); w.beginArray()
-        for row in (res.breakdowns[.source] ?? []).ordered(by: .sessions).prefix(10) {
+        for row in d.topSources {
             w.beginObject()
             w.key("domain"); w.string(row.value)
-            w.key("visits"); w.int(row.acc.sessions)
+            w.key("visits"); w.int(row.sessions)
             w.endObject()
         }
         w.endArray()
 
         // Shares: each group's visitors over the sum of the groups' visitors (events.md §3, §6.9).
-        let devices = (res.breakdowns[.device] ?? []).filter { !$0.value.isEmpty }
-        let deviceTotal = devices.reduce(Int64(0)) { $0 + $1.acc.visitors }
         w.key("devices"); w.beginObject()
-        for name in ["desktop", "mobile", "tablet"] {
-            let v = devices.first { $0.value == name }?.acc.visitors ?? 0
-            w.key(name); w.fixed(Rounding.fixed(v, deviceTotal, times: 100, decimals: 1), decimals: 1)
+        for row in d.devices {
+            w.key(row.value); w.fixed(Rounding.fixed(row.visitors, d.deviceVisitorTotal, times: 100, decimals: 1), decimals: 1)
         }
         w.endObject()
 
-        let browsers = (res.breakdowns[.browser] ?? []).filter { !$0.value.isEmpty }.ordered(by: .visitors)
-        let browserTotal = browsers.reduce(Int64(0)) { $0 + $1.acc.visitors }
         w.key("browsers"); w.beginArray()
-        for row in browsers.prefix(10) {
+        for row in d.browsers {
             w.beginObject()
             w.key("name"); w.string(row.value)
-            w.key("percentage"); w.fixed(Rounding.fixed(row.acc.visitors, browserTotal, times: 100, decimals: 1), decimals: 1)
+            w.key("percentage"); w.fixed(Rounding.fixed(row.visitors, d.browserVisitorTotal, times: 100, decimals: 1), decimals: 1)
             w.endObject()
         }
         w.endArray()
 
         w.key("countries"); w.beginArray()
-        for row in (res.breakdowns[.country] ?? []).filter({ !$0.value.isEmpty }).ordered(by: .sessions).prefix(10) {
+        for row in d.countriesBySessions {
             w.beginObject()
             w.key("code"); w.string(row.value)
             w.key("name"); w.string(CountryNames.name(row.value))
-            w.key("visits"); w.int(row.acc.sessions)
+            w.key("visits"); w.int(row.sessions)
             w.endObject()
         }
         w.endArray()
 
-        let channels = res.breakdowns[.channel] ?? []
-        let channelTotal = channels.reduce(Int64(0)) { $0 + $1.acc.visitors }
         w.key("trafficSources"); w.beginObject()
-        for name in ["direct", "organic", "referral", "social", "paid", "email"] {
-            let v = channels.first { $0.value == name }?.acc.visitors ?? 0
-            w.key(name); w.fixed(Rounding.fixed(v, channelTotal, times: 100, decimals: 1), decimals: 1)
+        for row in d.channels {
+            w.key(row.value); w.fixed(Rounding.fixed(row.visitors, d.channelVisitorTotal, times: 100, decimals: 1), decimals: 1)
         }
         w.endObject()
         w.endObject()

@@ -40,6 +40,8 @@ public struct RateLimitConfig: Sendable {
     public var invitationsPerSite = RateLimit(50, per: 86_400)
     /// `GET /api/invite` (no credentials) per client IP.
     public var inviteLookup = RateLimit(60, per: 60)
+    /// `GET /api/public/stats` per client IP (api.md §1: 60/min).
+    public var publicStats = RateLimit(60, per: 60)
     public init() {}
 
     /// Every request limit times `factor` (windows unchanged; the 2FA attempt count too): for
@@ -48,7 +50,7 @@ public struct RateLimitConfig: Sendable {
         guard factor > 1 else { return }
         for kp in [\RateLimitConfig.userMinute, \.userHour, \.track, \.login, \.loginFailures, \.register, \.forgot,
                    \.reset, \.verifyReset, \.unauthorized, \.twoFactorIP, \.twoFactorFailures,
-                   \.invitationsPerUser, \.invitationsPerSite, \.inviteLookup] as [WritableKeyPath<RateLimitConfig, RateLimit>] {
+                   \.invitationsPerUser, \.invitationsPerSite, \.inviteLookup, \.publicStats] as [WritableKeyPath<RateLimitConfig, RateLimit>] {
             let (scaled, overflow) = self[keyPath: kp].limit.multipliedReportingOverflow(by: factor)
             self[keyPath: kp].limit = overflow ? Int.max : scaled
         }

@@ -161,6 +161,8 @@ final class MetaStore: Sendable {
         }
         registerActivityLog(&m)
         registerTeams(&m)
+        registerShares(&m)
+        registerAnnotations(&m)
         return m
     }
 }

@@ -112,6 +112,8 @@ async function route() {
     if (p === '/reset-password') return await resetPasswordView(q.get('token'));
     if (p === '/register') return await registerView();
     if (p === '/forgot-password') return await forgotView();
+    const shared = p.match(/^\/shared\/([^/]+)$/);
+    if (shared) return await sharedView(shared[1], q, seq);
     if (!token.get() || p === '/login') {
       if (token.get()) return go(q.get('next') || '/', true);
       if (p !== '/login') return go('/login?next=' + encodeURIComponent(p + location.search), true);
@@ -448,6 +450,36 @@ async function dashboardView(site, q, seq) {
     load(utm, prop);
   };
   showUtm('utm_source');
+}
+
+/** A share link's read-only page (api.md §7.2 public stats): no login, counts of visitors. */
+async function sharedView(shareToken, q, seq) {
+  let stats;
+  try {
+    stats = await api('/api/public/stats?' + qs({ token: shareToken, period: q.get('period') }), { auth: false });
+  } catch (e) {
+    return setMain(h('h1', {}, 'Shared statistics'), notice(e.message));
+  }
+  if (seq !== renderSeq) return;
+  const periods = h('div', { class: 'mini-tabs', role: 'group', 'aria-label': 'Period' }, (stats.allowedPeriods || []).map((p) =>
+    h('button', { type: 'button', 'aria-pressed': String(p === stats.period), onclick: () => go(`/shared/${encodeURIComponent(shareToken)}?period=${p}`) }, p)));
+  const cards = h('div', { class: 'cards', id: 'summary' }, [
+    ['uniqueVisitors', 'Unique visitors', num(stats.uniqueVisitors)], ['pageviews', 'Pageviews', num(stats.pageviews)],
+    ['bounceRate', 'Bounce rate', `${stats.bounceRate}%`], ['avgSessionDuration', 'Visit duration', duration(stats.avgSessionDuration)],
+  ].map(([k, label, v]) => h('div', { class: 'card stat', 'data-metric': k, 'data-value': stats[k] }, h('span', { class: 'label' }, label), h('span', { class: 'value' }, v))));
+  const table = (title, rows, col) => h('section', { class: 'card panel' }, h('div', { class: 'panel-head' }, h('h2', {}, title)),
+    h('div', { class: 'panel-body' }, rows.length
+      ? h('table', {}, h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Name'), h('th', { scope: 'col', class: 'num' }, col))),
+        h('tbody', {}, rows.map(([label, v]) => h('tr', {}, h('td', {}, label), h('td', { class: 'num' }, num(v))))))
+      : h('p', { class: 'muted' }, 'No data for this period.')));
+  setMain(h('h1', {}, stats.site.nickname), h('p', { class: 'muted' }, stats.site.domain, ' · ', stats.period), periods, cards,
+    h('div', { class: 'card chart', id: 'graph' }, graph(stats.daily)),
+    h('div', { class: 'panels' },
+      table('Top pages', stats.pages.map((r) => [r.path, r.pageviews]), 'Pageviews'),
+      table('Sources', stats.referrers.map((r) => [r.source, r.visits]), 'Visits'),
+      table('Countries', stats.countries.map((r) => [r.name || r.code, r.count]), 'Visitors'),
+      table('Devices', stats.devices.map((r) => [r.type, r.count]), 'Visitors'),
+      table('Browsers', stats.browsers.map((r) => [r.name, r.count]), 'Visitors')));
 }
 
 /** The visitors/pageviews graph: inline SVG, values on hover and keyboard focus. */
