@@ -245,7 +245,7 @@ struct ActivityLogTests {
         let line = #"{"ts":"2026-03-01T10:00:00.000Z","site":"\#(site)","type":"pageview","visitor":"v1","session":"s1","path":"/"}"# + "\n"
         let imported = try await s.call("POST", "/api/import?siteId=\(site)", token: t, body: Array(line.utf8),
                                         headers: [("Content-Type", "application/x-ndjson")])
-        let importId = try #require(imported.json["importId"] as? String, imported.text)
+        let importId = try #require(imported.json["importId"] as? String, "\(imported.text)")
         #expect(try await s.call("DELETE", "/api/import?importId=\(importId)", token: t).status == 200)
         want("import.completed", "import", importId)
         want("import.deleted", "import", importId)

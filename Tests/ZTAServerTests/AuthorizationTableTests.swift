@@ -39,6 +39,10 @@ struct AuthorizationTableTests {
         var emails: [Who: String] = [:]
         var siteA = "", siteB = ""
         var goal = "", funnel = "", alert = ""
+        /// User ids of the JWT columns, and a user outside every column who hosts sites.
+        var userIds: [Who: String] = [:]
+        var host = ""
+        var shareToken = ""
         var counter = 0
 
         init(_ s: TestServer) { self.s = s }
@@ -114,6 +118,30 @@ struct AuthorizationTableTests {
             return (alert, trigger)
         }
 
+        /// An invitation of `email` to a fresh site of the host (so every caller, the owner
+        /// included, can be invited); its token.
+        func invitation(for email: String) async throws -> String {
+            let site = try await s.createSite(host, domain: "\(unique("host-")).example.com")
+            let r = try await s.call("POST", "/api/teams", token: host, json: ["siteId": site, "email": email, "role": "viewer"])
+            guard r.status == 201, let url = (r.json["invitation"] as? [String: Any])?["inviteUrl"] as? String,
+                  let token = url.components(separatedBy: "token=").last else {
+                throw HTTPClient.Failure(description: "setup invitation: \(r.status) \(r.text)")
+            }
+            return token
+        }
+
+        /// A share of site A, as the owner; its token.
+        func share() async throws -> String {
+            let r = try await s.call("POST", "/api/sites/share", token: owner, json: ["siteId": siteA])
+            guard r.status == 201, let t = (r.json["share"] as? [String: Any])?["token"] as? String else {
+                throw HTTPClient.Failure(description: "setup share: \(r.status) \(r.text)")
+            }
+            return t
+        }
+
+        /// The e-mail a caller acts as: keys act as the owner.
+        func email(of who: Who) -> String { emails[who.isKey ? .owner : who] ?? "nobody@example.com" }
+
         /// A new login session of `who` (for rows that end the caller's session).
         func freshToken(_ who: Who) async throws -> String {
             let r = try await s.call("POST", "/api/auth/login", json: ["email": emails[who] ?? "", "password": TestServer.password])
@@ -128,6 +156,8 @@ struct AuthorizationTableTests {
     struct Row: Sendable {
         let method: String
         let route: String
+        /// Tells two rows of one route apart (e.g. with and without `siteId`).
+        var variant = ""
         /// Eleven codes in `Who.allCases` order.
         let expect: String
         /// Rows whose action ends the caller's session get a fresh login per JWT cell.
@@ -138,6 +168,13 @@ struct AuthorizationTableTests {
     static func row(_ method: String, _ route: String, _ expect: String, freshSession: Bool = false,
                     _ build: @escaping @Sendable (World, Who) async throws -> Request) -> Row {
         Row(method: method, route: route, expect: expect, freshSession: freshSession, build: build)
+    }
+
+    /// A second row of a route already in the table, told apart by `variant`.
+    static func variant(_ variant: String, _ row: Row) -> Row {
+        var r = row
+        r.variant = variant
+        return r
     }
 
     static func get(_ route: String, _ expect: String, _ path: @escaping @Sendable (World) async throws -> String) -> Row {
@@ -169,12 +206,15 @@ struct AuthorizationTableTests {
     /// POST, PATCH (rename) and DELETE of a site object that admins and owners manage with a
     /// write-scope key (§3: writes on goals, funnels, alerts). Objects of an invisible site are
     /// not found; a visible one with too weak a role is forbidden.
-    static func managed(_ path: String, _ key: String, _ body: @escaping @Sendable (World) -> [String: Any]) -> [Row] {
+    /// Annotations follow the same shape with their own id field, and editors may create them
+    /// (an editor may change only their own: the object here is the owner's).
+    static func managed(_ path: String, _ key: String, idKey: String = "id", creators: String = creators,
+                        _ body: @escaping @Sendable (World) -> [String: Any]) -> [Row] {
         let managers = "401 200 200 403 403 404 404 403 200 200 403"
         return [
             json("POST", path, creators) { w, _ in (path, body(w)) },
-            json("PATCH", path, managers) { w, _ in (path, ["id": try await w.create(path, body(w), key), "name": "Renamed"]) },
-            delete(path, managers) { w in "\(path)?id=\(try await w.create(path, body(w), key))" },
+            json("PATCH", path, managers) { w, _ in (path, [idKey: try await w.create(path, body(w), key), "name": "Renamed", "title": "Renamed"]) },
+            delete(path, managers) { w in "\(path)?\(idKey)=\(try await w.create(path, body(w), key))" },
         ]
     }
 
@@ -184,6 +224,9 @@ struct AuthorizationTableTests {
     static let rows: [Row] = managed("/api/goals", "goal") { $0.goalBody($0.siteA) }
         + managed("/api/funnels", "funnel") { $0.funnelBody($0.siteA) }
         + managed("/api/alerts", "alert") { $0.alertBody($0.siteA) }
+        + managed("/api/annotations", "annotation", idKey: "annotationId", creators: "401 201 201 201 403 403 403 403 201 201 403") {
+            ["siteId": $0.siteA, "date": "2026-03-01", "title": $0.unique("note-")]
+        }
         + open(["/health", "/api/health", "/metrics", "/api/openapi.json", "/js/analytics.js", "/js/heatmap.js",
                 "/", "/login", "/register", "/forgot-password", "/reset-password", "/account"])
         + otherRows
@@ -293,6 +336,52 @@ struct AuthorizationTableTests {
             return ("/api/webhooks/\(try await w.create("/api/webhooks", w.webhookBody(site), "webhook"))/test", [String: Any]())
         },
 
+        // Teams and invitations (§7.4). Listing a site's members is a read; inviting needs an
+        // admin (editors and viewers only) or the owner with an admin-scope key.
+        get("/api/teams", readers) { w in "/api/teams?siteId=\(w.siteA)" },
+        variant("own sites", get("/api/teams", anyUserRead) { _ in "/api/teams" }),
+        json("POST", "/api/teams", "401 201 201 403 403 403 403 403 403 201 403") { w, _ in
+            ("/api/teams", ["siteId": w.siteA, "email": "\(w.unique("invitee-"))@example.com", "role": "viewer"])
+        },
+        // Role changes are the owner's; each cell changes the viewer of a fresh member site.
+        json("PATCH", "/api/teams", "401 200 403 403 403 403 403 403 403 200 403") { w, _ in
+            ("/api/teams", ["siteId": try await w.memberSite(), "userId": w.userIds[.viewer] ?? "", "role": "editor"])
+        },
+        // Removing the viewer: the owner and admins may; the viewer may leave; an editor may not.
+        delete("/api/teams", "401 200 200 403 200 403 403 403 403 200 403") { w in
+            "/api/teams?siteId=\(try await w.memberSite())&userId=\(w.userIds[.viewer] ?? "")"
+        },
+        // An invitation is read without credentials and answered with the invited user's JWT.
+        get("/api/invite", anyone) { w in "/api/invite?token=\(try await w.invitation(for: "someone@example.com"))" },
+        json("POST", "/api/invite", anyUserJWT) { w, who in
+            ("/api/invite", ["token": try await w.invitation(for: w.email(of: who))])
+        },
+
+        // Shares (§7.2): admin/owner with an admin-scope key; under /api/sites an invisible site
+        // is "not found" (§1), and a share of one is too. Public stats and the shared page need
+        // nothing but the token.
+        get("/api/sites/share", "401 200 200 403 403 404 404 403 403 200 403") { w in "/api/sites/share?siteId=\(w.siteA)" },
+        json("POST", "/api/sites/share", "401 201 201 403 403 404 404 403 403 201 403") { w, _ in
+            ("/api/sites/share", ["siteId": w.siteA])
+        },
+        delete("/api/sites/share", "401 200 200 403 403 404 404 403 403 200 403") { w in
+            "/api/sites/share?token=\(try await w.share())"
+        },
+        get("/api/public/stats", anyone) { w in "/api/public/stats?token=\(w.shareToken)" },
+        get("/shared/{token}", anyone) { w in "/shared/\(w.shareToken)" },
+
+        // Annotations (§7.9): reads for every member; writes under managed(_:).
+        get("/api/annotations", readers) { w in "/api/annotations?siteId=\(w.siteA)" },
+
+        // Activity log (§7.10): a site's log is for admins and owners (admin scope); without
+        // siteId every user reads their own actions, with a JWT only.
+        get("/api/activity-log", "401 200 200 403 403 403 403 403 403 200 403") { w in "/api/activity-log?siteId=\(w.siteA)" },
+        variant("own actions", get("/api/activity-log", anyUserJWT) { _ in "/api/activity-log" }),
+        get("/api/activity-log/export", "401 200 200 403 403 403 403 403 403 200 403") { w in
+            "/api/activity-log/export?siteId=\(w.siteA)"
+        },
+        variant("own actions", get("/api/activity-log/export", anyUserJWT) { _ in "/api/activity-log/export" }),
+
         // Ingest (§5): no credentials read.
         json("POST", "/api/track", anyone) { w, _ in
             ("/api/track", ["siteId": w.siteA, "type": "pageview", "path": "/"])
@@ -339,6 +428,11 @@ struct AuthorizationTableTests {
             w.emails[who] = email
             w.tokens[who] = try await s.register(email)
         }
+        for who in [Who.owner, .admin, .editor, .viewer, .member, .stranger] {
+            let r = try await s.call("GET", "/api/user/status", token: w.tokens[who])
+            w.userIds[who] = try #require(r.json["id"] as? String, "\(r.text)")
+        }
+        w.host = try await s.register("host@authz.example.com")
         w.siteA = try await w.memberSite()
         w.siteB = try await s.createSite(w.owner, domain: "site-b.example.com")
         try await s.addMember(w.emails[.member] ?? "", w.siteB, role: "admin")
@@ -357,6 +451,7 @@ struct AuthorizationTableTests {
         w.goal = try await w.create("/api/goals", w.goalBody(w.siteA), "goal")
         w.funnel = try await w.create("/api/funnels", w.funnelBody(w.siteA), "funnel")
         w.alert = try await w.create("/api/alerts", w.alertBody(w.siteA), "alert")
+        w.shareToken = try await w.share()
         return w
     }
 
@@ -378,7 +473,8 @@ struct AuthorizationTableTests {
             for method in route.methods.keys { routes.insert("\(method.rawValue) \(route.template)") }
         }
         let rows = Set(Self.rows.map { "\($0.method) \($0.route)" })
-        #expect(rows.count == Self.rows.count, "a route has two rows")
+        let distinct = Set(Self.rows.map { "\($0.method) \($0.route) \($0.variant)" })
+        #expect(distinct.count == Self.rows.count, "a route has two rows of the same variant")
         let missing = routes.subtracting(rows).sorted()
         let stale = rows.subtracting(routes).sorted()
         #expect(missing.isEmpty, "routes without a row in the authorization table: \(missing)")
@@ -398,7 +494,7 @@ struct AuthorizationTableTests {
                 if row.freshSession && !who.isKey && who != .none { token = try await w.freshToken(who) }
                 let r = try await s.call(req.method, req.path, token: token, json: req.json, body: req.body, headers: req.headers)
                 if r.status != expected {
-                    mismatches.append("\(row.method) \(row.route) as \(who.rawValue): \(r.status) (expected \(expected)) \(r.text.prefix(120))")
+                    mismatches.append("\(row.method) \(row.route) \(row.variant) as \(who.rawValue): \(r.status) (expected \(expected)) \(r.text.prefix(120))")
                 }
             }
         }

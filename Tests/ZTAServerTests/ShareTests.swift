@@ -420,12 +420,19 @@ struct ShareTests {
         #expect(p["avgSessionDuration"] as? Int == Int((durations.reduce(0, +) / Double(durations.count)).rounded(.toNearestOrAwayFromZero)))
 
         let byPath = Dictionary(grouping: inWindow, by: \.path)
-        let naivePages = byPath.map { (path: $0.key, views: $0.value.count, visitors: Set($0.value.map(\.visitor)).count) }
-            .sorted { $0.views != $1.views ? $0.views > $1.views : Array($0.path.utf8).lexicographicallyPrecedes(Array($1.path.utf8)) }
-            .prefix(10)
-        #expect(pages.map { $0["path"] as? String ?? "" } == naivePages.map(\.path))
-        #expect(pages.map { $0["pageviews"] as? Int ?? -1 } == naivePages.map(\.views))
-        #expect(pages.map { $0["uniqueVisitors"] as? Int ?? -1 } == naivePages.map(\.visitors))
+        struct PageRow { var path: String; var views: Int; var visitors: Int }
+        var naiveAll: [PageRow] = []
+        for (path, rows) in byPath {
+            naiveAll.append(PageRow(path: path, views: rows.count, visitors: Set(rows.map { $0.visitor }).count))
+        }
+        naiveAll.sort { (a: PageRow, b: PageRow) -> Bool in
+            if a.views != b.views { return a.views > b.views }
+            return Array(a.path.utf8).lexicographicallyPrecedes(Array(b.path.utf8))
+        }
+        let naivePages = Array(naiveAll.prefix(10))
+        #expect(pages.map { $0["path"] as? String ?? "" } == naivePages.map { (r: PageRow) in r.path })
+        #expect(pages.map { $0["pageviews"] as? Int ?? -1 } == naivePages.map { (r: PageRow) in r.views })
+        #expect(pages.map { $0["uniqueVisitors"] as? Int ?? -1 } == naivePages.map { (r: PageRow) in r.visitors })
 
         func visitorCounts(_ key: (Seed) -> String) -> [String: Int] {
             Dictionary(grouping: inWindow, by: key).mapValues { Set($0.map(\.visitor)).count }

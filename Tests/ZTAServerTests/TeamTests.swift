@@ -475,7 +475,7 @@ struct TeamTests {
         // A refused action leaves nothing.
         _ = try await s.call("POST", "/api/teams", token: decliner, json: ["siteId": site, "email": "z@example.com", "role": "viewer"])
         let rows = try await s.server.core.meta.pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT action, type, actor_email, target_type, target_email FROM activity_log WHERE site_id = ? ORDER BY timestamp, rowid",
+            try Row.fetchAll(db, sql: "SELECT action, type, actor_email, target_type, target_email FROM activity_log WHERE site_id = ? AND type = 'team' ORDER BY timestamp, rowid",
                              arguments: [site]).map { r -> [String?] in
                 [r["action"], r["type"], r["actor_email"], r["target_type"], r["target_email"]]
             }
