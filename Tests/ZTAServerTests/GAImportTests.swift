@@ -197,6 +197,11 @@ struct GAImportTests {
         #expect(rec["source"] as? String == "google-analytics")
         #expect(rec["accepted"] as? Int == 5 && rec["rejected"] as? Int == 2)
         #expect((list.json["supportedFormats"] as? [String]) == ["ndjson", "csv", "json", "ga4-api", "ua-csv"])
+        // The activity log has the import, with its format (§7.10 import.completed).
+        let log = try await s.call("GET", "/api/activity-log?siteId=\(site)&action=import.completed", token: t)
+        let entry = (log.json["activities"] as? [[String: Any]])?.first ?? [:]
+        #expect((entry["target"] as? [String: Any])?["id"] as? String == importId, "\(log.text)")
+        #expect((entry["metadata"] as? [String: Any])?["format"] as? String == "ua-csv", "\(log.text)")
 
         let del = try await s.call("DELETE", "/api/import?importId=\(importId)", token: t)
         #expect(del.status == 200)

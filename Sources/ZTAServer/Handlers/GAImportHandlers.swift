@@ -121,6 +121,9 @@ extension ServerCore {
                 WHERE id = ?
                 """, arguments: [engineId, outcome.acceptedRows, outcome.rejectedRows, range?.0, range?.1, range?.2, rowId])
         }
+        await recordActivity(call, .importCompleted, target: ActivityTarget(type: "import", id: ImportIds.external(rowId)),
+                             siteId: sid, metadata: [("format", .string(format.rawValue)), ("accepted", .int(outcome.acceptedRows)),
+                                                     ("rejected", .int(outcome.rejectedRows))])
         var out: [(String, JSONValue)] = [
             ("success", true), ("importId", .string(ImportIds.external(rowId))), ("accepted", .int(outcome.acceptedRows)),
             ("rejected", .int(outcome.rejectedRows)),
