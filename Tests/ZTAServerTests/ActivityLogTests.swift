@@ -29,10 +29,6 @@ struct ActivityLogTests {
         return r.json["activities"] as? [[String: Any]] ?? []
     }
 
-    static func userId(_ s: TestServer, _ token: String) async throws -> String {
-        try #require(try await s.call("GET", "/api/user/status", token: token).json["id"] as? String)
-    }
-
     static func login(_ s: TestServer, _ email: String, password: String = TestServer.password) async throws -> String {
         let r = try await s.call("POST", "/api/auth/login", json: ["email": email, "password": password])
         return try #require(r.json["token"] as? String, "login \(email): \(r.status) \(r.text)")
@@ -44,13 +40,6 @@ struct ActivityLogTests {
             throw HTTPClient.Failure(description: "POST \(path): \(r.status) \(r.text)")
         }
         return id
-    }
-
-    static func addMember(_ s: TestServer, site: String, user: String, role: String) async throws {
-        try await s.server.core.meta.pool.write { db in
-            try db.execute(sql: "INSERT INTO site_members (site_id, user_id, role, joined_at) VALUES (?, ?, ?, ?)",
-                           arguments: [site, user, role, Clock.nowMs()])
-        }
     }
 
     /// What an entry must say: action (and so type), actor, target, site.
@@ -94,7 +83,7 @@ struct ActivityLogTests {
         let s = try await Self.start()
         let email = "ann@example.com"
         let first = try await s.register(email)
-        let uid = try await Self.userId(s, first)
+        let uid = try await s.userId(first)
         let login = try await Self.login(s, email)
 
         // Failed logins: a known account (actor = it), an unknown address (nothing stored of it).
@@ -183,7 +172,7 @@ struct ActivityLogTests {
             c.webhookRetryDelays = []
         }
         let t = try await s.register("owner@example.com")
-        let uid = try await Self.userId(s, t)
+        let uid = try await s.userId(t)
         let site = try await s.createSite(t, domain: "shop.example.com")
         var expected: [Expected] = [Expected(action: "site.created", type: "site", actor: uid, targetType: "site", targetId: site, siteId: site)]
         func want(_ action: String, _ targetType: String, _ id: String?, site siteId: String? = site, actor: String? = uid) {
@@ -315,8 +304,8 @@ struct ActivityLogTests {
             goals.append(try await Self.made(s, t, "/api/goals", "goal", ["siteId": site, "name": name, "type": "pageview", "path": "/\(name)"]))
         }
         let editorToken = try await s.register("ed@example.com")
-        let editor = try await Self.userId(s, editorToken)
-        try await Self.addMember(s, site: site, user: editor, role: "admin")
+        let editor = try await s.userId(editorToken)
+        try await s.addMember(userId: editor, site, role: "admin")
         let edGoal = try await Self.made(s, editorToken, "/api/goals", "goal", ["siteId": site, "name": "E", "type": "pageview", "path": "/e"])
 
         // Newest first, paginated.
@@ -343,7 +332,7 @@ struct ActivityLogTests {
         let byEditor = try await Self.entries(s, t, "siteId=\(site)&userId=\(editor)")
         #expect(byEditor.count == 1 && (byEditor.first?["actor"] as? [String: Any])?["email"] as? String == "ed@example.com")
         // Without siteId: the caller's own actions only (userId is no way into another's log).
-        let ownerId = try await Self.userId(s, t)
+        let ownerId = try await s.userId(t)
         let edOwn = try await Self.entries(s, editorToken, "userId=\(ownerId)")
         #expect(edOwn.count == 1 && (edOwn.first?["actor"] as? [String: Any])?["id"] as? String == editor)
 
@@ -373,12 +362,19 @@ struct ActivityLogTests {
         #expect(try await error("siteId=\(site)&startDate=2024-03-10") == (400, "Both startDate and endDate are required"))
         #expect(try await error("siteId=\(site)&startDate=20240310&endDate=2024-03-11") == (400, "Invalid date format. Use YYYY-MM-DD"))
         #expect(try await error("siteId=\(site)&startDate=2024-03-12&endDate=2024-03-11") == (400, "startDate must not be after endDate"))
+        // A filter given blank is invalid, not absent (it would widen an audit query).
+        #expect(try await error("startDate=&endDate=") == (400, "Invalid date format. Use YYYY-MM-DD"))
+        #expect(try await error("type=") == (400, "Invalid activity type"))
+        #expect(try await error("period=") == (400, "Invalid time period"))
+        #expect(try await error("siteId=") == (403, "Access denied"))
+        #expect(try await s.call("GET", "/api/activity-log/export?startDate=&type=", token: t).status == 400)
+        #expect(try await error("userId=").0 == 200)
         // Parameters before visibility: a bad period on an invisible site is still a 400.
         #expect(try await error("siteId=site_nope&period=1y") == (400, "Invalid time period"))
 
         // Who may read (api.md §3).
         let viewerToken = try await s.register("viewer@example.com")
-        try await Self.addMember(s, site: site, user: try await Self.userId(s, viewerToken), role: "viewer")
+        try await s.addMember(userId: try await s.userId(viewerToken), site, role: "viewer")
         let strangerToken = try await s.register("stranger@example.com")
         #expect(try await error("siteId=\(site)", viewerToken) == (403, "Insufficient permissions"))
         #expect(try await error("siteId=\(site)", strangerToken) == (403, "Access denied"))
@@ -458,7 +454,7 @@ struct ActivityLogTests {
     @Test func csvExportPagesThroughManyRows() async throws {
         let s = try await Self.start()
         let t = try await s.register("many@example.com")
-        let uid = try await Self.userId(s, t)
+        let uid = try await s.userId(t)
         let base = Clock.nowMs() - 3_600_000
         try await s.server.core.meta.pool.write { db in
             for k in 0..<2500 {
@@ -505,8 +501,8 @@ struct ActivityLogTests {
         let site = try await s.createSite(owner, domain: "shop.example.com")
         _ = try await s.register("bea@example.com")
         let bea = try await Self.login(s, "bea@example.com")
-        let beaId = try await Self.userId(s, bea)
-        try await Self.addMember(s, site: site, user: beaId, role: "admin")
+        let beaId = try await s.userId(bea)
+        try await s.addMember(userId: beaId, site, role: "admin")
         let goal = try await Self.made(s, bea, "/api/goals", "goal", ["siteId": site, "name": "G", "type": "pageview", "path": "/g"])
 
         let export = try await s.call("GET", "/api/user/export", token: bea)

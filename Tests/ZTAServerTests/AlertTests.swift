@@ -16,20 +16,6 @@ struct AlertTests {
         try await TestServer.start { $0.alertInterval = 0 }
     }
 
-    /// The user id behind a token.
-    static func userId(_ s: TestServer, _ token: String) async throws -> String {
-        let r = try await s.call("GET", "/api/user/status", token: token)
-        return try #require(r.json["id"] as? String)
-    }
-
-    /// Gives `userId` a role on `site` (there are no team endpoints yet: the row teams would write).
-    static func addMember(_ s: TestServer, site: String, userId: String, role: String) async throws {
-        try await s.server.core.meta.pool.write { db in
-            try db.execute(sql: "INSERT INTO site_members (site_id, user_id, role, joined_at) VALUES (?, ?, ?, 0)",
-                           arguments: [site, userId, role])
-        }
-    }
-
     static func threshold(_ site: String, _ extra: [String: Any] = [:]) -> [String: Any] {
         var b: [String: Any] = ["siteId": site, "name": "Traffic spike", "type": "threshold", "metric": "pageviews",
                                 "notifications": ["email"], "operator": ">", "threshold": 1000, "period": "1h"]
@@ -174,8 +160,8 @@ struct AlertTests {
         let admin = try await s.register("admin@example.com")
         let stranger = try await s.register("stranger@example.com")
         let site = try await s.createSite(owner, domain: "roles.example.com")
-        try await Self.addMember(s, site: site, userId: try await Self.userId(s, viewer), role: "viewer")
-        try await Self.addMember(s, site: site, userId: try await Self.userId(s, admin), role: "admin")
+        try await s.addMember(userId: try await s.userId(viewer), site, role: "viewer")
+        try await s.addMember(userId: try await s.userId(admin), site, role: "admin")
 
         // Admins write; viewers read only; strangers see nothing.
         let byAdmin = try await s.call("POST", "/api/alerts", token: admin, json: Self.threshold(site))
@@ -353,7 +339,7 @@ struct AlertTests {
         let acked = try #require((page2.json["history"] as? [[String: Any]])?.first)
         #expect(acked["id"] as? String == triggerId)
         #expect(acked["acknowledged"] as? Bool == true)
-        #expect(acked["acknowledgedBy"] as? String == (try await Self.userId(s, t)))
+        #expect(acked["acknowledgedBy"] as? String == (try await s.userId(t)))
         #expect(acked["acknowledgedAt"] is String)
         #expect((page2.json["pagination"] as? [String: Any])?["hasMore"] as? Bool == false)
 

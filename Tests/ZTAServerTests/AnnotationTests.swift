@@ -161,7 +161,7 @@ struct AnnotationTests {
         let ownerNote = try #require(try await Self.create(s, f.owner, body)["id"] as? String)
         let editorNote = try #require(try await Self.create(s, f.editor, body)["id"] as? String)
         let otherEditorToken = try await s.register("editor2@annroles.example.com")
-        try await AlertTests.addMember(s, site: f.site, userId: try await AlertTests.userId(s, otherEditorToken), role: "editor")
+        try await s.addMember(userId: try await s.userId(otherEditorToken), f.site, role: "editor")
 
         // An editor changes only its own.
         for (token, note, status) in [(f.editor, ownerNote, 403), (otherEditorToken, editorNote, 403), (f.viewer, editorNote, 403),

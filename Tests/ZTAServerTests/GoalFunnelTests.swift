@@ -33,14 +33,6 @@ struct GoalFunnelTests {
         return (t, site)
     }
 
-    /// Adds `email` (registered) to the site with `role`, as an accepted invitation would.
-    func addMember(_ s: TestServer, _ email: String, _ site: String, role: String) async throws {
-        try await s.server.core.meta.pool.write { db in
-            try db.execute(sql: "INSERT INTO site_members (site_id, user_id, role, joined_at) SELECT ?, id, ?, 0 FROM users WHERE email = ?",
-                           arguments: [site, role, email])
-        }
-    }
-
     @Test func goalCRUDAndValidation() async throws {
         let s = try await TestServer.start()
         let (t, site) = try await setUp(s)
@@ -231,9 +223,9 @@ struct GoalFunnelTests {
         let fid = try #require((f.json["funnel"] as? [String: Any])?["id"] as? String)
 
         let viewer = try await s.register("viewer@example.com")
-        try await addMember(s, "viewer@example.com", site, role: "viewer")
+        try await s.addMember("viewer@example.com", site, role: "viewer")
         let admin = try await s.register("admin@example.com")
-        try await addMember(s, "admin@example.com", site, role: "admin")
+        try await s.addMember("admin@example.com", site, role: "admin")
         let stranger = try await s.register("stranger@example.com")
         let key = try #require((try await s.call("POST", "/api/api-keys", token: t, json: ["name": "ro", "scope": "read"]).json["apiKey"] as? [String: Any])?["key"] as? String)
         let writeKey = try #require((try await s.call("POST", "/api/api-keys", token: t, json: ["name": "rw", "scope": "write"]).json["apiKey"] as? [String: Any])?["key"] as? String)

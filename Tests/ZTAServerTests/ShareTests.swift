@@ -24,10 +24,10 @@ struct RoleFixture {
         let viewer = try await s.register("viewer@\(domain)")
         let outsider = try await s.register("outsider@\(domain)")
         let site = try await s.createSite(owner, domain: domain)
-        let ids = try await [owner, admin, editor, viewer].asyncMap { try await AlertTests.userId(s, $0) }
-        try await AlertTests.addMember(s, site: site, userId: ids[1], role: "admin")
-        try await AlertTests.addMember(s, site: site, userId: ids[2], role: "editor")
-        try await AlertTests.addMember(s, site: site, userId: ids[3], role: "viewer")
+        let ids = try await [owner, admin, editor, viewer].asyncMap { try await s.userId($0) }
+        try await s.addMember(userId: ids[1], site, role: "admin")
+        try await s.addMember(userId: ids[2], site, role: "editor")
+        try await s.addMember(userId: ids[3], site, role: "viewer")
         return RoleFixture(owner: owner, admin: admin, editor: editor, viewer: viewer, outsider: outsider, site: site,
                            ownerId: ids[0], adminId: ids[1], editorId: ids[2], viewerId: ids[3])
     }

@@ -43,10 +43,6 @@ struct TeamTests {
         return t
     }
 
-    func userId(_ s: TestServer, _ token: String) async throws -> String {
-        try #require(try await s.call("GET", "/api/user/status", token: token).json["id"] as? String)
-    }
-
     func members(_ s: TestServer, _ token: String, _ site: String) async throws -> [[String: Any]] {
         let r = try await s.call("GET", "/api/teams?siteId=\(site)", token: token)
         #expect(r.status == 200, "\(r.text)")
@@ -126,7 +122,7 @@ struct TeamTests {
         #expect(listed.first?["email"] as? String == "owner@example.com")
         #expect(listed.last?["status"] as? String == "pending")
         #expect(listed.last?["id"] as? String == inv["id"] as? String)
-        #expect(listed.last?["invitedBy"] as? String == (try await userId(s, owner)))
+        #expect(listed.last?["invitedBy"] as? String == (try await s.userId(owner)))
 
         // Someone else can't take it; the invited address can, once.
         let other = try await s.register("other@example.com")
@@ -252,7 +248,7 @@ struct TeamTests {
         let (s, owner, site) = try await setUp()
         let admin = try await member(s, owner, site, "admin@example.com", role: "admin")
         let editor = try await member(s, owner, site, "editor@example.com", role: "editor")
-        let (ownerId, adminId, editorId) = (try await userId(s, owner), try await userId(s, admin), try await userId(s, editor))
+        let (ownerId, adminId, editorId) = (try await s.userId(owner), try await s.userId(admin), try await s.userId(editor))
         for (body, message) in [
             (["userId": editorId, "role": "viewer"], "Site ID required"),
             (["siteId": site, "role": "viewer"], "User ID required"),
@@ -314,8 +310,8 @@ struct TeamTests {
         let editor = try await member(s, owner, site, "editor@example.com", role: "editor")
         let viewer = try await member(s, owner, site, "viewer@example.com", role: "viewer")
         let viewer2 = try await member(s, owner, site, "viewer2@example.com", role: "viewer")
-        let ids = (owner: try await userId(s, owner), admin2: try await userId(s, admin2), editor: try await userId(s, editor),
-                   viewer: try await userId(s, viewer), viewer2: try await userId(s, viewer2))
+        let ids = (owner: try await s.userId(owner), admin2: try await s.userId(admin2), editor: try await s.userId(editor),
+                   viewer: try await s.userId(viewer), viewer2: try await s.userId(viewer2))
         #expect(try await s.call("DELETE", "/api/teams?userId=\(ids.viewer)", token: owner).error == "Site ID required")
         #expect(try await s.call("DELETE", "/api/teams?siteId=\(site)", token: owner).error == "User ID required")
         #expect(try await s.call("DELETE", "/api/teams?siteId=site_nope&userId=\(ids.viewer)", token: owner).error == "Access denied")
@@ -462,7 +458,7 @@ struct TeamTests {
     @Test func teamActionsAreRecorded() async throws {
         let (s, owner, site) = try await setUp()
         let viewer = try await member(s, owner, site, "viewer@example.com", role: "viewer")
-        let viewerId = try await userId(s, viewer)
+        let viewerId = try await s.userId(viewer)
         let (_, declineTok) = try await invite(s, owner, site, "decliner@example.com", role: "viewer")
         let decliner = try await s.register("decliner@example.com")
         _ = try await s.call("POST", "/api/invite", token: decliner, json: ["token": declineTok, "action": "decline"])
@@ -470,7 +466,7 @@ struct TeamTests {
         _ = try await s.call("DELETE", "/api/teams?siteId=\(site)&userId=\(inv["id"] as? String ?? "")", token: owner)
         _ = try await s.call("PATCH", "/api/teams", token: owner, json: ["siteId": site, "userId": viewerId, "role": "admin"])
         _ = try await s.call("PATCH", "/api/teams", token: owner, json: ["siteId": site, "userId": viewerId, "role": "owner"])
-        let ownerId = try await userId(s, owner)
+        let ownerId = try await s.userId(owner)
         _ = try await s.call("DELETE", "/api/teams?siteId=\(site)&userId=\(ownerId)", token: owner)
         // A refused action leaves nothing.
         _ = try await s.call("POST", "/api/teams", token: decliner, json: ["siteId": site, "email": "z@example.com", "role": "viewer"])

@@ -20,7 +20,9 @@ struct ActivityFilter: Sendable {
     /// Parses the query parameters in api.md's order: period, startDate/endDate, type, action,
     /// userId. Windows are those of api.md §4 in `tz` (the site's, UTC for the own log).
     static func parse(_ q: [String: String], tz: SiteTimeZone, nowMs: Int64, ownerId: String) throws(APIError) -> ActivityFilter {
-        func value(_ k: String) -> String? { q[k].flatMap { $0.isEmpty ? nil : $0 } }
+        // A parameter given empty is given, and invalid (only `userId` may be blank): the
+        // filters narrow an audit trail, and a blank one silently widening it would mislead.
+        func value(_ k: String) -> String? { q[k] }
         let period = value("period") ?? "7d"
         guard periods.contains(period) else { throw APIError.badRequest("Invalid time period") }
         let (from, to) = try window(period: period, start: value("startDate"), end: value("endDate"), tz: tz, nowMs: nowMs)
@@ -30,7 +32,7 @@ struct ActivityFilter: Sendable {
         if let action, ActivityAction(rawValue: action) == nil { throw APIError.invalid("action") }
         let site = value("siteId")
         return ActivityFilter(siteId: site, from: from, to: to, type: type, action: action,
-                              userId: site == nil ? nil : value("userId"), ownerId: ownerId)
+                              userId: site == nil ? nil : value("userId").flatMap { $0.isEmpty ? nil : $0 }, ownerId: ownerId)
     }
 
     /// `startDate`/`endDate` (both inclusive, both or neither) override `period` (api.md §4).

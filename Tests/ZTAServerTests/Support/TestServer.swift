@@ -93,6 +93,23 @@ struct TestServer: Sendable {
         }
     }
 
+    /// Gives a user (by id) `role` on the site, as an accepted invitation would.
+    func addMember(userId: String, _ site: String, role: String) async throws {
+        try await server.core.meta.pool.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO site_members (site_id, user_id, role, joined_at) VALUES (?, ?, ?, 0)",
+                           arguments: [site, userId, role])
+        }
+    }
+
+    /// The id of the user a token belongs to.
+    func userId(_ token: String) async throws -> String {
+        let r = try await call("GET", "/api/user/status", token: token)
+        guard let id = r.json["id"] as? String else {
+            throw HTTPClient.Failure(description: "user status: \(r.status) \(r.text)")
+        }
+        return id
+    }
+
     /// Creates a site and returns its id.
     func createSite(_ token: String, domain: String, timezone: String = "UTC") async throws -> String {
         let r = try await call("POST", "/api/sites", token: token, json: ["domain": domain, "timezone": timezone])
