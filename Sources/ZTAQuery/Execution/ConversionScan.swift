@@ -311,7 +311,7 @@ struct ConversionRows {
     /// (segments are ts-sorted), so most groups need no sort at all.
     func grouped(by key: [UInt64], rows: [Int]) -> [Int] {
         let n = rows.count
-        var dense = DenseIds(capacity: n)
+        var dense = DenseIds(capacity: min(n, 4096))
         var ids = [Int32](repeating: 0, count: n)
         var sizes: [Int32] = []
         for (j, i) in rows.enumerated() {

@@ -71,3 +71,42 @@ struct DenseBitset {
         return true
     }
 }
+
+/// Distinct visitors per group for groups 0..<groups and dense visitor ids 0..<visitors: one
+/// flat bit matrix (a row of bits per group) while it fits `budgetBytes`, else a
+/// `DistinctPairs` table. The matrix needs no hashing, and rows arriving in `ts` order touch
+/// one day's bits at a time, so it stays in cache.
+struct GroupedDistinct {
+    private var words: [UInt64]
+    private let wordsPerGroup: Int
+    private let matrix: Bool
+    private var pairs = DistinctPairs()
+    /// Distinct visitors of each group so far.
+    private(set) var counts: [Int64]
+
+    init(groups: Int, visitors: Int, budgetBytes: Int = 32 << 20) {
+        let g = max(0, groups)
+        wordsPerGroup = (max(0, visitors) + 63) / 64
+        counts = [Int64](repeating: 0, count: g)
+        if g.multipliedReportingOverflow(by: wordsPerGroup * 8).partialValue <= budgetBytes {
+            words = [UInt64](repeating: 0, count: g * wordsPerGroup)
+            matrix = true
+        } else {
+            words = []
+            matrix = false
+        }
+    }
+
+    /// Counts `visitor` for `group` unless it was counted there already.
+    @inline(__always)
+    mutating func insert(group: Int, visitor: Int) {
+        if matrix {
+            let w = group * wordsPerGroup + (visitor >> 6), b = UInt64(1) << UInt64(visitor & 63)
+            if words[w] & b != 0 { return }
+            words[w] |= b
+            counts[group] += 1
+        } else if pairs.insert(DistinctPairs.key(UInt32(truncatingIfNeeded: group), visitor)) {
+            counts[group] += 1
+        }
+    }
+}

@@ -133,7 +133,7 @@ extension QueryEngine {
         for i in 0..<rows.count where rows.deviceOK[i] && (rows.type[i] == pvType || rows.type[i] == scType) {
             sel.append(Int32(truncatingIfNeeded: i))
         }
-        var sessions = DenseIds(capacity: sel.count), visitors = DenseIds(capacity: sel.count)
+        var sessions = DenseIds(capacity: min(sel.count, 4096)), visitors = DenseIds(capacity: min(sel.count, 4096))
         var sessionOf = [Int32](repeating: 0, count: sel.count)
         var pageviews = 0, scrolls = 0
         // Per visitor: has a pageview; max scroll depth (−1 none).

@@ -51,10 +51,11 @@ public struct GoalSummary: Sendable {
 
 /// The folds of api.md §7.5 over the rows of a `ConversionScan`.
 ///
-/// Distinct counts use dense visitor ids (first-seen numbering of the window's visitors) with
-/// bit sets for the totals and one `DistinctPairs` table per (group kind, visitors|completers)
-/// for the per-day / per-source / per-page counts: a group's distinct count grows when its
-/// (group, visitor) pair is new, so no pass over the sets is needed afterwards.
+/// Visitors get dense ids (first-seen numbering of the window's visitors), so the totals are
+/// bit sets. Two passes: the first counts completions per day, source and page; the top lists
+/// are ranked by completions and label alone, so the second pass counts distinct visitors only
+/// for every day and the ≤ 10 sources and pages that make the lists (`GroupedDistinct`: a bit
+/// matrix, no hashing).
 enum GoalFolds {
     /// Full statistics of the completions of `mask` (a row completes when it carries any of
     /// the mask's bits); `values[k]` = how predicate k values a completion.
@@ -62,70 +63,92 @@ enum GoalFolds {
         var s = GoalStats()
         let days = try Bucketing.make(window, interval: .day)
         let nDays = days.count
-        var dayCompletions = [Int64](repeating: 0, count: nDays)
-        var dayVisitorN = [Int64](repeating: 0, count: nDays), dayCompleterN = [Int64](repeating: 0, count: nDays)
         // Sources and pages are global string ids: flat arrays indexed by id.
         let nSrc = max(1, r.referrers.count), nPath = max(1, r.paths.count)
+        var dayCompletions = [Int64](repeating: 0, count: nDays)
         var srcCompletions = [Int64](repeating: 0, count: nSrc), pathCompletions = [Int64](repeating: 0, count: nPath)
-        var srcVisitorN = [Int64](repeating: 0, count: nSrc), srcCompleterN = [Int64](repeating: 0, count: nSrc)
-        var pathVisitorN = [Int64](repeating: 0, count: nPath), pathCompleterN = [Int64](repeating: 0, count: nPath)
-        var dayVisitors = DistinctPairs(), dayCompleters = DistinctPairs()
-        var srcVisitors = DistinctPairs(), srcCompleters = DistinctPairs()
-        var pathVisitors = DistinctPairs(), pathCompleters = DistinctPairs()
-        var dense = DenseIds(capacity: r.count)
+
+        // Pass 1: dense visitor ids and days of the kept rows, completions, the totals.
+        var dense = DenseIds(capacity: min(r.count, 4096))
+        var vid = [Int32](repeating: 0, count: r.count), dayOf = [Int32](repeating: 0, count: r.count)
         var visitors = DenseBitset(capacity: r.count), completers = DenseBitset(capacity: r.count)
         days.boundaries.withUnsafeBufferPointer { b in
+            guard let base = b.baseAddress else { return }
             for i in 0..<r.count where r.kept[i] {
-                let dayIndex = Bucketing.find(r.ts[i], b.baseAddress!, nDays + 1)
-                let day = UInt32(truncatingIfNeeded: dayIndex)
+                let d = Bucketing.find(r.ts[i], base, nDays + 1)
                 let v = dense.id(r.visitor[i])
-                let src = r.source[i], path = r.path[i]
-                if r.type[i] <= EventType.event.rawValue {
-                    _ = visitors.insert(v)
-                    if dayVisitors.insert(DistinctPairs.key(day, v)) { dayVisitorN[dayIndex] += 1 }
-                    if srcVisitors.insert(DistinctPairs.key(src, v)) { srcVisitorN[Int(src)] += 1 }
-                    if r.type[i] == EventType.pageview.rawValue, pathVisitors.insert(DistinctPairs.key(path, v)) {
-                        pathVisitorN[Int(path)] += 1
-                    }
-                }
+                vid[i] = Int32(truncatingIfNeeded: v)
+                dayOf[i] = Int32(truncatingIfNeeded: d)
+                if r.type[i] <= EventType.event.rawValue { _ = visitors.insert(v) }
                 let m = r.bits[i] & mask
                 if m == 0 { continue }
                 s.completions += 1
                 let k = m.trailingZeroBitCount
                 s.totalValueExact += k < matchers.count ? matchers[k].completionValue(eventValue: r.value[i]) : 0
                 _ = completers.insert(v)
-                dayCompletions[dayIndex] += 1
-                if dayCompleters.insert(DistinctPairs.key(day, v)) { dayCompleterN[dayIndex] += 1 }
-                srcCompletions[Int(src)] += 1
-                if srcCompleters.insert(DistinctPairs.key(src, v)) { srcCompleterN[Int(src)] += 1 }
-                pathCompletions[Int(path)] += 1
-                if pathCompleters.insert(DistinctPairs.key(path, v)) { pathCompleterN[Int(path)] += 1 }
+                dayCompletions[d] += 1
+                srcCompletions[Int(r.source[i])] += 1
+                pathCompletions[Int(r.path[i])] += 1
             }
         }
         s.visitors = Int64(visitors.count)
         s.uniqueCompletions = Int64(completers.count)
         s.conversionRate1dp = MetricDefinitions.goalConversionRate1dp(completers: s.uniqueCompletions, visitors: s.visitors)
-        s.timeseries = (0..<nDays).map { d in
-            GoalStatsRow(label: days.labels[d], completions: dayCompletions[d], completingVisitors: dayCompleterN[d],
-                         visitors: dayVisitorN[d])
+
+        // The top lists are ranked by completions and label alone, so only their ≤ 10 groups
+        // need distinct visitor counts: pass 2 counts those and every day's.
+        let srcLabel = { (g: Int) in g == 0 ? "(direct)" : r.referrers[g] }
+        let topSrc = topGroups(srcCompletions, label: srcLabel)
+        let topPath = topGroups(pathCompletions) { r.paths[$0] }
+        var srcSlot = [Int8](repeating: -1, count: nSrc), pathSlot = [Int8](repeating: -1, count: nPath)
+        for (k, g) in topSrc.enumerated() { srcSlot[g] = Int8(k) }
+        for (k, g) in topPath.enumerated() { pathSlot[g] = Int8(k) }
+        let nVisitors = dense.count
+        var dayVisitors = GroupedDistinct(groups: nDays, visitors: nVisitors)
+        var dayCompleters = GroupedDistinct(groups: nDays, visitors: nVisitors)
+        var srcVisitors = GroupedDistinct(groups: topSrc.count, visitors: nVisitors)
+        var srcCompleters = GroupedDistinct(groups: topSrc.count, visitors: nVisitors)
+        var pathVisitors = GroupedDistinct(groups: topPath.count, visitors: nVisitors)
+        var pathCompleters = GroupedDistinct(groups: topPath.count, visitors: nVisitors)
+        for i in 0..<r.count where r.kept[i] {
+            let v = Int(vid[i]), d = Int(dayOf[i]), t = r.type[i]
+            let visitorRow = t <= EventType.event.rawValue, completing = r.bits[i] & mask != 0
+            if visitorRow { dayVisitors.insert(group: d, visitor: v) }
+            if completing { dayCompleters.insert(group: d, visitor: v) }
+            let ks = Int(srcSlot[Int(r.source[i])])
+            if ks >= 0 {
+                if visitorRow { srcVisitors.insert(group: ks, visitor: v) }
+                if completing { srcCompleters.insert(group: ks, visitor: v) }
+            }
+            let kp = Int(pathSlot[Int(r.path[i])])
+            if kp >= 0 {
+                if t == EventType.pageview.rawValue { pathVisitors.insert(group: kp, visitor: v) }
+                if completing { pathCompleters.insert(group: kp, visitor: v) }
+            }
         }
-        s.topSources = top(srcCompletions.indices.filter { srcCompletions[$0] > 0 }.map { g in
-            GoalStatsRow(label: g == 0 ? "(direct)" : r.referrers[g], completions: srcCompletions[g],
-                         completingVisitors: srcCompleterN[g], visitors: srcVisitorN[g])
-        })
-        s.topPages = top(pathCompletions.indices.filter { pathCompletions[$0] > 0 }.map { g in
-            GoalStatsRow(label: r.paths[g], completions: pathCompletions[g], completingVisitors: pathCompleterN[g],
-                         visitors: pathVisitorN[g])
-        })
+        s.timeseries = (0..<nDays).map { d in
+            GoalStatsRow(label: days.labels[d], completions: dayCompletions[d], completingVisitors: dayCompleters.counts[d],
+                         visitors: dayVisitors.counts[d])
+        }
+        s.topSources = topSrc.enumerated().map { k, g in
+            GoalStatsRow(label: srcLabel(g), completions: srcCompletions[g], completingVisitors: srcCompleters.counts[k],
+                         visitors: srcVisitors.counts[k])
+        }
+        s.topPages = topPath.enumerated().map { k, g in
+            GoalStatsRow(label: r.paths[g], completions: pathCompletions[g], completingVisitors: pathCompleters.counts[k],
+                         visitors: pathVisitors.counts[k])
+        }
         return s
     }
 
-    /// Completions descending, then the value ascending by bytes; first 10.
-    static func top(_ rows: [GoalStatsRow]) -> [GoalStatsRow] {
-        Array(rows.sorted { a, b in
-            if a.completions != b.completions { return a.completions > b.completions }
-            return bytesLess(a.label, b.label)
-        }.prefix(10))
+    /// The groups of a top list: completions > 0, completions descending, then the label
+    /// ascending by bytes; first 10.
+    static func topGroups(_ completions: [Int64], label: (Int) -> String) -> [Int] {
+        let groups = completions.indices.filter { completions[$0] > 0 }
+        return Array(groups.map { ($0, label($0)) }.sorted { a, b in
+            if completions[a.0] != completions[b.0] { return completions[a.0] > completions[b.0] }
+            return bytesLess(a.1, b.1)
+        }.prefix(10).map(\.0))
     }
 
     /// Completions and completing visitors of each predicate, from one pass.
