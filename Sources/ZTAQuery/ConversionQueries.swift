@@ -61,6 +61,7 @@ extension QueryEngine {
         let matchers = try funnel.steps.map { s throws(QueryError) in try GoalMatcher(s.asGoal ?? never) }
         var scan = ConversionScan(site: site, window: window, filters: filters, predicates: matchers, threads: threads)
         scan.matchingRowsOnly = true
+        scan.needsSourcesAndValues = false
         let rows = try scan.run(source: source)
         return try FunnelFolds.stats(rows, funnel: funnel, window: window)
     }

@@ -21,6 +21,9 @@ struct ConversionScan {
     /// its session (no session-level filter, no duration predicate), the scan drops every
     /// other row at once and skips the session grouping (`dropsUnmatched`).
     var matchingRowsOnly = false
+    /// The caller reads session entry sources (goal top sources) and completion values (goal
+    /// value totals); funnels read neither, so their scan decodes neither column.
+    var needsSourcesAndValues = true
 
     static let maxPredicates = 64
     /// Rows held at once (~60 bytes each): a window with more answers 503 rather than
@@ -41,10 +44,13 @@ struct ConversionScan {
     var sessionFilters: [Filter] { filters.filter { $0.dimension.isSessionLevel } }
 
     var columns: ColumnSet {
-        var c = ColumnSet([.ts, .type, .session, .visitor, .path, .name, .referrer])
-        if predicates.contains(where: { $0.goal.type == .event }) {
-            c.insert(.category); c.insert(.label); c.insert(.value)
-        }
+        var c = ColumnSet([.ts, .type, .session, .visitor, .path, .name])
+        if needsSourcesAndValues { c.insert(.referrer) }
+        let events = predicates.filter { $0.goal.type == .event }
+        // A category or label column is read only when some predicate tests it.
+        if events.contains(where: { !($0.goal.eventCategory ?? "").isEmpty }) { c.insert(.category) }
+        if events.contains(where: { !($0.goal.eventLabel ?? "").isEmpty }) { c.insert(.label) }
+        if needsSourcesAndValues && !events.isEmpty { c.insert(.value) }
         // Session-level filters read the entry pageview's columns; event-level ones the row's.
         for f in filters { c.insert(f.dimension.column) }
         return c
@@ -194,12 +200,14 @@ final class ScanContext: @unchecked Sendable {
         for i in 0..<c.count where c.ts[i] >= from && c.ts[i] < to && (allTypes || c.type[i] <= EventType.event.rawValue) { sel.append(i) }
         if sel.isEmpty { return out }
         out.reserve(sel.count)
-        guard let pd = c.string(.path), let nd = c.string(.name), let rd = c.string(.referrer) else { return out }
+        guard let pd = c.string(.path), let nd = c.string(.name) else { return out }
+        // Without the referrer column (not requested) every row's referrer is direct (0).
+        let rd = c.string(.referrer)
         let pBits = bits(path: pd.dictionary)
         let nBits = eventMask == 0 ? [] : bits(name: nd.dictionary)
         let cBits = eventMask == 0 ? nil : c.string(.category).map { (bits(category: $0.dictionary), $0.codes) }
         let lBits = eventMask == 0 ? nil : c.string(.label).map { (bits(label: $0.dictionary), $0.codes) }
-        let pMap = paths.mapping(pd.dictionary), nMap = names.mapping(nd.dictionary), rMap = referrers.mapping(rd.dictionary)
+        let pMap = paths.mapping(pd.dictionary), nMap = names.mapping(nd.dictionary), rMap = rd.map { referrers.mapping($0.dictionary) } ?? []
         let evLUT: [([UInt8], [UInt32])] = eventLUTs.compactMap { col, cache in c.string(col).map { (cache.lut($0.dictionary), $0.codes) } }
         let ssLUT: [([UInt8], [UInt32])] = sessionLUTs.compactMap { col, cache in c.string(col).map { (cache.lut($0.dictionary), $0.codes) } }
         let hasValue = !c.value.isEmpty
@@ -223,7 +231,7 @@ final class ScanContext: @unchecked Sendable {
             out.ts.append(c.ts[i]); out.type.append(t)
             out.session.append(c.session[i]); out.visitor.append(c.visitor[i])
             out.value.append(hasValue ? c.value[i] : 0)
-            out.path.append(pMap[pc]); out.name.append(nMap[nc]); out.referrer.append(rMap[Int(rd.codes[i])])
+            out.path.append(pMap[pc]); out.name.append(nMap[nc]); out.referrer.append(rd.map { rMap[Int($0.codes[i])] } ?? 0)
             out.bits.append(m); out.eventKept.append(ek); out.sessionPass.append(sk)
         }
         return out

@@ -39,45 +39,60 @@ public struct FunnelDayStats: Sendable, Equatable {
 
 /// The per-visitor state machine of api.md §7.6 over a visitor's matching events in tie order.
 enum FunnelFolds {
-    /// A visitor's best run: depth and the times of steps 1…depth.
-    struct Run { var depth: Int; var times: [Int64] }
+    /// Buffers `bestRun` reuses from visitor to visitor (no allocation per visitor): the
+    /// next-match tables, the run being followed, and the best run (`best` = the times of
+    /// steps 1…depth).
+    struct RunScratch {
+        var next: [Int32] = []
+        var times: [Int64] = []
+        var best: [Int64] = []
+    }
 
     /// Events `ts[i]`, step masks `masks[i]` (bit k = step k+1 matches), in tie order.
     /// For each step-1 match, the earliest next-step match after the current one, while
-    /// `ts < start + windowMs`; the best run = the earliest start of maximal depth.
-    /// `next[k][i]` = first index ≥ i matching step k: O(N × events) per visitor.
-    static func bestRun(ts: ArraySlice<Int64>, masks: ArraySlice<UInt16>, steps n: Int, windowMs: Int64) -> Run {
+    /// `ts < start + windowMs`; the best run = the earliest start of maximal depth, left in
+    /// `scratch.best`; returns its depth. Row k of `scratch.next` holds, for each index i, the
+    /// first index ≥ i matching step k: O(N × events) per visitor.
+    static func bestRun(ts: ArraySlice<Int64>, masks: ArraySlice<UInt16>, steps n: Int, windowMs: Int64,
+                        scratch: inout RunScratch) -> Int {
         let base = ts.startIndex
         let e = ts.count
-        var next = [[Int32]](repeating: [], count: n)
+        scratch.best.removeAll(keepingCapacity: true)
+        var first = -1
+        for i in 0..<e where masks[base + i] & 1 != 0 { first = i; break }
+        if first < 0 { return 0 }
+        if n == 1 { scratch.best.append(ts[base + first]); return 1 }
+        // Only indices > first are ever looked up.
+        let stride = e + 1
+        if scratch.next.count < n * stride { scratch.next = [Int32](repeating: -1, count: n * stride) }
         for k in 1..<n {
-            var a = [Int32](repeating: -1, count: e + 1)
+            let row = k * stride, bit = UInt16(1) << UInt16(k)
+            scratch.next[row + e] = -1
             var j: Int32 = -1
             var i = e - 1
-            while i >= 0 {
-                if masks[base + i] & (1 << UInt16(k)) != 0 { j = Int32(i) }
-                a[i] = j
+            while i > first {
+                if masks[base + i] & bit != 0 { j = Int32(i) }
+                scratch.next[row + i] = j
                 i -= 1
             }
-            next[k] = a
         }
-        var best = Run(depth: 0, times: [])
-        for s in 0..<e where masks[base + s] & 1 != 0 {
+        for s in first..<e where masks[base + s] & 1 != 0 {
             let start = ts[base + s]
-            var times = [start]
+            scratch.times.removeAll(keepingCapacity: true)
+            scratch.times.append(start)
             var pos = s
             for k in 1..<n {
-                let j = Int(next[k][pos + 1])
+                let j = Int(scratch.next[k * stride + pos + 1])
                 if j < 0 || ts[base + j] >= start &+ windowMs { break }
-                times.append(ts[base + j])
+                scratch.times.append(ts[base + j])
                 pos = j
             }
-            if times.count > best.depth {
-                best = Run(depth: times.count, times: times)
-                if best.depth == n { break }
+            if scratch.times.count > scratch.best.count {
+                swap(&scratch.times, &scratch.best)
+                if scratch.best.count == n { break }
             }
         }
-        return best
+        return scratch.best.count
     }
 
     static func stats(_ r: ConversionRows, funnel: FunnelDefinition, window: TimeWindow) throws(QueryError) -> FunnelStats {
@@ -100,22 +115,25 @@ enum FunnelFolds {
         var dayVisitors = [Int64](repeating: 0, count: days.count)
         var dayCompletions = [Int64](repeating: 0, count: days.count)
         var s = 0
+        var scratch = RunScratch()
         try days.boundaries.withUnsafeBufferPointer { (b: UnsafeBufferPointer<Int64>) throws(QueryError) in
+            guard let base = b.baseAddress else { throw QueryError("Invalid period") }
             while s < idx.count {
                 var e = s + 1
                 while e < idx.count && r.visitor[idx[e]] == r.visitor[idx[s]] { e += 1 }
-                let run = bestRun(ts: ts[s..<e], masks: masks[s..<e], steps: n, windowMs: windowMs)
+                let depth = bestRun(ts: ts[s..<e], masks: masks[s..<e], steps: n, windowMs: windowMs, scratch: &scratch)
                 s = e
-                if run.depth == 0 { continue }
-                for k in 1...run.depth { reach[k] += 1 }
-                for k in 0..<(run.depth - 1) {
-                    stepTimeSum[k] += run.times[k + 1] - run.times[k]
+                if depth == 0 { continue }
+                let times = scratch.best
+                for k in 1...depth { reach[k] += 1 }
+                for k in 0..<(depth - 1) {
+                    stepTimeSum[k] += times[k + 1] - times[k]
                     stepTimeCount[k] += 1
                 }
-                let d = Bucketing.find(run.times[0], b.baseAddress!, days.count + 1)
+                let d = Bucketing.find(times[0], base, days.count + 1)
                 dayVisitors[d] += 1
-                if run.depth == n {
-                    completeSum += run.times[n - 1] - run.times[0]
+                if depth == n {
+                    completeSum += times[n - 1] - times[0]
                     dayCompletions[d] += 1
                 }
             }
