@@ -37,15 +37,15 @@ struct DroppingQueue<Element> {
             return true
         }
         if count == storage.count {
-            // Full but below capacity: lay the ring out from index 0 and grow at the end.
-            if head != 0 {
-                storage = Array(storage[head...]) + Array(storage[..<head])
-                head = 0
-            }
-            storage.append(e)
-        } else {
-            storage[(head + count) % storage.count] = e
+            // Full but below capacity: lay the ring out from index 0 in storage twice the size
+            // (at most `capacity`), so the next pushes fill free slots. Growing by one slot
+            // instead would copy the whole ring on every push once it wraps.
+            var grown = [Element?](repeating: nil, count: min(capacity, max(16, 2 * count)))
+            for k in 0..<count { grown[k] = storage[(head + k) % storage.count] }
+            storage = grown
+            head = 0
         }
+        storage[(head + count) % storage.count] = e
         count += 1
         return false
     }
