@@ -3,10 +3,13 @@
 #
 #   Benchmarks/webhooks.sh [--skip-build] [--duration S] [--warmup S] [--connections C]
 #                          [--threads T] [--rounds R] [--hooks N] [--ztas BINARY]
+#                          [--receiver-nice N]
 #
 # 1. Builds ztas (release) unless --skip-build.
 # 2. Starts a loopback webhook receiver (Benchmarks/webhook_receiver.py: answers 200 to every
-#    request, keep-alive, counts them).
+#    request, keep-alive, counts them), at `nice N` with --receiver-nice (default 0). In real
+#    use the endpoint is remote; a niced receiver separates the server's own cost from the
+#    receiver's, which here shares the two cores.
 # 3. R rounds (default 2) of two phases, each on a fresh `ztas serve` (fresh temporary data
 #    directory, free loopback port, WEBHOOK_ALLOW_HTTP=1 WEBHOOK_ALLOW_PRIVATE=1 in both):
 #      - "no webhooks": register, create a site, drive POST /api/track with wrk exactly as
@@ -32,6 +35,7 @@ threads=2
 rounds=2
 hooks=10
 ztas="$root/.build/release/ztas"
+receiver_nice=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --skip-build) build=0; shift ;;
@@ -41,6 +45,7 @@ while [[ $# -gt 0 ]]; do
     --threads) threads="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
     --hooks) hooks="$2"; shift 2 ;;
+    --receiver-nice) receiver_nice="$2"; shift 2 ;;
     --ztas) ztas="$2"; build=0; shift 2 ;;
     -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
@@ -57,7 +62,7 @@ tck=$(getconf CLK_TCK)
 cpu() { awk -v t="$tck" '{ print ($14 + $15) / t }' "/proc/$1/stat"; }
 
 # --- receiver ---
-python3 "$here/webhook_receiver.py" "$work/rport" "$work/rcount" &
+nice -n "$receiver_nice" python3 "$here/webhook_receiver.py" "$work/rport" "$work/rcount" &
 rpid=$!
 pids+=("$rpid")
 for _ in $(seq 1 100); do [[ -s "$work/rport" ]] && break; sleep 0.1; done
