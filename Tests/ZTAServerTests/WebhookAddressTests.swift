@@ -132,7 +132,8 @@ struct WebhookAddressTests {
     /// Against a naive reference (an array dropping its first element) over random pushes and pops.
     @Test func droppingQueueAgainstReference() {
         var g = SystemRandomNumberGenerator()
-        for capacity in [1, 2, 3, 7, 16] {
+        // 40 and 100 grow the ring past its first 16 slots, wrapped (16 → 32 → 40 or 64 → 100).
+        for capacity in [1, 2, 3, 7, 16, 40, 100] {
             var q = DroppingQueue<Int>(capacity: capacity)
             var reference: [Int] = []
             for step in 0..<5000 {
