@@ -113,29 +113,12 @@ extension ServerCore {
                 "rejected": "\(outcome.engine.rejected)", "first": "\(outcome.engine.errors.first?.error ?? "")"])
         }
         metrics.importLines(accepted: outcome.acceptedRows, rejected: outcome.rejectedRows)
-        let range = Self.importDateRange(outcome.engine, timeZone: site.timezone)
-        let engineId = Int64(outcome.engine.importId)
-        try await meta.pool.write { db in
-            try db.execute(sql: """
-                UPDATE imports SET engine_id = ?, status = 'completed', accepted = ?, rejected = ?, date_start = ?, date_end = ?, days = ?
-                WHERE id = ?
-                """, arguments: [engineId, outcome.acceptedRows, outcome.rejectedRows, range?.0, range?.1, range?.2, rowId])
-        }
-        await recordActivity(call, .importCompleted, target: ActivityTarget(type: "import", id: ImportIds.external(rowId)),
-                             siteId: sid, metadata: [("format", .string(format.rawValue)), ("accepted", .int(outcome.acceptedRows)),
-                                                     ("rejected", .int(outcome.rejectedRows))])
-        var out: [(String, JSONValue)] = [
-            ("success", true), ("importId", .string(ImportIds.external(rowId))), ("accepted", .int(outcome.acceptedRows)),
-            ("rejected", .int(outcome.rejectedRows)),
-            ("errors", .array(outcome.errors.map { .object([("line", .int($0.line)), ("error", .string($0.error))]) })),
-            ("errorsTruncated", .bool(outcome.errorsTruncated)),
-        ]
-        if let r = range { out.append(("dateRange", .object([("start", .string(r.0)), ("end", .string(r.1)), ("days", .int(r.2))]))) }
         let stored = outcome.engine.accepted
-        out.append(("message", .string("Imported \(outcome.acceptedRows) rows as \(stored) pageviews (\(outcome.rejectedRows) rows rejected)")))
-        out.append(("recordsProcessed", .int(outcome.rowsProcessed)))
-        out.append(("recordsStored", .int(stored)))
-        return .json(.object(out), status: .created)
+        return try await completeImport(
+            call, rowId: rowId, siteId: sid, format: format.rawValue, engine: outcome.engine, timeZone: site.timezone,
+            accepted: outcome.acceptedRows, rejected: outcome.rejectedRows, errors: outcome.errors,
+            message: "Imported \(outcome.acceptedRows) rows as \(stored) pageviews (\(outcome.rejectedRows) rows rejected)",
+            extra: [("recordsProcessed", .int(outcome.rowsProcessed)), ("recordsStored", .int(stored))])
     }
 }
 

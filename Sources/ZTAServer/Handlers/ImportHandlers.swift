@@ -66,29 +66,37 @@ extension ServerCore {
         }
         withExtendedLifetime(spool) {}
         metrics.importLines(accepted: summary.accepted, rejected: summary.rejected)
-        let range = Self.importDateRange(summary, timeZone: site.timezone)
-        let dateRange = range.map { r in
-            JSONValue.object([("start", .string(r.0)), ("end", .string(r.1)), ("days", .int(r.2))])
-        }
-        let engineId = Int64(summary.importId)
-        let dates = range
+        return try await completeImport(call, rowId: rowId, siteId: sid, format: "ndjson", engine: summary, timeZone: site.timezone,
+                                        accepted: summary.accepted, rejected: summary.rejected, errors: summary.errors,
+                                        message: "Imported \(summary.accepted) events (\(summary.rejected) rejected)")
+    }
+
+    /// Marks import `rowId` completed with its counts and dates, records `import.completed`,
+    /// and answers §8's 201 body (`extra` follows `message`: the GA imports' record counts).
+    /// `accepted`/`rejected`/`errors` are lines (NDJSON) or data rows (GA).
+    func completeImport(_ call: Call, rowId: Int64, siteId: String, format: String, engine: ImportSummary, timeZone: String,
+                        accepted: Int, rejected: Int, errors: [ImportLineError], message: String,
+                        extra: [(String, JSONValue)] = []) async throws -> Reply.Out {
+        let range = Self.importDateRange(engine, timeZone: timeZone)
+        let engineId = Int64(engine.importId)
         try await meta.pool.write { db in
             try db.execute(sql: """
                 UPDATE imports SET engine_id = ?, status = 'completed', accepted = ?, rejected = ?, date_start = ?, date_end = ?, days = ?
                 WHERE id = ?
-                """, arguments: [engineId, summary.accepted, summary.rejected, dates?.0, dates?.1, dates?.2, rowId])
+                """, arguments: [engineId, accepted, rejected, range?.0, range?.1, range?.2, rowId])
         }
         await recordActivity(call, .importCompleted, target: ActivityTarget(type: "import", id: ImportIds.external(rowId)),
-                             siteId: sid, metadata: [("format", "ndjson"), ("accepted", .int(summary.accepted)),
-                                                     ("rejected", .int(summary.rejected))])
+                             siteId: siteId, metadata: [("format", .string(format)), ("accepted", .int(accepted)),
+                                                        ("rejected", .int(rejected))])
         var out: [(String, JSONValue)] = [
-            ("success", true), ("importId", .string(ImportIds.external(rowId))), ("accepted", .int(summary.accepted)),
-            ("rejected", .int(summary.rejected)),
-            ("errors", .array(summary.errors.map { .object([("line", .int($0.line)), ("error", .string($0.error))]) })),
-            ("errorsTruncated", .bool(summary.errorsTruncated)),
+            ("success", true), ("importId", .string(ImportIds.external(rowId))), ("accepted", .int(accepted)),
+            ("rejected", .int(rejected)),
+            ("errors", .array(errors.map { .object([("line", .int($0.line)), ("error", .string($0.error))]) })),
+            ("errorsTruncated", .bool(rejected > errors.count)),
         ]
-        if let dateRange { out.append(("dateRange", dateRange)) }
-        out.append(("message", .string("Imported \(summary.accepted) events (\(summary.rejected) rejected)")))
+        if let r = range { out.append(("dateRange", .object([("start", .string(r.0)), ("end", .string(r.1)), ("days", .int(r.2))]))) }
+        out.append(("message", .string(message)))
+        out += extra
         return .json(.object(out), status: .created)
     }
 
