@@ -68,8 +68,12 @@ public final class EventStore: EventSource, @unchecked Sendable {
     private var closed = false
     private var failure: StorageError?
 
-    // Serialises every manifest change (flush, import commit, deletion, compaction).
+    // Serialises every manifest change (flush, import commit, deletion, a compaction's swap).
     private let maintenanceLock = NSLock()
+    // Serialises compactions. A compaction reads, merges and writes outside `maintenanceLock`
+    // (seconds for a big partition) and takes it only for its swap, so flushes — and with them
+    // the ingest path — never wait for a merge.
+    private let compactionLock = NSLock()
 
     // Group commit queue.
     private let queue = NSCondition()
@@ -247,16 +251,24 @@ public final class EventStore: EventSource, @unchecked Sendable {
         let rows = memtable.rows
         let first = memtable.firstAppendAt
         stateLock.unlock()
-        if rows >= options.flushRows || (first.map { EventStore.nowMs() - $0 >= options.flushAgeMs } ?? false) {
-            try flush()
-        }
+        guard rows >= options.flushRows || (first.map { EventStore.nowMs() - $0 >= options.flushAgeMs } ?? false) else { return }
+        // Called after every append: while another flush (or manifest change) is under way the
+        // caller goes on rather than wait for it on the ingest path — the rows are durable in
+        // the WAL — unless the memtable has grown to twice its size, which bounds its memory.
+        try flush(wait: rows >= 2 * options.flushRows)
     }
 
     /// Turns the current memtable into segments: freeze it and start a new WAL generation,
     /// write one segment per partition, commit them in the manifest, then drop old WAL files.
     public func flush() throws {
+        try flush(wait: true)
+    }
+
+    /// `flush()`; with `wait: false` it returns at once, flushing nothing, when another
+    /// manifest change holds the maintenance lock.
+    private func flush(wait: Bool) throws {
         if isReadOnly { return }
-        maintenanceLock.lock()
+        if wait { maintenanceLock.lock() } else if !maintenanceLock.try() { return }
         defer { maintenanceLock.unlock() }
         commitLock.lock()
         stateLock.lock()
@@ -491,18 +503,34 @@ public final class EventStore: EventSource, @unchecked Sendable {
     /// statistics), committed by one manifest swap: after a crash either the old set or the new
     /// segment is live, never both. Returns (segments before, bytes before, bytes after).
     @discardableResult
+    ///
+    /// The merge runs outside `maintenanceLock` (flushes and imports go on; they only add
+    /// segments), which is taken for the swap alone. If a deletion rewrote one of the merged
+    /// segments meanwhile, the merge is dropped (its file removed) and the store is unchanged:
+    /// the next pass merges again.
     public func compact(_ key: PartitionKey) throws -> (segments: Int, bytesBefore: Int, bytesAfter: Int) {
-        maintenanceLock.lock()
-        defer { maintenanceLock.unlock() }
+        compactionLock.lock()
+        defer { compactionLock.unlock() }
         stateLock.lock()
         let members = segments.values.filter { $0.meta.partition == key }.sorted { $0.meta.id < $1.meta.id }
         stateLock.unlock()
-        if members.count < 2 { return (members.count, members.reduce(0) { $0 + $1.meta.bytes }, members.reduce(0) { $0 + $1.meta.bytes }) }
+        let before = members.reduce(0) { $0 + $1.meta.bytes }
+        if members.count < 2 { return (members.count, before, before) }
         let whole = ColumnChunk.concatenate(try members.map { try readAll($0) })
         let sorted = whole.gather(whole.timestampOrder())
-        try commitSegments([(key, sorted)], walStart: nil, removing: members.map(\.meta), releasing: [])
+        let added = try writeSegments([(key, sorted)])
+        maintenanceLock.lock()
+        defer { maintenanceLock.unlock() }
+        stateLock.lock()
+        let intact = members.allSatisfy { segments[$0.meta.id] != nil }
+        stateLock.unlock()
+        guard intact else {
+            for h in added { fs.remove(directory + "/" + h.meta.relativePath) }
+            return (members.count, before, before)
+        }
+        try publish(added, walStart: nil, removing: members.map(\.meta), releasing: [])
         let after = snapshotSegments().filter { $0.meta.partition == key }.reduce(0) { $0 + $1.meta.bytes }
-        return (members.count, members.reduce(0) { $0 + $1.meta.bytes }, after)
+        return (members.count, before, after)
     }
 
     // MARK: - Reading

@@ -140,6 +140,78 @@ final class EventStoreTests: XCTestCase {
         XCTAssertTrue(EventStore.verify(directory: dir).isClean)
     }
 
+    /// A file system that holds up the first segment write after `arm()` until `release()`.
+    final class GatedFileSystem: FileSystemSeam, @unchecked Sendable {
+        private let real = POSIXFileSystem()
+        private let lock = NSLock()
+        private var armed = false
+        let holding = DispatchSemaphore(value: 0)
+        private let gate = DispatchSemaphore(value: 0)
+
+        func arm() { lock.withLock { armed = true } }
+        func release() { gate.signal() }
+
+        func openForWriting(_ path: String, extraFlags: Int32) throws -> Int32 {
+            let hold = path.contains("/events/") && lock.withLock { () -> Bool in
+                defer { armed = false }
+                return armed
+            }
+            if hold {
+                holding.signal()
+                gate.wait()
+            }
+            return try real.openForWriting(path, extraFlags: extraFlags)
+        }
+        func write(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws { try real.write(fd, bytes, path: path) }
+        func sync(_ fd: Int32, path: String) throws { try real.sync(fd, path: path) }
+        func syncDirectory(_ dir: String) throws { try real.syncDirectory(dir) }
+        func truncate(_ fd: Int32, size: Int, path: String) throws { try real.truncate(fd, size: size, path: path) }
+        func rename(_ from: String, to: String) throws { try real.rename(from, to: to) }
+        func unlink(_ path: String) throws { try real.unlink(path) }
+        func close(_ fd: Int32) { real.close(fd) }
+    }
+
+    /// A compaction merges and writes without the lock flushes take (issue 13: a merge of a big
+    /// partition held every flush — and the ingest path that flushes inline — for its whole
+    /// duration). With the compaction's segment write held up, a flush still completes; the
+    /// compaction then swaps in, and every row is there once.
+    func testFlushDoesNotWaitForACompactionInProgress() throws {
+        let fs = GatedFileSystem()
+        let store = try EventStore.open(directory: dir, fileSystem: fs)
+        var rng = SplitMix64(seed: 21)
+        var all: [EventRecord] = []
+        let ts: Int64 = 1_772_000_000_000
+        for k in 0..<3 {
+            var b = randomEvents(300, rng: &rng, sites: ["site_a"])
+            for i in b.indices { b[i].ts = ts + Int64(k * 1000 + i) }
+            try store.append(b)
+            try store.flush()
+            all += b
+        }
+        let key = PartitionKey(site: "site_a", ts: ts)
+        XCTAssertEqual(store.segmentList.filter { $0.partition == key }.count, 3)
+        fs.arm()
+        let compacted = DispatchSemaphore(value: 0)
+        Thread { _ = try? store.compact(key); compacted.signal() }.start()
+        XCTAssertEqual(fs.holding.wait(timeout: .now() + 30), .success, "the compaction never wrote its segment")
+        var more = randomEvents(200, rng: &rng, sites: ["site_a"])
+        for i in more.indices { more[i].ts = ts + 5000 + Int64(i) }
+        all += more
+        let flushed = DispatchSemaphore(value: 0)
+        let batch = more
+        Thread { try? store.append(batch); try? store.flush(); flushed.signal() }.start()
+        let flushedInTime = flushed.wait(timeout: .now() + 20)
+        fs.release()
+        XCTAssertEqual(flushedInTime, .success, "the flush waited for the compaction")
+        XCTAssertEqual(compacted.wait(timeout: .now() + 30), .success)
+        if flushedInTime != .success { _ = flushed.wait(timeout: .now() + 30) }
+        // The merged segment and the flushed one.
+        XCTAssertEqual(store.segmentList.filter { $0.partition == key }.count, 2)
+        XCTAssertEqual(try scanRecords(store, site: "site_a"), expected(all, site: "site_a"))
+        try store.close()
+        XCTAssertTrue(EventStore.verify(directory: dir).isClean)
+    }
+
     func testSecondOpenIsRefusedWithClearError() throws {
         let store = try EventStore.open(directory: dir)
         XCTAssertThrowsError(try EventStore.open(directory: dir)) { e in
