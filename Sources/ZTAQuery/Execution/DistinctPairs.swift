@@ -88,7 +88,8 @@ struct GroupedDistinct {
         let g = max(0, groups)
         wordsPerGroup = (max(0, visitors) + 63) / 64
         counts = [Int64](repeating: 0, count: g)
-        if g.multipliedReportingOverflow(by: wordsPerGroup * 8).partialValue <= budgetBytes {
+        let (bytes, overflow) = g.multipliedReportingOverflow(by: wordsPerGroup &* 8)
+        if !overflow && bytes <= budgetBytes {
             words = [UInt64](repeating: 0, count: g * wordsPerGroup)
             matrix = true
         } else {
