@@ -502,12 +502,12 @@ public final class EventStore: EventSource, @unchecked Sendable {
     /// Merges every segment of one partition into one (re-sorted, fresh dictionaries and
     /// statistics), committed by one manifest swap: after a crash either the old set or the new
     /// segment is live, never both. Returns (segments before, bytes before, bytes after).
-    @discardableResult
     ///
     /// The merge runs outside `maintenanceLock` (flushes and imports go on; they only add
     /// segments), which is taken for the swap alone. If a deletion rewrote one of the merged
     /// segments meanwhile, the merge is dropped (its file removed) and the store is unchanged:
     /// the next pass merges again.
+    @discardableResult
     public func compact(_ key: PartitionKey) throws -> (segments: Int, bytesBefore: Int, bytesAfter: Int) {
         compactionLock.lock()
         defer { compactionLock.unlock() }

@@ -208,6 +208,7 @@ final class ScanContext: @unchecked Sendable {
         let cBits = eventMask == 0 ? nil : c.string(.category).map { (bits(category: $0.dictionary), $0.codes) }
         let lBits = eventMask == 0 ? nil : c.string(.label).map { (bits(label: $0.dictionary), $0.codes) }
         let pMap = paths.mapping(pd.dictionary), nMap = names.mapping(nd.dictionary), rMap = rd.map { referrers.mapping($0.dictionary) } ?? []
+        let rCodes = rd?.codes ?? []
         let evLUT: [([UInt8], [UInt32])] = eventLUTs.compactMap { col, cache in c.string(col).map { (cache.lut($0.dictionary), $0.codes) } }
         let ssLUT: [([UInt8], [UInt32])] = sessionLUTs.compactMap { col, cache in c.string(col).map { (cache.lut($0.dictionary), $0.codes) } }
         let hasValue = !c.value.isEmpty
@@ -231,7 +232,7 @@ final class ScanContext: @unchecked Sendable {
             out.ts.append(c.ts[i]); out.type.append(t)
             out.session.append(c.session[i]); out.visitor.append(c.visitor[i])
             out.value.append(hasValue ? c.value[i] : 0)
-            out.path.append(pMap[pc]); out.name.append(nMap[nc]); out.referrer.append(rd.map { rMap[Int($0.codes[i])] } ?? 0)
+            out.path.append(pMap[pc]); out.name.append(nMap[nc]); out.referrer.append(rCodes.isEmpty ? 0 : rMap[Int(rCodes[i])])
             out.bits.append(m); out.eventKept.append(ek); out.sessionPass.append(sk)
         }
         return out
