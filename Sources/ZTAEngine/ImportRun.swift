@@ -51,7 +51,10 @@ final class ImportRun: @unchecked Sendable {
             record(piece.seq, r, errs)
             if builder.count >= options.batchRows {
                 publish(builder.build())
-                builder = ColumnChunkBuilder()
+                // The chunk is gone once `publish` returns, so the builder's buffers are unique
+                // again and are reused: a fresh builder would fault in (and regrow) ~100 bytes a
+                // row of new memory for every batch.
+                builder.removeAll(keepingCapacity: true)
             }
         }
         if builder.count > 0 && !failed { publish(builder.build()) }

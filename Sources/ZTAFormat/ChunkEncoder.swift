@@ -191,18 +191,36 @@ struct SizeEstimate {
         }
         // Pass 2: bit-width histograms of the frame-of-reference and delta values.
         let minDelta = UInt64(bitPattern: minSigned)
-        var forHist = [Int](repeating: 0, count: 65)
-        var deltaHist = [Int](repeating: 0, count: 65)
+        // Two histograms of each kind, alternating by row: most rows land in the same bin, and
+        // back-to-back increments of one counter wait for each other's store (~5 cycles each);
+        // two independent chains halve that wait. Summed afterwards.
+        var forHist = [Int](repeating: 0, count: 2 * 65)
+        var deltaHist = [Int](repeating: 0, count: 2 * 65)
         forHist.withUnsafeMutableBufferPointer { fh in
             deltaHist.withUnsafeMutableBufferPointer { dh in
                 fh[64 &- (lanes[0] &- lo).leadingZeroBitCount] &+= 1
-                for i in 1..<n {
+                var i = 1
+                while i &+ 1 < n {
+                    let v0 = lanes[i], v1 = lanes[i &+ 1]
+                    fh[64 &- (v0 &- lo).leadingZeroBitCount] &+= 1
+                    fh[65 &+ 64 &- (v1 &- lo).leadingZeroBitCount] &+= 1
+                    dh[64 &- (v0 &- lanes[i &- 1] &- minDelta).leadingZeroBitCount] &+= 1
+                    dh[65 &+ 64 &- (v1 &- v0 &- minDelta).leadingZeroBitCount] &+= 1
+                    i &+= 2
+                }
+                if i < n {
                     let v = lanes[i]
                     fh[64 &- (v &- lo).leadingZeroBitCount] &+= 1
                     dh[64 &- (v &- lanes[i &- 1] &- minDelta).leadingZeroBitCount] &+= 1
                 }
+                for b in 0..<65 {
+                    fh[b] &+= fh[65 &+ b]
+                    dh[b] &+= dh[65 &+ b]
+                }
             }
         }
+        forHist.removeSubrange(65...)
+        deltaHist.removeSubrange(65...)
         out.append(SizeEstimate(encoding: .frameOfReference, size: 8 + BitPacking.chooseWidth(histogram: forHist, count: n).size, order: 0))
         // Sparse: rows equal to the minimum (forHist[0]) unlisted, the rest packed above it.
         let listed = n - forHist[0]
