@@ -71,7 +71,12 @@ public enum ZTAServer {
         }
         try FileManager.default.createDirectory(atPath: config.dataDirectory, withIntermediateDirectories: true)
         config.jwtSecret = try loadSecret(config)
-        let db = try Database(path: config.dataDirectory, options: config.storeOptions, fileSystem: config.fileSystem)
+        var storeOptions = config.storeOptions
+        // With the ingest writer's background flusher, appends leave flushing to it (see
+        // `StoreOptions.flushOnAppend`): a flush on the append path made every request of
+        // that group commit wait for it.
+        if config.backgroundFlush { storeOptions.flushOnAppend = false }
+        let db = try Database(path: config.dataDirectory, options: storeOptions, fileSystem: config.fileSystem)
         let meta: MetaStore
         do { meta = try MetaStore(path: config.dataDirectory + "/meta.sqlite") } catch {
             try? db.close()

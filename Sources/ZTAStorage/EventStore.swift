@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 public import ZTAFormat
 
 /// Tunables of the store.
@@ -9,6 +10,11 @@ public struct StoreOptions: Sendable {
     public var flushAgeMs: Int64 = 5 * 60 * 1000
     /// Rows per segment block.
     public var blockRows = 65_536
+    /// Whether an append that takes the memtable past `flushRows` flushes it itself. A server
+    /// with a background flusher turns this off: then only an append that finds the memtable at
+    /// twice `flushRows` (the flusher has fallen behind) flushes inline, which still bounds the
+    /// memtable's memory, and no group of writers waits for a flush on the way to its ack.
+    public var flushOnAppend = true
     public init() {}
 }
 
@@ -74,6 +80,8 @@ public final class EventStore: EventSource, @unchecked Sendable {
     // (seconds for a big partition) and takes it only for its swap, so flushes — and with them
     // the ingest path — never wait for a merge.
     private let compactionLock = NSLock()
+
+    private let timings = Mutex(WriteTimings())
 
     // Group commit queue.
     private let queue = NSCondition()
@@ -218,8 +226,15 @@ public final class EventStore: EventSource, @unchecked Sendable {
             }
         }
         queue.unlock()
-        try flushIfNeeded()
+        if options.flushOnAppend {
+            try flushIfNeeded(inline: true)
+        } else if memtableRows >= 2 * options.flushRows {
+            try flush(wait: true, inline: true)
+        }
     }
+
+    /// Commit and flush timings so far (for `/metrics`).
+    public var writeTimings: WriteTimings { timings.withLock { $0 } }
 
     /// Writes one group to the WAL, fsyncs, then makes it visible.
     private func commit(_ batch: [(bytes: [UInt8], records: [EventRecord])]) throws {
@@ -230,6 +245,11 @@ public final class EventStore: EventSource, @unchecked Sendable {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(batch.reduce(0) { $0 + $1.bytes.count })
         for b in batch { bytes.append(contentsOf: b.bytes) }
+        let started = ContinuousClock.now
+        defer {
+            let seconds = Double((ContinuousClock.now - started) / .nanoseconds(1)) / 1e9
+            timings.withLock { $0.commits.record(seconds) }
+        }
         do {
             try wal.appendDurably(bytes)
         } catch let e as StorageError {
@@ -247,6 +267,10 @@ public final class EventStore: EventSource, @unchecked Sendable {
 
     /// Flushes when the memtable is over its size or age threshold.
     public func flushIfNeeded() throws {
+        try flushIfNeeded(inline: false)
+    }
+
+    private func flushIfNeeded(inline: Bool) throws {
         stateLock.lock()
         let rows = memtable.rows
         let first = memtable.firstAppendAt
@@ -255,21 +279,32 @@ public final class EventStore: EventSource, @unchecked Sendable {
         // Called after every append: while another flush (or manifest change) is under way the
         // caller goes on rather than wait for it on the ingest path — the rows are durable in
         // the WAL — unless the memtable has grown to twice its size, which bounds its memory.
-        try flush(wait: rows >= 2 * options.flushRows)
+        try flush(wait: rows >= 2 * options.flushRows, inline: inline)
     }
 
     /// Turns the current memtable into segments: freeze it and start a new WAL generation,
     /// write one segment per partition, commit them in the manifest, then drop old WAL files.
     public func flush() throws {
-        try flush(wait: true)
+        try flush(wait: true, inline: false)
     }
 
     /// `flush()`; with `wait: false` it returns at once, flushing nothing, when another
-    /// manifest change holds the maintenance lock.
-    private func flush(wait: Bool) throws {
+    /// manifest change holds the maintenance lock. `inline`: called by an append (counted).
+    private func flush(wait: Bool, inline: Bool) throws {
         if isReadOnly { return }
         if wait { maintenanceLock.lock() } else if !maintenanceLock.try() { return }
         defer { maintenanceLock.unlock() }
+        let started = ContinuousClock.now
+        var flushed = false
+        defer {
+            if flushed {
+                let seconds = Double((ContinuousClock.now - started) / .nanoseconds(1)) / 1e9
+                timings.withLock {
+                    $0.flushes.record(seconds)
+                    if inline { $0.inlineFlushes += 1 }
+                }
+            }
+        }
         commitLock.lock()
         stateLock.lock()
         // Tables a failed flush left frozen are written again now, with the new one: their
@@ -310,6 +345,7 @@ public final class EventStore: EventSource, @unchecked Sendable {
             return (key, whole.gather(whole.timestampOrder()))
         }
         try commitSegments(parts, walStart: newWAL.seq, removing: [], releasing: tables)
+        flushed = true
         for seq in (try? FileSystem.list(walDirectory).compactMap(WALFile.parseName)) ?? [] where seq < newWAL.seq {
             fs.remove(walDirectory + "/" + WALFile.name(seq))
         }

@@ -45,6 +45,10 @@ struct MaintenanceTests {
         #expect(segmentsBefore >= 5)
         #expect(Self.metric(m0, "zta_memtable_rows") == 2)
         #expect(Self.metric(m0, "zta_compactions_total") == 0)
+        // Without the background flusher every fourth append flushed inline, and each is timed.
+        #expect(Self.metric(m0, "zta_memtable_inline_flushes_total") == 5)
+        #expect(Self.metric(m0, "zta_memtable_flush_seconds_count") == 5)
+        #expect((Self.metric(m0, "zta_wal_commit_seconds_count") ?? 0) >= 1)
 
         await s.server.runMaintenance()
 

@@ -212,6 +212,53 @@ final class EventStoreTests: XCTestCase {
         XCTAssertTrue(EventStore.verify(directory: dir).isClean)
     }
 
+    /// An append that takes the memtable past `flushRows` flushes it itself by default; with
+    /// `flushOnAppend` off (a server with a background flusher) appends leave it alone until
+    /// twice `flushRows`, the memory bound. `writeTimings` counts commits, flushes and the
+    /// inline ones.
+    func testFlushOnAppendOffLeavesFlushingToTheFlusherUntilTwiceTheLimit() throws {
+        var rng = SplitMix64(seed: 33)
+        let ts: Int64 = 1_772_000_000_000
+        func batch(_ n: Int, from: Int) -> [EventRecord] {
+            var b = randomEvents(n, rng: &rng, sites: ["site_a"])
+            for i in b.indices { b[i].ts = ts + Int64(from + i) }
+            return b
+        }
+        var options = StoreOptions()
+        options.flushRows = 100
+        let inlineDir = dir + "/inline"
+        let inline = try EventStore.open(directory: inlineDir, options: options)
+        try inline.append(batch(60, from: 0))
+        XCTAssertEqual(inline.writeTimings.inlineFlushes, 0)
+        try inline.append(batch(60, from: 60))
+        XCTAssertEqual(inline.writeTimings.inlineFlushes, 1, "the append past flushRows flushes")
+        XCTAssertEqual(inline.memtableRows, 0)
+        try inline.close()
+
+        options.flushOnAppend = false
+        let store = try EventStore.open(directory: dir + "/background", options: options)
+        var all: [EventRecord] = []
+        for k in 0..<3 {
+            let b = batch(60, from: k * 60)
+            try store.append(b)
+            all += b
+        }
+        XCTAssertEqual(store.memtableRows, 180, "no flush below twice flushRows")
+        XCTAssertEqual(store.writeTimings.flushes.count, 0)
+        let b = batch(60, from: 180)
+        try store.append(b)
+        all += b
+        let t = store.writeTimings
+        XCTAssertEqual(t.inlineFlushes, 1, "at twice flushRows the append flushes: the memory bound")
+        XCTAssertEqual(t.flushes.count, 1)
+        XCTAssertEqual(t.commits.count, 4)
+        XCTAssertGreaterThan(t.commits.sumSeconds, 0)
+        XCTAssertEqual(store.memtableRows, 0)
+        try store.flushIfNeeded()
+        XCTAssertEqual(try scanRecords(store, site: "site_a"), expected(all, site: "site_a"))
+        try store.close()
+    }
+
     func testSecondOpenIsRefusedWithClearError() throws {
         let store = try EventStore.open(directory: dir)
         XCTAssertThrowsError(try EventStore.open(directory: dir)) { e in

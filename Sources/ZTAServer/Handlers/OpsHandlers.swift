@@ -28,7 +28,8 @@ extension ServerCore {
             guard Secrets.constantTimeEqual(given, "Bearer " + token) else { throw APIError.authRequired }
         }
         let body = metrics.render(storedEvents: storedEvents, segments: db.store.segmentList.count,
-                                  memtableRows: db.store.memtableRows, maintenance: maintenance.stats)
+                                  memtableRows: db.store.memtableRows, maintenance: maintenance.stats,
+                                  writes: db.store.writeTimings)
         return Reply.bytes(body, contentType: "text/plain; version=0.0.4")
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Prometheus
 import Synchronization
 import ZTAEngine
+import ZTAStorage
 
 /// The `/metrics` registry (api.md §9). Label values are bounded: route templates, methods,
 /// status codes, event types, reasons — never site or user ids or paths.
@@ -138,7 +139,8 @@ final class ServerMetrics: Sendable {
     }
 
     /// The exposition text, with the gauges read now.
-    func render(storedEvents: Int, segments: Int, memtableRows: Int, maintenance: MaintenanceStats) -> [UInt8] {
+    func render(storedEvents: Int, segments: Int, memtableRows: Int, maintenance: MaintenanceStats,
+                writes: WriteTimings = WriteTimings()) -> [UInt8] {
         registry.makeGauge(descriptor: Self.name("zta_ingest_queue_depth", "Tracked batches waiting for the WAL"))
             .set(Double(ingestQueueDepth.load(ordering: .relaxed)))
         registry.makeGauge(descriptor: Self.name("zta_stored_events", "Events in the store")).set(Double(storedEvents))
@@ -153,7 +155,26 @@ final class ServerMetrics: Sendable {
         registry.makeGauge(descriptor: Self.name("process_start_time_seconds", "Process start, Unix seconds")).set(ProcessStats.startTime)
         var out = registry.emitToBuffer()
         out.append(contentsOf: Self.maintenanceText(maintenance).utf8)
+        out.append(contentsOf: Self.writeTimingsText(writes).utf8)
         return out
+    }
+
+    /// The engine's commit and flush latency histograms (Prometheus text, cumulative buckets).
+    static func writeTimingsText(_ w: WriteTimings) -> String {
+        var s = ""
+        for (name, help, h) in [("zta_wal_commit_seconds", "Group commits: WAL write and fsync", w.commits),
+                                ("zta_memtable_flush_seconds", "Memtable flushes to segments", w.flushes)] {
+            s += "# HELP \(name) \(help)\n# TYPE \(name) histogram\n"
+            var cumulative = 0
+            for (b, bound) in WriteTimings.bounds.enumerated() {
+                cumulative += h.counts[b]
+                s += "\(name)_bucket{le=\"\(bound)\"} \(cumulative)\n"
+            }
+            s += "\(name)_bucket{le=\"+Inf\"} \(h.count)\n\(name)_sum \(h.sumSeconds)\n\(name)_count \(h.count)\n"
+        }
+        s += "# HELP zta_memtable_inline_flushes_total Flushes that ran on the tracking path (its requests waited)\n"
+        s += "# TYPE zta_memtable_inline_flushes_total counter\nzta_memtable_inline_flushes_total \(w.inlineFlushes)\n"
+        return s
     }
 
     /// The maintenance counters. The scheduler keeps running totals, so they are written as
