@@ -105,6 +105,10 @@ echo "== track: single events (wrk -t$threads -c$connections -d${duration}s), lo
 run_wrk 1 "track, single event"
 echo "== track: batches of 100, load $(load)"
 run_wrk 100 "track, batch of 100"
+# Where a tail-latency stall would come from: group commits (WAL write + fsync) and flushes.
+echo "== write path after the track runs (cumulative buckets, seconds)"
+curl -sf "$url/metrics" | grep -E '^zta_(wal_commit_seconds|memtable_flush_seconds|memtable_inline_flushes_total)' |
+  grep -vE 'le="(0.001|0.0025|2.5)"' | sed 's/^/   /' || echo "   (no /metrics)"
 sleep 7
 read -r rss anon file <<<"$(mem "$pid")"
 row "idle after track load" "—" "$rss / $anon / $file" "$(load)"
