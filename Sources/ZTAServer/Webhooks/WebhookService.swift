@@ -65,6 +65,8 @@ final class WebhookService: Sendable {
     private let sleep: @Sendable (Duration) async throws -> Void
     private let queueLimit: Int
     private let sendersPerHook: Int
+    /// Server-wide spacing of delivery attempts (`ServerConfig.webhookMaxDeliveriesPerSecond`).
+    let pacer: DeliveryPacer
     /// Time of deliveries and sessions (tests may move it).
     let now: @Sendable () -> Int64
     /// Where `webhook.failed` / `webhook.disabled` are logged (the activity log; `ServerCore` sets it).
@@ -81,6 +83,7 @@ final class WebhookService: Sendable {
         sleep = config.webhookSleep
         queueLimit = max(1, config.webhookQueueLimit)
         sendersPerHook = max(1, config.webhookSendersPerHook)
+        pacer = DeliveryPacer(perSecond: config.webhookMaxDeliveriesPerSecond)
         sessions = WebhookSessions(limit: max(0, config.webhookSessionLimit))
         executor = WebhookExecutor()
         transport = WebhookTransport(timeout: config.webhookTimeout, executor: executor)
@@ -355,10 +358,12 @@ final class WebhookService: Sendable {
         let id = Secrets.id("dlv")
         let (body, headers) = Self.request(id: id, event: d.event, webhookId: hook.id, key: settings.key,
                                            timestampMs: d.timestampMs, data: d.data)
+        await pacer.wait()
         var outcome = await attempt(parsed: settings.target, url: settings.url, body: body, headers: headers)
         for delay in retryDelays {
             guard outcome.isRetryable, !hook.isRetired, !Task.isCancelled else { break }
             do { try await sleep(delay) } catch { break }
+            await pacer.wait()
             outcome = await attempt(parsed: settings.target, url: settings.url, body: body, headers: headers)
         }
         // Stopped mid-delivery (server shutdown): not the receiver's failure, nothing to count.
