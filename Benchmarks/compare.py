@@ -1309,7 +1309,8 @@ def main() -> None:
             report["scale_load"] = old["scale_load"]
     else:
         report["load"] = load_all(args, ndjson, work, rows)
-        report["ingest"] = ingest_bench(args, ndjson, work, args.ingest_lines)
+        if args.only != "heatmaps":
+            report["ingest"] = ingest_bench(args, ndjson, work, args.ingest_lines)
 
     if args.only == "conversions":
         cv = conversion_phase(args, work, site, args.runs)
@@ -1327,7 +1328,7 @@ def main() -> None:
     if args.only == "heatmaps":
         heat = {q["name"] for q in build_queries(site, "/") if q["kind"] == "heatmap"}
         qrows, _, meta = query_phase(args, work, site, args.runs, not args.no_verify, heat)
-        report = {"queries": qrows, "meta": {**meta, "profile": args.profile, "rows": rows, "runs": args.runs,
+        report = {"load": report.get("load") if not args.skip_load else None, "queries": qrows, "meta": {**meta, "profile": args.profile, "rows": rows, "runs": args.runs,
                   "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                   "machine": f"{os.cpu_count()} cores ({platform.processor() or platform.machine()}), {platform.system()} {platform.release()}"}}
         out = Path(args.out)
