@@ -66,6 +66,7 @@ import ZTAFormat
             case "click": #expect(o["element"] != nil)
             case "scroll": if o["scroll_depth"] != nil { scrollsWithDepth += 1 }
             case "engagement": #expect(o["time_on_page"] != nil)
+            case "move": #expect(o["element"] == nil)
             default: #expect(o["x"] == nil && o["element"] == nil)
             }
         }
