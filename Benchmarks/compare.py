@@ -728,6 +728,11 @@ def build_queries(site: str, top_page: str) -> list[dict]:
     qs.append({"name": "click heatmap 31d", "note": f"path {top_page}", "kind": "heatmap", "heatmap": "click",
                "params": {**hm, "type": "click"}, "sql": {"duckdb": q, "chdb": materialize(q, ["c", "be"])}, "value": click_value,
                "ztas_value": lambda j: {k: j[k] for k in ("totalClicks", "pageviews", "clicks")}})
+    q = click_sql(site, w90, top_page)
+    qs.append({"name": "click heatmap 90d", "note": f"path {top_page}", "kind": "heatmap", "heatmap": "click",
+               "params": {**hm, "startDate": w90.start, "endDate": w90.end, "type": "click"},
+               "sql": {"duckdb": q, "chdb": materialize(q, ["c", "be"])}, "value": click_value,
+               "ztas_value": lambda j: {k: j[k] for k in ("totalClicks", "pageviews", "clicks")}})
     q = scroll_sql(site, w31, top_page)
     qs.append({"name": "scroll depth 31d", "note": f"path {top_page}", "kind": "heatmap", "heatmap": "scroll",
                "params": {**hm, "type": "scroll"}, "sql": {"duckdb": q, "chdb": materialize(q, ["pv", "sc"])}, "value": scroll_value,
@@ -1100,7 +1105,7 @@ def fmt_ms(v) -> str:
 def markdown(report: dict) -> str:
     L = []
     meta = report["meta"]
-    L.append(f"# ztas vs DuckDB vs chDB — {meta['rows']:,} events\n")
+    L.append(f"# ztas vs DuckDB vs chDB — {meta['rows']:,} events ({meta.get('profile', 'synthetic')} profile)\n")
     L.append(f"Run {meta['date']} on {meta['machine']}; site `{meta['site']}` ({meta['site_rows']:,} events), "
              f"top page `{meta['top_page']}`; median of {meta['runs']} warm runs after one warm-up.  ")
     L.append(f"Peers: {meta['duckdb']}; {meta['chdb']}.  ")
@@ -1242,26 +1247,53 @@ def summary_verdict(s: dict | None) -> dict | None:
     return s
 
 
+def generate_data(args) -> Path:
+    """`ztas generate --profile P --rows N --seed 42 --sites 3 --days 90` into Benchmarks/data/,
+    reusing a file newer than the ztas binary."""
+    data = HERE / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    f = data / f"events-{args.profile}-{args.rows}.ndjson"
+    if f.exists() and f.stat().st_size > 0 and f.stat().st_mtime > Path(args.ztas).stat().st_mtime:
+        print(f"reusing {f}", flush=True)
+        return f
+    print(f"generating {args.rows:,} {args.profile} events → {f}", flush=True)
+    tmp = f.with_suffix(".tmp")
+    with open(tmp, "wb") as out:
+        subprocess.run([args.ztas, "generate", "--profile", args.profile, "--rows", str(args.rows), "--seed", "42",
+                        "--sites", "3", "--days", "90"], stdout=out, check=True)
+    tmp.rename(f)
+    return f
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ztas", default=str(HERE.parent / ".build" / "release" / "ztas"))
-    ap.add_argument("--data", required=True, help="the generated NDJSON file")
-    ap.add_argument("--work", default=str(HERE / "data" / "work"), help="where the three stores go")
+    ap.add_argument("--data", help="the generated NDJSON file (default: generate --rows lines of --profile "
+                                   "into Benchmarks/data/events-PROFILE-ROWS.ndjson, reused while newer than --ztas)")
+    ap.add_argument("--profile", choices=["synthetic", "tracked"], default="synthetic",
+                    help="data shape passed to `ztas generate --profile` (tracked: sparse lines shaped like "
+                         "conformance/events.ndjson.gz); also names the default --work and --out")
+    ap.add_argument("--rows", type=int, default=10_000_000, help="lines to generate when --data is not given")
+    ap.add_argument("--work", help="where the three stores go (default: Benchmarks/data/work, work-tracked for --profile tracked)")
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--site", help="site to query (default: the biggest in the file)")
     ap.add_argument("--ingest-lines", type=int, default=1_000_000)
     ap.add_argument("--skip-load", action="store_true", help="reuse the stores already in --work")
     ap.add_argument("--no-verify", action="store_true", help="skip the answer cross-checks")
-    ap.add_argument("--only", choices=["all", "dashboard", "conversions"], default="all",
+    ap.add_argument("--only", choices=["all", "dashboard", "conversions", "heatmaps"], default="all",
                     help="conversions: only the goal / funnel comparison (issue 10), written to results/conversions.{md,json}; "
+                         "heatmaps: only the heatmap queries (timed and cross-checked), written to heatmaps.{md,json}; "
                          "with --skip-load nothing is reloaded")
     ap.add_argument("--scale-data", help="a 5N-row file over 5× the days: re-time a few queries on it")
     ap.add_argument("--scale-days", type=int, default=450)
-    ap.add_argument("--out", default=str(HERE / "results"))
+    ap.add_argument("--out", help="results directory (default: Benchmarks/results, results/tracked for --profile tracked)")
     args = ap.parse_args()
+    suffix = "" if args.profile == "synthetic" else f"-{args.profile}"
+    args.work = args.work or str(HERE / "data" / f"work{suffix}")
+    args.out = args.out or str(HERE / "results" / ("" if args.profile == "synthetic" else args.profile))
 
     ensure_peers()
-    ndjson = Path(args.data).resolve()
+    ndjson = Path(args.data).resolve() if args.data else generate_data(args)
     work = Path(args.work).resolve()
     work.mkdir(parents=True, exist_ok=True)
     rows = sum(1 for _ in open(ndjson, "rb"))
@@ -1277,7 +1309,8 @@ def main() -> None:
             report["scale_load"] = old["scale_load"]
     else:
         report["load"] = load_all(args, ndjson, work, rows)
-        report["ingest"] = ingest_bench(args, ndjson, work, args.ingest_lines)
+        if args.only != "heatmaps":
+            report["ingest"] = ingest_bench(args, ndjson, work, args.ingest_lines)
 
     if args.only == "conversions":
         cv = conversion_phase(args, work, site, args.runs)
@@ -1289,6 +1322,20 @@ def main() -> None:
         out.mkdir(parents=True, exist_ok=True)
         (out / "conversions.json").write_text(json.dumps(cv, indent=1, default=str))
         (out / "conversions.md").write_text(md)
+        print("\n" + md)
+        return
+
+    if args.only == "heatmaps":
+        heat = {q["name"] for q in build_queries(site, "/") if q["kind"] == "heatmap"}
+        qrows, _, meta = query_phase(args, work, site, args.runs, not args.no_verify, heat)
+        report = {"load": report.get("load") if not args.skip_load else None, "queries": qrows, "meta": {**meta, "profile": args.profile, "rows": rows, "runs": args.runs,
+                  "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                  "machine": f"{os.cpu_count()} cores ({platform.processor() or platform.machine()}), {platform.system()} {platform.release()}"}}
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "heatmaps.json").write_text(json.dumps(report, indent=1, default=str))
+        md = markdown(report)
+        (out / "heatmaps.md").write_text(md)
         print("\n" + md)
         return
 
@@ -1314,7 +1361,7 @@ def main() -> None:
              "ztas_ms_5n": by[r["name"]]["ztas_ms"], "duckdb_ms_5n": by[r["name"]]["duckdb_ms"], "chdb_ms_5n": by[r["name"]]["chdb_ms"]}
             for r in qrows if r["name"] in by]}
 
-    report["meta"] = {**meta, "rows": rows, "runs": args.runs, "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    report["meta"] = {**meta, "profile": args.profile, "rows": rows, "runs": args.runs, "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                       "machine": f"{os.cpu_count()} cores ({platform.processor() or platform.machine()}), {platform.system()} {platform.release()}"}
     md = markdown(report)
     if report.get("conversions"):

@@ -1,23 +1,26 @@
 #!/usr/bin/env bash
 # ztas vs DuckDB vs chDB on the same generated data, in one command:
 #
-#   Benchmarks/run.sh [--rows N] [--runs R] [--skip-build] [--scale] [compare.py options…]
+#   Benchmarks/run.sh [--profile P] [--rows N] [--runs R] [--skip-build] [--scale] [compare.py options…]
 #
-# Builds ztas (release), generates N events (`ztas generate --rows N --seed 42 --sites 3
-# --days 90`, default N = 10,000,000), then runs Benchmarks/compare.py: load, durable ingest,
+# Builds ztas (release), generates N events (`ztas generate --profile P --rows N --seed 42
+# --sites 3 --days 90`, default N = 10,000,000; P = synthetic, or tracked for sparse lines
+# shaped like conformance/events.ndjson.gz), then runs Benchmarks/compare.py: load, durable ingest,
 # the dashboard query set, cross-checks, and the comparison tables (stdout and
 # Benchmarks/results/latest.{md,json}). DuckDB and chDB are pip-installed when missing.
 #
 # --scale also generates 5N events over 5 × 90 days (the same daily volume, 5× the history) and
 # re-times a few queries on them: a query's time should follow the rows in its window, not the
 # size of the store. Other options go to compare.py (e.g. --skip-load to reuse the loaded stores,
-# --no-verify, --site S). Generated files are kept in Benchmarks/data/ and reused while they are
-# newer than the ztas binary.
+# --no-verify, --site S, --only heatmaps). Generated files are kept in Benchmarks/data/ as
+# events-P-N.ndjson and reused while they are newer than the ztas binary; the stores of a profile
+# go to data/work (synthetic) or data/work-P, its results to results/ or results/P/.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 rows=10000000
+profile=synthetic
 runs=10
 build=1
 scale=0
@@ -25,10 +28,11 @@ extra=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --rows) rows="$2"; shift 2 ;;
+    --profile) profile="$2"; shift 2 ;;
     --runs) runs="$2"; shift 2 ;;
     --skip-build) build=0; shift ;;
     --scale) scale=1; shift ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) extra+=("$1"); shift ;;
   esac
 done
@@ -57,16 +61,18 @@ generate() {
   fi
   echo "== generating $n events over $days days → $file"
   local t0=$SECONDS
-  "$ztas" generate --rows "$n" --seed 42 --sites 3 --days "$days" > "$file.tmp"
+  "$ztas" generate --profile "$profile" --rows "$n" --seed 42 --sites 3 --days "$days" > "$file.tmp"
   mv "$file.tmp" "$file"
   echo "   $((SECONDS - t0)) s, $(du -h "$file" | cut -f1)"
 }
 
-file="$data/events-$rows.ndjson"
+file="$data/events-$profile-$rows.ndjson"
 generate "$file" "$rows" 90
-args=(--ztas "$ztas" --data "$file" --runs "$runs" --work "$data/work")
+suffix=""
+[[ $profile == synthetic ]] || suffix="-$profile"
+args=(--ztas "$ztas" --data "$file" --profile "$profile" --runs "$runs" --work "$data/work$suffix")
 if [[ $scale == 1 ]]; then
-  big="$data/events-$((rows * 5))-450d.ndjson"
+  big="$data/events-$profile-$((rows * 5))-450d.ndjson"
   generate "$big" "$((rows * 5))" 450
   args+=(--scale-data "$big" --scale-days 450)
 fi

@@ -49,13 +49,13 @@ public final class SegmentReader: @unchecked Sendable {
     }
 
     /// Whether chunk `index` (block × 27 + column) still needs its checksum checked.
-    private func needsCheck(_ index: Int) -> Bool {
+    func needsCheck(_ index: Int) -> Bool {
         verifiedLock.lock()
         defer { verifiedLock.unlock() }
         return verifiedChunks[index >> 6] & (1 << UInt64(index & 63)) == 0
     }
 
-    private func markChecked(_ index: Int) {
+    func markChecked(_ index: Int) {
         verifiedLock.lock()
         defer { verifiedLock.unlock() }
         verifiedChunks[index >> 6] |= 1 << UInt64(index & 63)

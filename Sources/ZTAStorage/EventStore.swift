@@ -639,8 +639,19 @@ public final class EventStore: EventSource, @unchecked Sendable {
                 }
                 stats.blocksKept += 1
                 stats.rowsKept += bs.rowCount
-                let columns = request.columns, idsAsCodes = request.idsAsCodes
-                tasks.append(ChunkTask(rowCount: bs.rowCount, minTs: lo, maxTs: hi) { [h] in
+                var columns = request.columns
+                let idsAsCodes = request.idsAsCodes
+                if let filter = request.rowFilter {
+                    if request.tsOnlyAtEdges && lo >= request.from && hi < request.to {
+                        columns = ColumnSet(rawValue: columns.rawValue & ~ColumnSet([.ts]).rawValue)
+                    }
+                    let late = request.lateColumns
+                    tasks.append(ChunkTask(rowCount: bs.rowCount, minTs: lo, maxTs: hi) { [h, columns] in
+                        do { return try h.reader.decodeBlock(b, columns: columns, late: late, select: filter) } catch let e as FormatError { throw StorageError(e) }
+                    })
+                    continue
+                }
+                tasks.append(ChunkTask(rowCount: bs.rowCount, minTs: lo, maxTs: hi) { [h, columns] in
                     do { return try h.reader.decodeBlock(b, columns: columns, idsAsCodes: idsAsCodes) } catch let e as FormatError { throw StorageError(e) }
                 })
             }
@@ -653,7 +664,8 @@ public final class EventStore: EventSource, @unchecked Sendable {
             stats.memtableRows += c.count
             stats.rowsKept += c.count
             let lo = c.ts.min()!, hi = c.ts.max()!
-            tasks.append(ChunkTask(rowCount: c.count, minTs: lo, maxTs: hi) { c })
+            let filter = request.rowFilter
+            tasks.append(ChunkTask(rowCount: c.count, minTs: lo, maxTs: hi) { filter.map { c.gather($0(c)) } ?? c })
         }
         stats.partitionsTotal = partitions.count
         stats.partitionsKept = keptPartitions.count

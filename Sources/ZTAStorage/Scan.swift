@@ -15,6 +15,16 @@ public struct ScanRequest: Sendable {
     /// empty — for readers that work on codes and would otherwise pay for expanding every row.
     /// Memtable chunks and other encodings still come with their values.
     public var idsAsCodes = false
+    /// Late materialization: when set, each chunk holds only the rows this picks (strictly
+    /// ascending indices into the chunk it is given). The chunk it sees has `columns` minus
+    /// `lateColumns`; the late ones are then decoded at the picked rows alone (segment blocks) or
+    /// gathered (memtable chunks). Block codes of `visitor` / `session` are not kept.
+    public var rowFilter: (@Sendable (ColumnChunk) -> [Int32])?
+    /// Columns decoded only at the rows `rowFilter` picks.
+    public var lateColumns: ColumnSet = []
+    /// With `rowFilter`: a segment block lying wholly inside `[from, to)` comes without `ts`
+    /// (every row is in range), for readers that need `ts` only to filter.
+    public var tsOnlyAtEdges = false
 
     public init(site: String, from: Int64, to: Int64, columns: ColumnSet,
                 blockFilter: (@Sendable (BlockPruneContext) -> Bool)? = nil) {
@@ -96,7 +106,8 @@ public struct InMemoryEventSource: EventSource {
             if hi < request.from || lo >= request.to { continue }
             stats.blocksKept += 1
             stats.rowsKept += chunk.count
-            tasks.append(ChunkTask(rowCount: chunk.count, minTs: lo, maxTs: hi) { chunk })
+            let filter = request.rowFilter
+            tasks.append(ChunkTask(rowCount: chunk.count, minTs: lo, maxTs: hi) { filter.map { chunk.gather($0(chunk)) } ?? chunk })
         }
         tasks.sort { $0.minTs < $1.minTs }
         return ScanPlan(tasks: tasks, stats: stats)

@@ -41,6 +41,10 @@ final class SessionSimulator {
     static let ticksPerDay: Int64 = 86_400_000
 
     let generator: WorkloadGenerator
+    /// The profile's page-level mix.
+    private let mix: PageMix
+    /// The `tracked` profile: sparse lines, short ids, `Z` or integer timestamps.
+    private let tracked: Bool
     private var rng: Xoshiro256
     private var strings = EscapedStrings()
     private var sites: [SiteModel] = []
@@ -74,6 +78,8 @@ final class SessionSimulator {
 
     init(_ g: WorkloadGenerator) {
         generator = g
+        mix = PageMix(g.profile)
+        tracked = g.profile == .tracked
         rng = Xoshiro256(seed: g.seed)
         queues = []
         var st = EscapedStrings()
@@ -232,7 +238,7 @@ final class SessionSimulator {
         var slot = -1
         var visitor: VisitorState
         let known = sites[site].visitors.items.count
-        if known > 0, rng.chance(0.35) {
+        if known > 0, rng.chance(mix.returningChance) {
             let s = rng.below(known)
             let v = sites[site].visitors[s]
             if !v.inSession, ts - v.lastSeen > 30 * 60_000 {
@@ -258,7 +264,7 @@ final class SessionSimulator {
                               acquisition: acquisition,
                               blog: acquisition == acquisitionStrings.count ? blogTable.sample(&rng) : -1,
                               path: sites[site].pathTable.sample(&rng), pageviewsLeft: drawPageviews(),
-                              fullForm: rng.chance(0.85))
+                              fullForm: rng.chance(0.85) && !tracked)
         let index: Int
         if let free = freeSlots.popLast() {
             index = free
@@ -331,14 +337,14 @@ final class SessionSimulator {
 
         // Heartbeats every 30 s while the page stays open.
         var hb: Int64 = 30_000
-        while hb < dwell && hb <= 600_000 {
+        while hb < dwell && hb <= mix.heartbeatLimitMs {
             add(PendingEvent(ts: t + hb + Int64(rng.below(250)), type: 3))
             hb += 30_000
         }
         // Scrolls: each reports the deepest point reached so far.
-        if dwellSeconds > 4, rng.chance(0.8) {
+        if dwellSeconds > 4, rng.chance(mix.scrollChance) {
             let deepest = rng.chance(0.22) ? 100 : Int(pow(rng.unit(), 0.65) * 100)
-            let k = rng.int(1, 3)
+            let k = rng.int(1, mix.maxScrolls)
             var times = (0..<k).map { _ in at() }
             times.sort()
             for (i, ts) in times.enumerated() {
@@ -347,7 +353,7 @@ final class SessionSimulator {
             }
         }
         // Clicks on page elements, near their usual place.
-        let clicks = min(rng.poisson(mean: device == 0 ? 1.0 : 0.75), 6)
+        let clicks = min(rng.poisson(mean: device == 0 ? mix.clicksDesktop : mix.clicksOther), 6)
         for _ in 0..<clicks {
             let el = elementTable.sample(&rng)
             let spec = WorkloadCatalog.elements[el]
@@ -356,7 +362,7 @@ final class SessionSimulator {
             add(PendingEvent(ts: at(), type: 4, a: x, b: y, c: Int32(el)))
         }
         // Now and then a rage click: a burst within one second on one spot.
-        if rng.chance(0.01) {
+        if rng.chance(mix.rageChance) {
             let el = elementTable.sample(&rng)
             let spec = WorkloadCatalog.elements[el]
             let x0 = spec.x * Double(width), y0 = spec.y * pageScale
@@ -369,13 +375,13 @@ final class SessionSimulator {
         }
         // Mouse moves (not on phones).
         if device != 1 {
-            for _ in 0..<min(rng.poisson(mean: 1.4), 8) {
+            for _ in 0..<min(rng.poisson(mean: mix.moves), 8) {
                 add(PendingEvent(ts: at(), type: 6, a: Int32(rng.below(Int(width))),
                                  b: Int32(rng.below(Int(Double(height) * 1.8)))))
             }
         }
         // Custom events.
-        if rng.chance(0.1) {
+        if rng.chance(mix.customEventChance) {
             let ev = customEventTable.sample(&rng)
             let spec = WorkloadCatalog.customEvents[ev]
             let cents: Int32 = switch spec.value {
@@ -385,7 +391,7 @@ final class SessionSimulator {
             }
             add(PendingEvent(ts: at(), type: 1, a: Int32(ev), b: Int32(rng.below(spec.labels.count)), c: cents))
         }
-        if rng.chance(0.92) {
+        if rng.chance(mix.engagementChance) {
             add(PendingEvent(ts: t + dwell, type: 2, a: Int32(dwellSeconds)))
         }
         // Insertion sort by time (the pageview, at t, stays first).
@@ -413,7 +419,7 @@ final class SessionSimulator {
             out.int(e.ts)
         } else {
             out.byte(0x22)
-            out.isoTimestamp(e.ts, offsetMinutes: style < 28 ? site.offsetMinutes : 0)
+            out.isoTimestamp(e.ts, offsetMinutes: style < 28 && !tracked ? site.offsetMinutes : 0)
             out.byte(0x22)
         }
         out.raw(",\"site\":\"")
@@ -428,10 +434,17 @@ final class SessionSimulator {
         case 5: out.raw("scroll")
         default: out.raw("move")
         }
-        out.raw("\",\"visitor\":\"")
-        out.uuid(s.visitor.id.0, s.visitor.id.1)
-        out.raw("\",\"session\":\"")
-        out.uuid(s.id, s.idLow)
+        if tracked {
+            out.raw("\",\"visitor\":\"v")
+            out.hex16(s.visitor.id.0)
+            out.raw("\",\"session\":\"s")
+            out.hex16(s.id)
+        } else {
+            out.raw("\",\"visitor\":\"")
+            out.uuid(s.visitor.id.0, s.visitor.id.1)
+            out.raw("\",\"session\":\"")
+            out.uuid(s.id, s.idLow)
+        }
         out.raw("\",\"path\":\"")
         strings.write(site.paths[s.path], to: &out)
         out.byte(0x22)
@@ -486,24 +499,18 @@ final class SessionSimulator {
                 out.raw(",\"value\":0")
             }
         case 2:
-            out.raw(",\"time_on_page\":")
-            out.int(Int64(e.a))
+            writeNumber(",\"time_on_page\":", e.a, to: &out)
         case 4:
-            out.raw(",\"x\":")
-            out.int(Int64(e.a))
-            out.raw(",\"y\":")
-            out.int(Int64(e.b))
+            writeNumber(",\"x\":", e.a, to: &out)
+            writeNumber(",\"y\":", e.b, to: &out)
             let el = elements[Int(e.c)]
             writeField(",\"element\":\"", el.selector, always: true, to: &out)
             writeField(",\"text\":\"", el.text, always: s.fullForm, to: &out)
         case 5:
-            out.raw(",\"scroll_depth\":")
-            out.int(Int64(e.a))
+            writeNumber(",\"scroll_depth\":", e.a, to: &out)
         case 6:
-            out.raw(",\"x\":")
-            out.int(Int64(e.a))
-            out.raw(",\"y\":")
-            out.int(Int64(e.b))
+            writeNumber(",\"x\":", e.a, to: &out)
+            writeNumber(",\"y\":", e.b, to: &out)
         default:
             break
         }
@@ -524,6 +531,14 @@ final class SessionSimulator {
         out.raw(key)
         strings.write(value, to: &out)
         out.byte(0x22)
+    }
+
+    /// A number field; the tracked profile leaves zeros out (the default, as a tracker would).
+    @inline(__always)
+    private func writeNumber(_ key: StaticString, _ value: Int32, to out: inout LineWriter) {
+        if tracked && value == 0 { return }
+        out.raw(key)
+        out.int(Int64(value))
     }
 
     private func writeBlogReferrer(_ host: Int, fullForm: Bool, to out: inout LineWriter) {

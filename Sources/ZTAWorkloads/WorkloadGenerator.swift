@@ -20,6 +20,9 @@ import Darwin
 /// the sessions write every field (empty ones included, as an exporter would), the rest only the
 /// non-empty ones; some texts use `\uXXXX` escapes and some referrers carry `www.` or capitals.
 ///
+/// That is the `synthetic` profile; `tracked` (`WorkloadProfile`) writes the shape of tracked
+/// traffic instead, from the same simulation.
+///
 /// The output depends only on the parameters: the same seed gives the same bytes.
 public struct WorkloadGenerator: Sendable {
     /// Lines to produce.
@@ -31,16 +34,20 @@ public struct WorkloadGenerator: Sendable {
     public let days: Int
     /// End of the time range, ms since the epoch (sessions still open at the end may run past it).
     public let endMs: Int64
+    /// The shape of the lines (event mix, sparseness, id and timestamp forms).
+    public let profile: WorkloadProfile
 
     /// 2026-04-15T00:00:00Z.
     public static let defaultEndMs: Int64 = 1_776_211_200_000
 
-    public init(rows: Int, seed: UInt64, sites: Int = 3, days: Int = 90, endMs: Int64 = WorkloadGenerator.defaultEndMs) {
+    public init(rows: Int, seed: UInt64, sites: Int = 3, days: Int = 90, endMs: Int64 = WorkloadGenerator.defaultEndMs,
+                profile: WorkloadProfile = .synthetic) {
         self.rows = max(rows, 0)
         self.seed = seed
         self.sites = max(sites, 1)
         self.days = max(days, 1)
         self.endMs = endMs
+        self.profile = profile
     }
 
     /// The site ids the generator uses, the big one first.

@@ -1,6 +1,8 @@
 import ArgumentParser
 import ZTAWorkloads
 
+extension WorkloadProfile: ExpressibleByArgument {}
+
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
@@ -11,6 +13,8 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Random seed.") var seed: UInt64 = 1
     @Option(help: "Number of sites.") var sites = 3
     @Option(help: "Days of history, ending 2026-04-15.") var days = 90
+    @Option(help: "Data shape: synthetic (~460 B lines, mostly full form) or tracked (sparse ~270 B lines with the event mix of conformance/events.ndjson.gz).")
+    var profile: WorkloadProfile = .synthetic
 
     func validate() throws {
         guard rows >= 0 else { throw ValidationError("--rows must be ≥ 0") }
@@ -18,6 +22,6 @@ struct GenerateCommand: ParsableCommand {
     }
 
     func run() throws {
-        try WorkloadGenerator(rows: rows, seed: seed, sites: sites, days: days).write(toFileDescriptor: 1)
+        try WorkloadGenerator(rows: rows, seed: seed, sites: sites, days: days, profile: profile).write(toFileDescriptor: 1)
     }
 }

@@ -17,7 +17,7 @@ struct PageRows {
     /// Element / text as query-global ids into `PageRowsCollector.strings`.
     var element: [UInt32] = []
     var text: [UInt32] = []
-    var count: Int { ts.count }
+    var count: Int { type.count }
 
     mutating func append(_ o: PageRows) {
         ts += o.ts; type += o.type; session += o.session; visitor += o.visitor; x += o.x; y += o.y
@@ -84,7 +84,13 @@ struct PageRowsCollector {
             guard let code = PageRowsCollector.code(of: path, in: d) else { return false }
             return Int64(code) >= ctx.stats.min(.path) && Int64(code) <= ctx.stats.max(.path)
         }
-        let req = ScanRequest(site: site, from: window.from, to: window.to, columns: columns, blockFilter: filter)
+        var req = ScanRequest(site: site, from: window.from, to: window.to, columns: columns, blockFilter: filter)
+        // Late materialization: `ts`, `type` and `path` pick the page's rows, and only those rows
+        // of the other columns are decoded (a page is a few percent of a block).
+        let mask = typeMask, from = window.from, to = window.to
+        req.rowFilter = { c in PageRowsCollector.select(c, path: path, typeMask: mask, from: from, to: to) }
+        req.lateColumns = ColumnSet(rawValue: columns.rawValue & ~ColumnSet([.ts, .type, .path]).rawValue)
+        req.tsOnlyAtEdges = !needsTs
         let sp = try source.scanPlan(req)
         var all = PageRows()
         try WaveScanner(threads: threads).run(sp.tasks, prepare: { self.extract($0) }) { parts in
@@ -93,34 +99,59 @@ struct PageRowsCollector {
         return (all, sp.stats)
     }
 
-    private func extract(_ c: ColumnChunk) -> PageRows {
-        var out = PageRows()
-        guard let pd = c.string(.path), let code = PageRowsCollector.code(of: path, in: pd.dictionary) else { return out }
+    /// The types wanted, as a bit mask over `EventType.rawValue`.
+    var typeMask: UInt8 {
+        var m: UInt8 = 0
+        for t in types { m |= 1 << t.rawValue }
+        return m
+    }
+
+    /// Whether the endpoint reads `ts` (scroll, attention, elements and rage clicks order or
+    /// pair rows in time; click, move and dead-click cells do not).
+    var needsTs: Bool { payload.contains(.session) }
+
+    /// The rows of `c` on `path`, of a type in `typeMask`, inside `[from, to)` (every row passes
+    /// the time test when `ts` is absent: the block lies inside the window).
+    static func select(_ c: ColumnChunk, path: String, typeMask: UInt8, from: Int64, to: Int64) -> [Int32] {
+        guard let pd = c.string(.path), let code = PageRowsCollector.code(of: path, in: pd.dictionary),
+              pd.codes.count == c.count, c.type.count == c.count else { return [] }
         let target = UInt32(code)
-        var typeMask: UInt8 = 0
-        for t in types { typeMask |= 1 << t.rawValue }
-        let from = window.from, to = window.to
-        // Matching rows first (one pass over three columns), then each wanted column gathered.
+        let hasTs = c.ts.count == c.count
         // A selection vector written without branches: every row's index is stored, and the
         // cursor advances only for a match (the page is a fraction of the rows, so a branch
         // per row would mispredict often).
-        let rows = pd.codes.withUnsafeBufferPointer { pc in c.ts.withUnsafeBufferPointer { ts in c.type.withUnsafeBufferPointer { ty in
+        return pd.codes.withUnsafeBufferPointer { pc in c.ts.withUnsafeBufferPointer { ts in c.type.withUnsafeBufferPointer { ty in
             [Int32](unsafeUninitializedCapacity: c.count) { sel, k in
                 var m = 0
-                for i in 0..<c.count {
-                    let t = ts[i], y = ty[i]
-                    sel[m] = Int32(truncatingIfNeeded: i)
-                    @inline(__always) func bit(_ b: Bool) -> Int { b ? 1 : 0 }
-                    // y < 8 always holds for stored types; the mask test keeps it in range anyway.
-                    m &+= bit(pc[i] == target) & bit(t >= from) & bit(t < to) & Int(typeMask &>> (y & 7) & 1) & bit(y < 8)
+                @inline(__always) func bit(_ b: Bool) -> Int { b ? 1 : 0 }
+                if hasTs {
+                    for i in 0..<c.count {
+                        let t = ts[i], y = ty[i]
+                        sel[m] = Int32(truncatingIfNeeded: i)
+                        // y < 8 always holds for stored types; the mask test keeps it in range anyway.
+                        m &+= bit(pc[i] == target) & bit(t >= from) & bit(t < to) & Int(typeMask &>> (y & 7) & 1) & bit(y < 8)
+                    }
+                } else {
+                    for i in 0..<c.count {
+                        let y = ty[i]
+                        sel[m] = Int32(truncatingIfNeeded: i)
+                        m &+= bit(pc[i] == target) & Int(typeMask &>> (y & 7) & 1) & bit(y < 8)
+                    }
                 }
                 k = m
             }
         }}}
+    }
+
+    private func extract(_ c: ColumnChunk) -> PageRows {
+        var out = PageRows()
+        // Chunks from the scan hold only the selected rows already; selecting again keeps any
+        // source correct (and costs a pass over those few rows).
+        let rows = Self.select(c, path: path, typeMask: typeMask, from: window.from, to: window.to)
         if rows.isEmpty { return out }
         rows.withUnsafeBufferPointer { sel in
             func gather<T>(_ a: [T]) -> [T] {
-                if a.isEmpty { return [] }
+                if a.count != c.count { return [] }
                 return a.withUnsafeBufferPointer { src in
                     [T](unsafeUninitializedCapacity: sel.count) { dst, k in
                         for j in 0..<sel.count { (dst.baseAddress! + j).initialize(to: src[Int(sel[j])]) }
@@ -137,7 +168,8 @@ struct PageRowsCollector {
                     }
                 }}
             }
-            out.ts = gather(c.ts); out.type = gather(c.type)
+            out.ts = needsTs ? gather(c.ts) : []
+            out.type = gather(c.type)
             out.session = gather(c.session); out.visitor = gather(c.visitor)
             out.x = gather(c.x); out.y = gather(c.y); out.depth = gather(c.scrollDepth); out.top = gather(c.timeOnPage)
             if let device, let dev = c.string(.device) {

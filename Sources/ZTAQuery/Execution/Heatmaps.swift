@@ -71,30 +71,10 @@ extension QueryEngine {
     // MARK: click / move
 
     private func writeCells(_ r: HeatmapRequest, _ rows: PageRows, _ strings: [String], move: Bool, _ w: inout JSONWriter) throws {
-        struct Cell { var count = 0; var elements: [UInt32: Int] = [:]; var texts: [UInt64: Int] = [:] }
         let want = move ? EventType.move.rawValue : EventType.click.rawValue
-        var cells: [Int64: Cell] = [:]
-        var total = 0
-        for i in 0..<rows.count where rows.type[i] == want && rows.deviceOK[i] {
-            total += 1
-            let cx = Int64(floorDiv(Int64(rows.x[i]), 10) * 10), cy = Int64(floorDiv(Int64(rows.y[i]), 10) * 10)
-            let key = (cy << 32) | (cx & 0xFFFF_FFFF)
-            var cell = cells[key] ?? Cell()
-            cell.count += 1
-            if !move {
-                cell.elements[rows.element[i], default: 0] += 1
-                cell.texts[(UInt64(rows.element[i]) << 32) | UInt64(rows.text[i]), default: 0] += 1
-            }
-            cells[key] = cell
-        }
+        let grid = HeatmapCells(rows: rows, type: want, limit: r.limit, elements: !move, strings: strings)
+        let total = grid.total
         if total == 0 { throw Self.noData }
-        // Order: count desc, then y asc, then x asc.
-        let ordered = cells.sorted { a, b in
-            if a.value.count != b.value.count { return a.value.count > b.value.count }
-            let ay = a.key >> 32, by = b.key >> 32
-            if ay != by { return ay < by }
-            return Int32(truncatingIfNeeded: a.key) < Int32(truncatingIfNeeded: b.key)
-        }
         let vp = Viewport.of(r.device)
         w.beginObject()
         header(r, &w, withType: true)
@@ -102,21 +82,18 @@ extension QueryEngine {
         w.key("pageviews"); w.int(pageviewCount(rows))
         w.key("viewport"); w.beginObject(); w.key("width"); w.int(vp.width); w.key("height"); w.int(vp.height); w.endObject()
         w.key(move ? "movements" : "clicks"); w.beginArray()
-        for (key, cell) in ordered.prefix(r.limit) {
+        for cell in grid.cells {
             w.beginObject()
-            w.key("x"); w.int(Int(Int32(truncatingIfNeeded: key)))
-            w.key("y"); w.int(Int(key >> 32))
+            w.key("x"); w.int(cell.x)
+            w.key("y"); w.int(cell.y)
             if move {
                 w.key("intensity"); w.int(cell.count)
                 w.key("percentage"); w.fixed(Rounding.fixed(Int64(cell.count), Int64(total), times: 100, decimals: 2), decimals: 2)
             } else {
                 w.key("count"); w.int(cell.count)
                 w.key("percentage"); w.fixed(Rounding.fixed(Int64(cell.count), Int64(total), times: 100, decimals: 1), decimals: 1)
-                let el = mostFrequent(cell.elements, strings) ?? 0
-                var texts: [UInt32: Int] = [:]
-                for (k, n) in cell.texts where UInt32(k >> 32) == el { texts[UInt32(truncatingIfNeeded: k)] = n }
-                w.key("element"); w.string(strings[Int(el)])
-                w.key("text"); w.string(strings[Int(mostFrequent(texts, strings) ?? 0)])
+                w.key("element"); w.string(Int(cell.element) < strings.count ? strings[Int(cell.element)] : "")
+                w.key("text"); w.string(Int(cell.text) < strings.count ? strings[Int(cell.text)] : "")
             }
             w.endObject()
         }
