@@ -1,6 +1,7 @@
-import ArgumentParser
-import ZTAWorkloads
+public import ArgumentParser
+public import ZTAWorkloads
 
+// The conformance is public (an enum of ZTAWorkloads made an argument here), so its modules are imported publicly.
 extension WorkloadProfile: ExpressibleByArgument {}
 
 struct GenerateCommand: ParsableCommand {
