@@ -147,6 +147,8 @@ def load1() -> float:
 def pick_window(duck_path: Path, site: str) -> tuple[str, str]:
     """31 days ending the day before the site's newest event's (UTC) day, which is usually partial."""
     import duckdb
+    if not duck_path.exists():
+        sys.exit(f"{duck_path} not found: pass --duck (the window is picked from it) or --start and --end")
     con = duckdb.connect(str(duck_path), read_only=True)
     mx = con.execute("SELECT max(ts) FROM events WHERE site = ? AND \"import\" <> 0", [site]).fetchone()[0]
     con.close()
@@ -159,9 +161,18 @@ def pick_window(duck_path: Path, site: str) -> tuple[str, str]:
 # ---------------------------------------------------------------------------------------------
 # Phase driver (shared by both engines)
 
-def run_phase(n: int, warmup: float, duration: float, min_requests: int, make_client, label: str) -> dict:
-    """Runs `n` clients, each `make_client(i)` → (setup, step) where step() does one iteration and
-    returns (side_ms, start, end) of its measured request. Returns the phase's numbers."""
+def proc_cpu_seconds(pid: int) -> float:
+    """utime + stime of a whole process (all threads), seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_phase(n: int, warmup: float, duration: float, min_requests: int, make_client, label: str,
+              cpu=None) -> dict:
+    """Runs `n` clients; `make_client(i)` returns a step function doing one iteration and
+    returning (side_ms, start, end) of its measured request. `cpu()` (CPU seconds of the engine's
+    process) is read at the start and the end of the measured window. Returns the phase's numbers."""
     stop = threading.Event()
     records: list[tuple[float, float]] = []   # (end, ms) of measured requests
     sides: list[float] = []
@@ -188,6 +199,8 @@ def run_phase(n: int, warmup: float, duration: float, min_requests: int, make_cl
         t.start()
     t_measure = start + warmup
     deadline = t_measure + duration
+    time.sleep(max(0.0, t_measure - time.perf_counter()))
+    cpu0 = cpu() if cpu else None
     while True:
         time.sleep(0.05)
         now = time.perf_counter()
@@ -197,6 +210,7 @@ def run_phase(n: int, warmup: float, duration: float, min_requests: int, make_cl
             if done >= min_requests or now - t_measure > 20 * duration:
                 break
     t_stop = time.perf_counter()
+    cpu1 = cpu() if cpu else None
     stop.set()
     for t in threads:
         t.join()
@@ -207,10 +221,14 @@ def run_phase(n: int, warmup: float, duration: float, min_requests: int, make_cl
         "throughput": len(lat) / window if window > 0 else 0.0,
         "p50_ms": pct(lat, 50), "p90_ms": pct(lat, 90), "p99_ms": pct(lat, 99), "max_ms": max(lat) if lat else None,
         "mean_ms": statistics.fmean(lat) if lat else None,
+        "cpu_s": round(cpu1 - cpu0, 2) if cpu else None,
+        "cores_busy": round((cpu1 - cpu0) / window, 2) if cpu and window > 0 else None,
+        "cpu_ms_per_request": round((cpu1 - cpu0) * 1000 / len(lat), 1) if cpu and lat else None,
         "side_p50_ms": pct(sides, 50), "errors": len(errors), "error_samples": errors[:5], "latencies_ms": lat,
     }
     print(f"  {label:6} N={n}: {len(lat)} requests in {window:.1f} s = {out['throughput']:.2f}/s, "
           f"p50 {out['p50_ms'] or 0:.0f} / p99 {out['p99_ms'] or 0:.0f} ms"
+          + (f", CPU {out['cores_busy']} cores, {out['cpu_ms_per_request']} ms/request" if cpu else "")
           + (f", {len(errors)} errors ({errors[0]})" if errors else ""), flush=True)
     return out
 
@@ -354,16 +372,20 @@ def markdown(rep: dict) -> str:
          f"then ≥ {m['duration']} s and ≥ {m['min_requests']} requests measured; every dashboard request follows one "
          f"tracked event (ztas `POST /api/track`, DuckDB `INSERT`). 1-minute load average before/after: "
          f"{m['load'][0]} / {m['load'][1]}.\n",
-         "| N | ztas p50 ms | ztas p99 ms | ztas req/s | ztas peak RSS MB (anon / file) | DuckDB p50 ms | DuckDB p99 ms | DuckDB req/s | DuckDB process peak RSS MB | requests ztas / DuckDB | load |",
-         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+         "| N | ztas p50 ms | ztas p99 ms | ztas req/s | ztas peak RSS MB (anon / file) | ztas CPU ms/req (cores busy) | DuckDB p50 ms | DuckDB p99 ms | DuckDB req/s | DuckDB process peak RSS MB | DuckDB CPU ms/req (cores busy) | requests ztas / DuckDB | load |",
+         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rep["phases"]:
         z, d = r.get("ztas"), r.get("duckdb")
         zc = [fmt(z["p50_ms"]), fmt(z["p99_ms"]), fmt(z["throughput"], 2),
-              f"{z['peak']['rss_mb']} ({z['peak']['anon_mb']} / {z['peak']['file_mb']})" if z.get("peak") else "—"] if z else ["—"] * 4
+              f"{z['peak']['rss_mb']} ({z['peak']['anon_mb']} / {z['peak']['file_mb']})" if z.get("peak") else "—",
+              f"{fmt(z['cpu_ms_per_request'])} ({fmt(z['cores_busy'], 2)})"] if z else ["—"] * 5
         dc = [fmt(d["p50_ms"]), fmt(d["p99_ms"]), fmt(d["throughput"], 2),
-              str(d["peak"]["rss_mb"]) if d.get("peak") else "—"] if d else ["—"] * 4
+              str(d["peak"]["rss_mb"]) if d.get("peak") else "—",
+              f"{fmt(d['cpu_ms_per_request'])} ({fmt(d['cores_busy'], 2)})"] if d else ["—"] * 5
         L.append(f"| {r['clients']} | " + " | ".join(zc + dc) +
                  f" | {z['requests'] if z else '—'} / {d['requests'] if d else '—'} | {r['load']} |")
+    L.append("\nCPU: user + system time of the server process (ztas) or of this Python process (DuckDB, its "
+             "client loop included) over the measured window, per measured request; cores busy = CPU / wall.")
     t = rep.get("targets")
     if t:
         L.append("")
@@ -456,14 +478,16 @@ def main() -> None:
             if srv:
                 sampler.mark(f"ztas-{n}")
                 row["ztas"] = run_phase(n, args.warmup, args.duration, args.min_requests,
-                                        ztas_client_factory(srv, token, args.site, start, end, zseq), "ztas")
+                                        ztas_client_factory(srv, token, args.site, start, end, zseq), "ztas",
+                                        cpu=lambda: proc_cpu_seconds(srv.proc.pid))
                 sampler.mark("between")
                 row["ztas"]["peak"] = sampler.peak(f"ztas-{n}")
             if con is not None:
                 dsamp = MemSampler(os.getpid())
                 dsamp.mark("duck")
                 row["duckdb"] = run_phase(n, args.warmup, args.duration, args.min_requests,
-                                          duck_client_factory(con, args.site, compare.Window(start, end), dseq), "DuckDB")
+                                          duck_client_factory(con, args.site, compare.Window(start, end), dseq), "DuckDB",
+                                          cpu=lambda: proc_cpu_seconds(os.getpid()))
                 dsamp.stop()
                 row["duckdb"]["peak"] = dsamp.peak("duck")
             phases.append(row)
