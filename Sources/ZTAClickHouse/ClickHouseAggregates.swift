@@ -101,8 +101,9 @@ struct BucketMap {
         let z = SQL.literal(tz)
         if !b.calendar {
             var parts: [String] = []
-            for i in 0..<(b.count - 1) { parts.append("ts < \(b.boundaries[i + 1]), \(i)") }
-            sqlKey = parts.isEmpty ? "0" : "multiIf(\(parts.joined(separator: ", ")), \(b.count - 1))"
+            // Boundaries are count + 1 long; an empty bucketing gets no branches (never traps).
+            for i in 0..<max(0, min(b.count, b.boundaries.count - 1) - 1) { parts.append("ts < \(b.boundaries[i + 1]), \(i)") }
+            sqlKey = parts.isEmpty ? "0" : "multiIf(\(parts.joined(separator: ", ")), \(parts.count))"
         } else {
             switch b.interval {
             case .hour: sqlKey = "toUInt32(toStartOfHour(\(second), \(z)))"
