@@ -2,7 +2,7 @@
 import PackageDescription
 
 /// Module layering (dependencies point one way):
-/// CLZ4, CZTASupport (hardware CRC-32C) ← ZTAFormat ← ZTAStorage ← ZTAQuery ← ZTAEngine ← ZTAServer ← ztas
+/// CLZ4, CZTASupport (hardware CRC-32C) ← ZTAFormat ← ZTAStorage ← ZTAQuery ← ZTAClickHouse ← ZTAEngine ← ZTAServer ← ztas
 /// ZTAWorkloads (synthetic data) sits beside ZTAEngine for tests, benchmarks and `ztas generate`.
 let optimized: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
@@ -41,7 +41,12 @@ let package = Package(
         .target(name: "ZTAFormat", dependencies: ["CLZ4", "CZTASupport"], swiftSettings: optimized),
         .target(name: "ZTAStorage", dependencies: ["ZTAFormat"], swiftSettings: optimized),
         .target(name: "ZTAQuery", dependencies: ["ZTAFormat", "ZTAStorage"], swiftSettings: optimized),
-        .target(name: "ZTAEngine", dependencies: ["ZTAFormat", "ZTAStorage", "ZTAQuery", "CZlib"], swiftSettings: optimized),
+        // The ClickHouse event store (issue 14): HTTP client, schema, SQL compiler of the logical query.
+        .target(name: "ZTAClickHouse", dependencies: [
+            "ZTAFormat", "ZTAStorage", "ZTAQuery",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ], swiftSettings: optimized),
+        .target(name: "ZTAEngine", dependencies: ["ZTAFormat", "ZTAStorage", "ZTAQuery", "ZTAClickHouse", "CZlib"], swiftSettings: optimized),
         .target(name: "ZTAWorkloads", dependencies: ["ZTAFormat"], swiftSettings: optimized),
         .target(name: "ZTAServer", dependencies: [
             "ZTAEngine", "ZTAQuery", "ZTAStorage", "ZTAFormat", "ZTAWorkloads", "CZlib", "CMaxMindDB",
@@ -68,7 +73,7 @@ let package = Package(
             .embedInCode("OpenAPI/openapi.json"),
         ], swiftSettings: optimized),
         .executableTarget(name: "ztas", dependencies: [
-            "ZTAEngine", "ZTAWorkloads", "ZTAServer",
+            "ZTAEngine", "ZTAWorkloads", "ZTAServer", "ZTAClickHouse",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimized),
         // Fuzzing (docs/reliability.md): the targets as a library, one executable per
@@ -96,6 +101,7 @@ let package = Package(
             // Read by path (relative to #filePath), not bundled.
             "Fixtures",
         ]),
+        .testTarget(name: "ZTAClickHouseTests", dependencies: ["ZTAClickHouse", "ZTAEngine", "ZTAQuery", "ZTAStorage", "ZTAFormat"]),
         .testTarget(name: "ZTAEngineTests", dependencies: ["ZTAEngine", "ZTAWorkloads", "ZTAQuery", "ZTAStorage", "ZTAFormat"]),
     ]
 )

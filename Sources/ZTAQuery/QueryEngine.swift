@@ -6,7 +6,10 @@ import Glibc
 /// The query layer's entry point: runs parsed requests against an `EventSource` and returns the
 /// exact JSON bodies of api.md §6.
 public final class QueryEngine: Sendable {
+    /// The rows that heatmaps, exports, realtime and conversions scan.
     let source: any EventSource
+    /// Where the logical aggregate queries (stats, stats-api, dashboard, summaries) run.
+    let aggregates: any AggregateBackend
     let threads: Int
 
     /// `threads` workers scan chunks and aggregate in parallel (sessions and visitors are split
@@ -14,6 +17,16 @@ public final class QueryEngine: Sendable {
     public init(source: any EventSource, threads: Int = 2) {
         self.source = source
         self.threads = max(1, threads)
+        self.aggregates = EmbeddedAggregates(source: source, threads: threads)
+        _ = QueryEngine.mallocTuned
+    }
+
+    /// A query engine whose aggregate queries run on another store (`aggregates`, e.g. the
+    /// ClickHouse compiler); the queries not yet compiled for it scan `source`.
+    package init(source: any EventSource, aggregates: any AggregateBackend, threads: Int = 2) {
+        self.source = source
+        self.threads = max(1, threads)
+        self.aggregates = aggregates
         _ = QueryEngine.mallocTuned
     }
 
@@ -41,9 +54,7 @@ public final class QueryEngine: Sendable {
 
     /// Body of `GET /api/stats-api`: `{ results: [...], query: {...} }`.
     public func statsAPI(_ r: StatsAPIRequest) throws -> [UInt8] {
-        let exec = AggregateExecutor(plan: AggregatePlan(r.aggregateQuery), threads: threads)
-        let res = try exec.run(source: source)
-        return renderStatsAPI(r, res)
+        renderStatsAPI(r, try aggregates.aggregate(r.aggregateQuery))
     }
 
     /// Body of `GET /api/stats` (the dashboard): all panels from one scan.

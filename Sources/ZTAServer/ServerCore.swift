@@ -8,7 +8,12 @@ import ZTAQuery
 /// rate limits, metrics and the tracking state. One per running server.
 final class ServerCore: Sendable {
     let config: ServerConfig
+    /// The local embedded database: the WAL every tracked event is acknowledged from, and the
+    /// engine's own maintenance.
     let db: Database
+    /// The store the handlers query, import into and delete from (the seam of issue 14). The
+    /// embedded `db` itself unless another store holds the events.
+    let events: any EventBackend
     let meta: MetaStore
     let tokens: TokenService
     let limiter = RateLimiter()
@@ -44,9 +49,10 @@ final class ServerCore: Sendable {
     let alertWebhooks: Mutex<any AlertWebhookSink>
 
     init(config: ServerConfig, db: Database, meta: MetaStore, tokens: TokenService, logger: Logger, dummyHash: String,
-         clients: ClientAddressResolver, geoIP: GeoIPResolver? = nil) {
+         clients: ClientAddressResolver, geoIP: GeoIPResolver? = nil, events: (any EventBackend)? = nil) {
         self.config = config
         self.db = db
+        self.events = events ?? db
         self.meta = meta
         self.tokens = tokens
         self.clients = clients

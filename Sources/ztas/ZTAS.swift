@@ -11,7 +11,7 @@ struct ZTAS: AsyncParsableCommand {
         subcommands: [
             ImportCommand.self, IngestCommand.self, QueryCommand.self, HeatmapCommand.self,
             GenerateCommand.self, VerifyCommand.self, InspectCommand.self, CompactCommand.self,
-            DeleteCommand.self, BenchCommand.self, ServeCommand.self,
+            DeleteCommand.self, BenchCommand.self, ServeCommand.self, ClickHouseCommand.self, MigrateCommand.self,
         ]
     )
 }

@@ -90,8 +90,7 @@ extension QueryEngine {
     /// The dashboard's panels for `r` as typed values: the same scan and ordering as
     /// `dashboard(_:)`, which renders exactly this value.
     public func dashboardResult(_ r: DashboardRequest) throws -> DashboardResult {
-        let exec = AggregateExecutor(plan: AggregatePlan(r.aggregateQuery), threads: threads)
-        return DashboardResult(r, try exec.run(source: source))
+        DashboardResult(r, try aggregates.aggregate(r.aggregateQuery))
     }
 
     /// English short name of an ISO 3166-1 code (the dashboard's `countries[].name`).

@@ -60,7 +60,7 @@ extension QueryEngine {
     public func summary(site: String, window: TimeWindow, filters: [Filter] = []) throws -> SummaryMetrics {
         var q = AggregateQuery(site: site, window: window, filters: filters)
         q.total = true
-        let res = try AggregateExecutor(plan: AggregatePlan(q), threads: threads).run(source: source)
+        let res = try aggregates.aggregate(q)
         return SummaryMetrics(res.total)
     }
 
@@ -90,9 +90,9 @@ extension QueryEngine {
         }
         var q = AggregateQuery(site: site, window: TimeWindow(from: first.from, to: last.to, timeZone: first.timeZone),
                                filters: filters)
-        q.series = Bucketing(interval: .hour, boundaries: bounds, labels: labels)
+        q.series = Bucketing(interval: .hour, boundaries: bounds, labels: labels, calendar: false)
         q.seriesSessions = true
-        let res = try AggregateExecutor(plan: AggregatePlan(q), threads: threads).run(source: source)
+        let res = try aggregates.aggregate(q)
         return slots.map { $0 < res.series.count ? SummaryMetrics(res.series[$0]) : .zero }
     }
 }

@@ -3,41 +3,49 @@ import ZTAFormat
 /// The one logical query every stats-style endpoint compiles to: the events of one site in a
 /// window, filters (events.md §3), and the outputs wanted from one shared scan — whole-window
 /// totals, a per-bucket series and breakdowns by dimensions.
-struct AggregateQuery {
-    var site: String
-    var window: TimeWindow
-    var filters: [Filter]
+package struct AggregateQuery: Sendable {
+    package var site: String
+    package var window: TimeWindow
+    package var filters: [Filter]
     /// Whole-window totals (no grouping).
-    var total: Bool = false
+    package var total: Bool = false
     /// Per-bucket totals; every bucket is its own interval for sessions.
-    var series: Bucketing? = nil
+    package var series: Bucketing? = nil
     /// Whether the series needs session metrics (sessions, bounces, duration, views per visit).
     /// Without them and without session-level filters, a bucket's pageviews, events, time on page
     /// and distinct visitors are row-level, and no per-bucket session table is built.
-    var seriesSessions = true
+    package var seriesSessions = true
     /// Whether `avg_time_on_page` is asked for; without it (and without row-level groups, which
     /// read it anyway) the `time_on_page` column is not decoded and the metric reads as 0.
-    var timeOnPage = true
+    package var timeOnPage = true
     /// Whole-window breakdowns (distinct dimensions).
-    var breakdowns: [Dimension] = []
+    package var breakdowns: [Dimension] = []
+
+    package init(site: String, window: TimeWindow, filters: [Filter]) {
+        self.site = site
+        self.window = window
+        self.filters = filters
+    }
 }
 
 /// Additive aggregates of one group (a bucket, a breakdown value or the total), from which every
 /// metric of events.md §3 is derived exactly.
-struct GroupAcc {
-    var pageviews: Int64 = 0
-    var events: Int64 = 0
-    var visitors: Int64 = 0
-    var sessions: Int64 = 0
-    var bounces: Int64 = 0
+package struct GroupAcc: Sendable, Equatable {
+    package var pageviews: Int64 = 0
+    package var events: Int64 = 0
+    package var visitors: Int64 = 0
+    package var sessions: Int64 = 0
+    package var bounces: Int64 = 0
     /// Summed session durations, ms.
-    var durMs: Int64 = 0
+    package var durMs: Int64 = 0
     /// Kept pageviews of the counted sessions (numerator of views_per_visit).
-    var spv: Int64 = 0
-    var engSum: Int64 = 0
-    var engCnt: Int64 = 0
+    package var spv: Int64 = 0
+    package var engSum: Int64 = 0
+    package var engCnt: Int64 = 0
 
-    @inline(__always) mutating func add(_ o: GroupAcc) {
+    package init() {}
+
+    @inline(__always) package mutating func add(_ o: GroupAcc) {
         pageviews &+= o.pageviews; events &+= o.events; visitors &+= o.visitors
         sessions &+= o.sessions; bounces &+= o.bounces; durMs &+= o.durMs; spv &+= o.spv
         engSum &+= o.engSum; engCnt &+= o.engCnt
@@ -81,16 +89,18 @@ struct GroupAcc {
 }
 
 /// One row of a breakdown: the group's value (display form) and its aggregates.
-struct BreakdownRow {
-    var value: String
-    var acc: GroupAcc
+package struct BreakdownRow: Sendable, Equatable {
+    package var value: String
+    package var acc: GroupAcc
+    package init(value: String, acc: GroupAcc) { self.value = value; self.acc = acc }
 }
 
 /// What an aggregate query produced.
-struct AggregateResult {
-    var total = GroupAcc()
-    var series: [GroupAcc] = []
-    var breakdowns: [Dimension: [BreakdownRow]] = [:]
+package struct AggregateResult: Sendable {
+    package var total = GroupAcc()
+    package var series: [GroupAcc] = []
+    package var breakdowns: [Dimension: [BreakdownRow]] = [:]
+    package init() {}
 }
 
 extension Array where Element == BreakdownRow {

@@ -38,7 +38,7 @@ public enum Dimension: String, CaseIterable, Sendable {
     }
 
     /// The value a session without an entry has (events.md §6.1).
-    var noEntryValue: String { self == .channel ? "direct" : "" }
+    package var noEntryValue: String { self == .channel ? "direct" : "" }
 }
 
 /// A metric of the stats API (events.md §3).

@@ -147,7 +147,7 @@ extension QueryEngine {
             var q = AggregateQuery(site: r.siteId, window: r.window, filters: [])
             let b = try Bucketing.make(r.window, interval: .day)
             q.series = b
-            let res = try AggregateExecutor(plan: AggregatePlan(q), threads: threads).run(source: source)
+            let res = try aggregates.aggregate(q)
             let end = r.offset >= b.count ? b.count : min(b.count, r.offset.addingReportingOverflow(limit).overflow ? Int.max : r.offset + limit)
             if r.offset < b.count {
                 for i in r.offset..<end {

@@ -170,6 +170,10 @@ public struct Bucketing: Sendable {
     public var boundaries: [Int64]
     public var labels: [String]
     public var count: Int { labels.count }
+    /// Whether the buckets are the calendar units of `interval` in the window's time zone (as
+    /// `make` builds them); false for hand-made boundaries (e.g. `summaries`' windows and fillers),
+    /// which a store that computes buckets from calendar functions must treat as plain ranges.
+    package var calendar = true
 
     static let maxBuckets = 5000
 

@@ -84,13 +84,13 @@ extension ServerCore {
     /// goal or funnel deleted since).
     func checkAlert(_ alert: AlertRecord, site: SiteRecord, nowMs: Int64) async throws -> AlertVerdict? {
         guard let metric = AlertMetric(alert.metric), let tz = SiteTimeZone(site.timezone) else { return nil }
-        let db = self.db
+        let events = self.events
         let siteId = site.id
         // Traffic metrics read the typed summary; goal and funnel metrics come from their feature.
         let valueOf: @Sendable (TimeWindow) throws -> Double
         if let base = Self.summaryValue(metric) {
-            valueOf = { w in base(try db.queries.summary(site: siteId, window: w)) }
-        } else if let f = try await alertTargets.valueFunction(metric, site: site, db: db, meta: meta) {
+            valueOf = { w in base(try events.queries.summary(site: siteId, window: w)) }
+        } else if let f = try await alertTargets.valueFunction(metric, site: site, db: events, meta: meta) {
             valueOf = f
         } else {
             return nil
@@ -119,7 +119,7 @@ extension ServerCore {
             let isTraffic = Self.summaryValue(metric) != nil
             let (values, hadData) = try await queryGate.run { () -> ([Double], [Bool]) in
                 // One scan for the 29 hours' traffic (which hours had data at all).
-                let sums = try db.queries.summaries(site: siteId, windows: windows)
+                let sums = try events.queries.summaries(site: siteId, windows: windows)
                 let hadData = sums.map { $0.pageviews > 0 || $0.events > 0 || $0.sessions > 0 }
                 let values = try isTraffic ? sums.map { Self.summaryValue(metric)?($0) ?? 0 } : windows.map(valueOf)
                 return (values, hadData)

@@ -11,7 +11,7 @@ protocol AlertTargetMetrics: Sendable {
     func funnelExists(site: String, id: String, meta: MetaStore) async throws -> Bool
     /// A blocking function computing `metric` over a window (run inside the query gate), or
     /// nil when the goal or funnel it names is gone (the alert is skipped).
-    func valueFunction(_ metric: AlertMetric, site: SiteRecord, db: Database,
+    func valueFunction(_ metric: AlertMetric, site: SiteRecord, db: any EventBackend,
                        meta: MetaStore) async throws -> (@Sendable (TimeWindow) throws -> Double)?
 }
 
@@ -27,7 +27,7 @@ struct GoalAlertTargets: AlertTargetMetrics {
         try await meta.funnel(id: id)?.siteId == site
     }
 
-    func valueFunction(_ metric: AlertMetric, site: SiteRecord, db: Database,
+    func valueFunction(_ metric: AlertMetric, site: SiteRecord, db: any EventBackend,
                        meta: MetaStore) async throws -> (@Sendable (TimeWindow) throws -> Double)? {
         let siteId = site.id
         switch metric {

@@ -135,10 +135,10 @@ extension ServerCore {
         let funnels = try await meta.funnels(siteId: site.id)
         let goals = try await goalsById(site.id)
         let defs = funnels.map { $0.definition(goals: goals) }
-        let db = self.db
+        let events = self.events
         // One query slot for the whole list: each funnel is one scan.
         let stats = funnels.isEmpty ? [] : try await queryGate.run {
-            try defs.map { try db.queries.funnelStats(site: site.id, window: req.window, filters: req.filters, funnel: $0) }
+            try defs.map { try events.queries.funnelStats(site: site.id, window: req.window, filters: req.filters, funnel: $0) }
         }
         return .json(.object([("funnels", .array(zip(funnels, stats).map { $0.json(stats: $1) }))]))
     }
@@ -149,9 +149,9 @@ extension ServerCore {
         let req: ConversionRequest
         do { req = try ConversionRequest.parse(call.query, timezone: site.timezone, now: call.nowMs) } catch { throw APIError(error) }
         let def = f.definition(goals: try await goalsById(site.id))
-        let db = self.db
+        let events = self.events
         let bytes = try await queryGate.run {
-            let s = try db.queries.funnelStats(site: site.id, window: req.window, filters: req.filters, funnel: def)
+            let s = try events.queries.funnelStats(site: site.id, window: req.window, filters: req.filters, funnel: def)
             return QueryEngine.renderFunnelStats(funnel: def, s)
         }
         return Reply.bytes(bytes)

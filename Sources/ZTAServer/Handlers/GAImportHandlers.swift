@@ -89,7 +89,7 @@ extension ServerCore {
         guard let expansion = GAExpansion(importId: ImportIds.external(rowId), siteId: sid, timeZone: site.timezone)
             ?? GAExpansion(importId: ImportIds.external(rowId), siteId: sid, timeZone: "UTC") else { throw APIError.internalError }
         let limits = GAImportLimits(maxPageviewsPerRow: config.gaMaxPageviewsPerRow, maxEventsPerImport: config.gaMaxEventsPerImport)
-        let db = self.db
+        let events = self.events
         let job = UncheckedBox(rows)
         let outcome: GAImportOutcome
         do {
@@ -98,7 +98,7 @@ extension ServerCore {
                 options.threads = 2
                 options.batchRows = 500_000  // as NDJSON imports (see importEvents)
                 return try GAImporter.run(job.value, expansion: expansion, uaExport: format == .uaCSV, limits: limits,
-                                          db: db, options: options)
+                                          events: events, options: options)
             }
         } catch {
             try? await meta.pool.write { db in

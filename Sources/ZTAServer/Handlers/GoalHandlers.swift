@@ -168,9 +168,9 @@ extension ServerCore {
         do { req = try ConversionRequest.parse(call.query, timezone: site.timezone, now: call.nowMs) } catch { throw APIError(error) }
         let goals = try await meta.goals(siteId: site.id)
         let defs = goals.map(\.definition)
-        let db = self.db
+        let events = self.events
         let sums = goals.isEmpty ? [] : try await queryGate.run {
-            try db.queries.goalSummaries(site: site.id, window: req.window, filters: req.filters, goals: defs)
+            try events.queries.goalSummaries(site: site.id, window: req.window, filters: req.filters, goals: defs)
         }
         return .json(.object([("goals", .array(zip(goals, sums.count == goals.count ? sums.map(Optional.some) : goals.map { _ in nil })
             .map { $0.json(summary: $1) }))]))
@@ -181,10 +181,10 @@ extension ServerCore {
         let (goal, site) = try await visibleGoal(call, call.pathParams["id"], minRole: .viewer)
         let req: ConversionRequest
         do { req = try ConversionRequest.parse(call.query, timezone: site.timezone, now: call.nowMs) } catch { throw APIError(error) }
-        let db = self.db
+        let events = self.events
         let def = goal.definition
         let bytes = try await queryGate.run {
-            let s = try db.queries.goalStats(site: site.id, window: req.window, filters: req.filters, goal: def)
+            let s = try events.queries.goalStats(site: site.id, window: req.window, filters: req.filters, goal: def)
             return QueryEngine.renderGoalStats(goal: def, s)
         }
         return Reply.bytes(bytes)

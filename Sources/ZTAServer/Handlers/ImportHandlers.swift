@@ -42,7 +42,7 @@ extension ServerCore {
                 """, arguments: [sid, now, uid])
             return db.lastInsertedRowID
         }
-        let db = self.db
+        let events = self.events
         let path = spool.path
         // The spool holds the body decoded once (capped); it is read as it is, never inflated
         // again, so a gzip nested inside the upload can't expand past the limit.
@@ -55,7 +55,7 @@ extension ServerCore {
                 // Smaller batches than the CLI's: a 10 M-line import peaks at ~390 MB instead of
                 // ~1.1 GB, at the same speed; background compaction merges the extra segments.
                 options.batchRows = 500_000
-                return try db.importNDJSON(input: try ImportInput(path: path, limits: limits), options: options)
+                return try events.importNDJSON(input: try ImportInput(path: path, limits: limits), options: options)
             }
         } catch {
             try? await meta.pool.write { db in
@@ -170,9 +170,9 @@ extension ServerCore {
         if rec.status == "running" || imports.isRunning(rec.siteId) { throw APIError(409, "Import is still running") }
         var deleted = 0
         if let engineId = rec.engineId {
-            let db = self.db
+            let events = self.events
             let site = rec.siteId
-            deleted = try await Blocking.run { try db.deleteImport(site: site, importId: UInt32(engineId)) }
+            deleted = try await Blocking.run { try events.deleteImport(site: site, importId: UInt32(engineId)) }
         }
         try await meta.pool.write { db in try db.execute(sql: "DELETE FROM imports WHERE id = ?", arguments: [id]) }
         await recordActivity(call, .importDeleted, target: ActivityTarget(type: "import", id: ImportIds.external(id)),

@@ -23,16 +23,16 @@ extension ServerCore {
         let (r, _) = try await resolve(call, siteKey: "siteId", missing: "Site ID required") { p, tz throws(QueryError) in
             try DashboardRequest.parse(p, timezone: tz, now: call.nowMs)
         }
-        let db = self.db
-        return Reply.bytes(try await queryGate.run { try db.queries.dashboard(r) })
+        let events = self.events
+        return Reply.bytes(try await queryGate.run { try events.queries.dashboard(r) })
     }
 
     func statsAPI(_ call: Call) async throws -> Reply.Out {
         let (r, _) = try await resolve(call, siteKey: "site_id", missing: "site_id parameter is required") { p, tz throws(QueryError) in
             try StatsAPIRequest.parse(p, timezone: tz, now: call.nowMs)
         }
-        let db = self.db
-        return Reply.bytes(try await queryGate.run { try db.queries.statsAPI(r) })
+        let events = self.events
+        return Reply.bytes(try await queryGate.run { try events.queries.statsAPI(r) })
     }
 
     func heatmap(_ call: Call, kind: HeatmapKind) async throws -> Reply.Out {
@@ -40,16 +40,16 @@ extension ServerCore {
                                        missing: kind == .pages ? "Site ID required" : "Site ID and path are required") { p, tz throws(QueryError) in
             try HeatmapRequest.parse(p, kind: kind, timezone: tz, now: call.nowMs)
         }
-        let db = self.db
-        return Reply.bytes(try await queryGate.run { try db.queries.heatmap(r) })
+        let events = self.events
+        return Reply.bytes(try await queryGate.run { try events.queries.heatmap(r) })
     }
 
     func realtime(_ call: Call) async throws -> Reply.Out {
         let (r, _) = try await resolve(call, siteKey: "siteId", missing: "Site ID required") { p, tz throws(QueryError) in
             try RealtimeRequest.parse(p, timezone: tz, now: call.nowMs)
         }
-        let db = self.db
-        var resp = Reply.bytes(try await queryGate.run { try db.queries.realtime(r) })
+        let events = self.events
+        var resp = Reply.bytes(try await queryGate.run { try events.queries.realtime(r) })
         resp.headers[.cacheControl] = "no-cache, no-store, must-revalidate"
         return resp
     }
@@ -58,14 +58,14 @@ extension ServerCore {
         let (r, site) = try await resolve(call, siteKey: "siteId", missing: "Site ID required", minRole: .editor) { p, tz throws(QueryError) in
             try ExportRequest.parse(p, timezone: tz, now: call.nowMs)
         }
-        let db = self.db
+        let events = self.events
         let disposition = "attachment; filename=\"\(r.filename(now: call.nowMs))\""
         let logged: [(String, JSONValue)] = [("format", .string(r.format.rawValue)), ("exportType", .string(r.type.rawValue)),
                                              ("period", .string(r.window.period)), ("from", .string(Clock.iso(r.window.from))),
                                              ("to", .string(Clock.iso(r.window.to)))]
         let target = ActivityTarget(type: "site", id: site.id, name: site.name)
         if r.format == .json {
-            var resp = Reply.bytes(try await queryGate.run { try db.queries.export(r) })
+            var resp = Reply.bytes(try await queryGate.run { try events.queries.export(r) })
             resp.headers[.contentDisposition] = disposition
             await recordActivity(call, .exportRequested, target: target, siteId: site.id, metadata: logged)
             return resp
@@ -89,7 +89,7 @@ extension ServerCore {
             let pipe = ChunkPipe(capacity: 4, sendTimeout: stall)
             let producer = Task {
                 do {
-                    try await Blocking.run { try db.queries.exportStream(r) { bytes in try pipe.send(bytes) } }
+                    try await Blocking.run { try events.queries.exportStream(r) { bytes in try pipe.send(bytes) } }
                     pipe.finish(nil)
                 } catch {
                     pipe.finish(error)

@@ -128,8 +128,8 @@ extension ServerCore {
 
         params["siteId"] = site.id
         let request = try DashboardRequest.parse(params, timezone: site.timezone, now: call.nowMs)
-        let db = self.db
-        let d = try await queryGate.run { try db.queries.dashboardResult(request) }
+        let events = self.events
+        let d = try await queryGate.run { try events.queries.dashboardResult(request) }
         var resp = Reply.json(Self.publicStatsJSON(site: site, period: period, allowed: allowed, d))
         resp.headers[.cacheControl] = "public, max-age=300"
         return resp

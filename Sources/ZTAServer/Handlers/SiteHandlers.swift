@@ -228,8 +228,8 @@ extension ServerCore {
 
     /// Removes every event of a site from the store.
     func deleteSiteData(_ siteId: String) async throws {
-        let db = self.db
-        _ = try await Blocking.run { try db.deleteSite(siteId) }
+        let events = self.events
+        _ = try await Blocking.run { try events.deleteSite(siteId) }
     }
 
     /// Right after a site's rows are deleted, before the answer: the track cache forgets it (no

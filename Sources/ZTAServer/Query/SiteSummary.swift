@@ -19,14 +19,14 @@ struct SiteSummary: Sendable {
 
 extension ServerCore {
     func siteSummary(_ site: SiteRecord, nowMs: Int64) async throws -> SiteSummary {
-        let db = self.db
+        let db = self.db, events = self.events
         let tz = site.timezone, id = site.id
         // A summary query per site: through the gate like every heavy query.
         return try await queryGate.run {
             guard let zone = SiteTimeZone(tz) else { throw APIError(500, "Internal server error") }
             let window = try TimeWindow.period("30d", timeZone: zone, now: nowMs)
             var s = SiteSummary()
-            s.metrics = try db.queries.summary(site: id, window: window)
+            s.metrics = try events.queries.summary(site: id, window: window)
             s.lastPageview = try Self.lastPageview(db.store, site: id, before: nowMs + 1)
             return s
         }

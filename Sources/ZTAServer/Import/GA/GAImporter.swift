@@ -33,7 +33,7 @@ struct GAImportLimits: Sendable {
 /// per-import caps bound the time. Blocking: call from `Blocking.run`.
 enum GAImporter {
     static func run(_ source: any GARowSource, expansion: GAExpansion, uaExport: Bool, limits: GAImportLimits,
-                    db: ZTAEngine.Database, options: ImportOptions) throws -> GAImportOutcome {
+                    events: any EventBackend, options: ImportOptions) throws -> GAImportOutcome {
         var fds: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0 else {
             throw GAImportFailure("socketpair failed: errno \(errno)")
@@ -50,7 +50,7 @@ enum GAImporter {
         let result: Result<ImportSummary, any Error>
         do {
             let input = try ImportInput(fileDescriptor: fds[0], limits: .init(gunzip: false))
-            result = .success(try db.importNDJSON(input: input, options: options))
+            result = .success(try events.importNDJSON(input: input, options: options))
         } catch {
             result = .failure(error)
         }

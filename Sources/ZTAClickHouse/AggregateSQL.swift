@@ -1,0 +1,176 @@
+import ZTAFormat
+import ZTAQuery
+
+/// Compiles one logical `AggregateQuery` to ClickHouse SQL that 18.16 accepts (no window
+/// functions, no query parameters, no `DateTime64`) and newer servers accept unchanged.
+///
+/// events.md §3 by construction:
+/// - **sessions** are `GROUP BY session` subqueries over *all* events of the window (or of one
+///   bucket: each bucket is its own interval for sessions), so bounce (`pv_all = 1 AND
+///   ev_all = 0`) and duration (`max(ts) - min(ts)`, exact ms) ignore the filters, while the kept
+///   counts (`kpv`, `kev`, time on page) and visitors count only rows the event-level filters keep;
+/// - the **entry** values are `argMinIf(column, (ts, path), type = pageview)` — first pageview
+///   by ts, ties by the smallest path in byte order; a session without one has channel `direct`
+///   and empty values (§6.1); session-level filters are a `HAVING` on them;
+/// - **visitors** are exact: each session carries its kept visitors (`groupUniqArrayIf`), groups
+///   count them with `uniqExactArray`;
+/// - **buckets** are computed in the site's time zone (`toStartOfHour`/`toDate`/`toMonday`/
+///   `toStartOfMonth` with the zone), so DST days have 23 or 25 hours;
+/// - every result is the raw additive sums of `GroupAcc`; rounding and ordering stay in Swift
+///   (`MetricDefinitions`, `Rounding`), shared with the embedded engine.
+///
+/// Each output (total, series, each breakdown) is one statement whose rows are
+/// `key, pageviews, events, visitors, sessions, bounces, dur_ms, spv, eng_sum, eng_cnt`;
+/// `page`/`event_name` breakdowns take two (the rows' own counts, and session metrics by
+/// entry page / by kept event name), merged in Swift.
+struct AggregateSQL {
+    let query: AggregateQuery
+    let eventFilters: [Filter]
+    let sessionFilters: [Filter]
+    /// `site = … AND ts >= … AND ts < …`.
+    let window: String
+    /// The event-level filters as one condition (`1` when none).
+    let kept: String
+
+    static let pageview = "type = \(EventType.pageview.rawValue)"
+    static let event = "type = \(EventType.event.rawValue)"
+    static let engagement = "type = \(EventType.engagement.rawValue)"
+
+    init(_ q: AggregateQuery) {
+        query = q
+        eventFilters = q.filters.filter { !$0.dimension.isSessionLevel }
+        sessionFilters = q.filters.filter { $0.dimension.isSessionLevel }
+        window = "site = \(SQL.literal(q.site)) AND ts >= \(q.window.from) AND ts < \(q.window.to)"
+        kept = eventFilters.isEmpty ? "1" : eventFilters.map { Self.condition($0, on: ClickHouseSchema.name($0.dimension.column)) }
+            .joined(separator: " AND ")
+    }
+
+    // MARK: - filters
+
+    /// `filter` on the SQL expression `expr`: `==` any pattern, `!=` none.
+    static func condition(_ filter: Filter, on expr: String) -> String {
+        let any = filter.patterns.map { pattern($0, on: expr) }.joined(separator: " OR ")
+        return filter.negated ? "NOT (\(any))" : "(\(any))"
+    }
+
+    /// One `*` pattern, byte for byte and case-sensitive (events.md §6.15).
+    static func pattern(_ p: Pattern, on expr: String) -> String {
+        if p.matchesEmptyOnly { return "\(expr) = ''" }
+        if p.parts.count == 1 { return "\(expr) = \(SQL.literal(bytes: p.parts[0]))" }
+        var re: [UInt8] = Array("(?s)^".utf8)
+        for (i, part) in p.parts.enumerated() {
+            if i > 0 { re += Array(".*".utf8) }
+            for c in part {
+                // Escape every ASCII punctuation byte: RE2 reads `\` + punctuation as that byte.
+                let punct = (0x21...0x2F).contains(c) || (0x3A...0x40).contains(c) || (0x5B...0x60).contains(c) || (0x7B...0x7E).contains(c)
+                if punct { re.append(UInt8(ascii: "\\")) }
+                re.append(c)
+            }
+        }
+        re += Array("$".utf8)
+        return "match(\(expr), \(SQL.literal(bytes: re)))"
+    }
+
+    // MARK: - the session subquery
+
+    /// The entry value of `c` for a session (alias `e_<column>`).
+    static func entry(_ c: Column) -> String {
+        let n = ClickHouseSchema.name(c)
+        let first = "argMinIf(\(n), (ts, path), \(pageview))"
+        // A session without an entry pageview has channel `direct` (events.md §6.1); argMinIf's
+        // default for the other columns is already the empty string.
+        return c == .channel ? "if(pv_all > 0, \(first), 'direct')" : first
+    }
+
+    static func entryAlias(_ c: Column) -> String { "e_" + ClickHouseSchema.name(c) }
+
+    /// Sessions of the window (or of `(session, bucket)` with `bucket`), with the kept counts,
+    /// the unfiltered bounce/duration inputs, the kept visitors, the entry values of `entries`
+    /// and — for `event_name` — the names of kept `event` rows; only sessions passing the
+    /// session-level filters.
+    func sessions(bucket: String? = nil, entries: [Column] = [], names: Bool = false) -> String {
+        var cols: [Column] = []
+        for c in sessionFilters.map(\.dimension.column) + entries where !cols.contains(c) { cols.append(c) }
+        var select = ["session"]
+        if let bucket { select.append("\(bucket) AS b") }
+        select += [
+            "countIf(\(Self.pageview) AND \(kept)) AS kpv",
+            "countIf(\(Self.event) AND \(kept)) AS kev",
+            "countIf(\(Self.pageview)) AS pv_all",
+            "countIf(\(Self.event)) AS ev_all",
+            "max(ts) - min(ts) AS dur",
+            "sumIf(toInt64(time_on_page), \(Self.engagement) AND time_on_page > 0 AND \(kept)) AS eng_sum",
+            "countIf(\(Self.engagement) AND time_on_page > 0 AND \(kept)) AS eng_cnt",
+            "groupUniqArrayIf(visitor, type IN (\(EventType.pageview.rawValue), \(EventType.event.rawValue)) AND \(kept)) AS vis",
+        ]
+        for c in cols { select.append("\(Self.entry(c)) AS \(Self.entryAlias(c))") }
+        if names { select.append("groupUniqArrayIf(name, \(Self.event) AND \(kept)) AS names") }
+        var sql = "SELECT \(select.joined(separator: ", ")) FROM events WHERE \(window) GROUP BY session"
+        if bucket != nil { sql += ", b" }
+        if !sessionFilters.isEmpty {
+            sql += " HAVING " + sessionFilters.map { Self.condition($0, on: Self.entryAlias($0.dimension.column)) }
+                .joined(separator: " AND ")
+        }
+        return sql
+    }
+
+    /// The sums of `GroupAcc` over sessions (the columns after the key).
+    static let sessionSums = [
+        "sum(kpv)", "sum(kev)", "uniqExactArray(vis)",
+        "countIf(kpv + kev > 0)", "countIf(kpv + kev > 0 AND pv_all = 1 AND ev_all = 0)",
+        "sumIf(dur, kpv + kev > 0)", "sumIf(kpv, kpv + kev > 0)", "sum(eng_sum)", "sum(eng_cnt)",
+    ].joined(separator: ", ")
+
+    /// The sums of `GroupAcc` over kept rows (row-level counts; no session metrics).
+    static let rowSums = [
+        "countIf(\(pageview))", "countIf(\(event))",
+        "uniqExactIf(visitor, type IN (\(EventType.pageview.rawValue), \(EventType.event.rawValue)))",
+        "0", "0", "0", "0",
+        "sumIf(toInt64(time_on_page), \(engagement) AND time_on_page > 0)", "countIf(\(engagement) AND time_on_page > 0)",
+    ].joined(separator: ", ")
+
+    // MARK: - statements
+
+    /// Whole-window totals: one row.
+    var total: String {
+        "SELECT 0, \(Self.sessionSums) FROM (\(sessions())) FORMAT TabSeparated"
+    }
+
+    /// The series: one row per bucket key with data. Session metrics per (session, bucket)
+    /// when the query needs them or session filters apply; otherwise counts from rows.
+    func series(bucketKey: String) -> String {
+        if query.seriesSessions || !sessionFilters.isEmpty {
+            return "SELECT b, \(Self.sessionSums) FROM (\(sessions(bucket: bucketKey))) GROUP BY b FORMAT TabSeparated"
+        }
+        return "SELECT \(bucketKey) AS b, \(Self.rowSums) FROM events WHERE \(window) AND \(kept) GROUP BY b FORMAT TabSeparated"
+    }
+
+    /// A session-level breakdown: groups by entry value with at least one counting session.
+    func sessionGroup(_ d: Dimension) -> String {
+        let alias = Self.entryAlias(d.column)
+        return "SELECT \(alias), \(Self.sessionSums) FROM (\(sessions(entries: [d.column]))) GROUP BY \(alias)"
+            + " HAVING countIf(kpv + kev > 0) > 0 FORMAT TabSeparated"
+    }
+
+    /// A `page` / `event_name` breakdown's own counts: kept rows of passing sessions by value.
+    func rowGroup(_ d: Dimension) -> String {
+        let col = ClickHouseSchema.name(d.column)
+        var sql = "SELECT \(col), \(Self.rowSums) FROM events WHERE \(window) AND \(kept)"
+        if !sessionFilters.isEmpty {
+            // Sharded by site, so the subquery is shard-local (distributed_product_mode=local).
+            sql += " AND session IN (SELECT session FROM (\(sessions())))"
+        }
+        return sql + " GROUP BY \(col) FORMAT TabSeparated"
+    }
+
+    /// A `page` / `event_name` breakdown's session metrics (events.md §3, §6.3): counting
+    /// sessions by entry page, or by each name of their kept events.
+    func rowGroupSessions(_ d: Dimension) -> String {
+        let sums = "0, 0, 0, count(), countIf(pv_all = 1 AND ev_all = 0), sum(dur), sum(kpv), 0, 0"
+        if d == .page {
+            let alias = Self.entryAlias(.path)
+            return "SELECT \(alias), \(sums) FROM (\(sessions(entries: [.path]))) WHERE kpv + kev > 0 GROUP BY \(alias) FORMAT TabSeparated"
+        }
+        return "SELECT nm, \(sums) FROM (\(sessions(names: true))) ARRAY JOIN names AS nm WHERE kpv + kev > 0 GROUP BY nm FORMAT TabSeparated"
+    }
+}

@@ -1,0 +1,144 @@
+import ZTAFormat
+package import ZTAQuery
+
+/// The ClickHouse store's `AggregateBackend`: compiles each logical query (`AggregateSQL`),
+/// runs its statements and reads the raw sums back as the same `AggregateResult` the embedded
+/// engine produces — so stats-api, the dashboard, summaries and exports render identically.
+package final class ClickHouseAggregates: AggregateBackend {
+    let client: ClickHouseClient
+    let database: String
+    let settings: [(String, String)]
+
+    package init(config: ClickHouseConfig) {
+        client = ClickHouseClient(endpoint: config.endpoint, user: config.user, password: config.password)
+        database = config.database
+        // On a cluster the `IN (SELECT session …)` of filtered page/event_name breakdowns reads
+        // each shard's own table: a site's sessions all live on one shard.
+        settings = config.cluster != nil ? [("distributed_product_mode", "local")] : []
+    }
+
+    package func aggregate(_ q: AggregateQuery) throws -> AggregateResult {
+        let sql = AggregateSQL(q)
+        var r = AggregateResult()
+        if q.total {
+            r.total = try rows(sql.total).first?.acc ?? GroupAcc()
+        }
+        if let b = q.series {
+            r.series = [GroupAcc](repeating: GroupAcc(), count: b.count)
+            if b.count > 0 {
+                let map = BucketMap(b, timeZone: q.window.timeZone.identifier)
+                for row in try rows(sql.series(bucketKey: map.sqlKey)) {
+                    let i = try map.index(row.key)
+                    r.series[i].add(row.acc)
+                }
+            }
+        }
+        for d in q.breakdowns {
+            if d.isSessionLevel {
+                r.breakdowns[d] = try rows(sql.sessionGroup(d)).map { row in
+                    let v = String(decoding: row.key, as: UTF8.self)
+                    return BreakdownRow(value: d == .source && v.isEmpty ? "(direct)" : v, acc: row.acc)
+                }
+                continue
+            }
+            var bySession: [[UInt8]: GroupAcc] = [:]
+            for row in try rows(sql.rowGroupSessions(d)) { bySession[row.key] = row.acc }
+            var out: [BreakdownRow] = []
+            for row in try rows(sql.rowGroup(d)) {
+                var a = row.acc
+                // page: paths on a kept pageview or event; event_name: names of kept `event` rows (§6.2).
+                guard d == .page ? a.pageviews + a.events > 0 : a.events > 0 else { continue }
+                if let s = bySession[row.key] {
+                    a.sessions = s.sessions; a.bounces = s.bounces; a.durMs = s.durMs; a.spv = s.spv
+                }
+                out.append(BreakdownRow(value: String(decoding: row.key, as: UTF8.self), acc: a))
+            }
+            r.breakdowns[d] = out
+        }
+        return r
+    }
+
+    /// One answer row: the group key's bytes and its sums.
+    struct Row {
+        var key: [UInt8]
+        var acc: GroupAcc
+    }
+
+    private func rows(_ sql: String) throws -> [Row] {
+        let body = try client.query(sql, database: database, settings: settings)
+        return try TabSeparated.parse(body).map { f throws(ClickHouseError) in
+            guard f.count == 10 else { throw ClickHouseError("expected 10 columns, got \(f.count)") }
+            var a = GroupAcc()
+            a.pageviews = try TabSeparated.int64(f[1])
+            a.events = try TabSeparated.int64(f[2])
+            a.visitors = try TabSeparated.int64(f[3])
+            a.sessions = try TabSeparated.int64(f[4])
+            a.bounces = try TabSeparated.int64(f[5])
+            a.durMs = try TabSeparated.int64(f[6])
+            a.spv = try TabSeparated.int64(f[7])
+            a.engSum = try TabSeparated.int64(f[8])
+            a.engCnt = try TabSeparated.int64(f[9])
+            return Row(key: f[0], acc: a)
+        }
+    }
+}
+
+/// How a series' buckets are computed in SQL and mapped back to the `Bucketing`'s indices.
+///
+/// Calendar buckets use ClickHouse's time-zone functions on the event's second: the local hour's
+/// start (as a UTC epoch second: a repeated fall-back hour is two distinct keys, a skipped
+/// spring-forward hour none), or the local day / ISO week's Monday / month's first day (as days
+/// since the epoch — exactly the bucket's label). Other boundaries (`summaries`' windows and
+/// fillers) are compared directly: `multiIf(ts < b1, 0, ts < b2, 1, …)`.
+struct BucketMap {
+    let bucketing: Bucketing
+    let sqlKey: String
+    let labels: [String: Int]
+
+    init(_ b: Bucketing, timeZone tz: String) {
+        bucketing = b
+        let second = "toDateTime(intDiv(ts, 1000))"
+        let z = SQL.literal(tz)
+        if !b.calendar {
+            var parts: [String] = []
+            // Boundaries are count + 1 long; an empty bucketing gets no branches (never traps).
+            for i in 0..<max(0, min(b.count, b.boundaries.count - 1) - 1) { parts.append("ts < \(b.boundaries[i + 1]), \(i)") }
+            sqlKey = parts.isEmpty ? "0" : "multiIf(\(parts.joined(separator: ", ")), \(parts.count))"
+        } else {
+            switch b.interval {
+            case .hour: sqlKey = "toUInt32(toStartOfHour(\(second), \(z)))"
+            case .day: sqlKey = "toUInt16(toDate(\(second), \(z)))"
+            case .week: sqlKey = "toUInt16(toMonday(\(second), \(z)))"
+            case .month: sqlKey = "toUInt16(toStartOfMonth(\(second), \(z)))"
+            }
+        }
+        var l: [String: Int] = [:]
+        if b.calendar && b.interval != .hour {
+            for (i, s) in b.labels.enumerated() { l[s] = i }
+        }
+        labels = l
+    }
+
+    /// The bucket index of a key from the answer.
+    func index(_ key: [UInt8]) throws(ClickHouseError) -> Int {
+        let k = try TabSeparated.int64(key)
+        let i: Int?
+        if !bucketing.calendar {
+            i = k >= 0 && k < Int64(bucketing.count) ? Int(k) : nil
+        } else if bucketing.interval == .hour {
+            // The bucket whose [start, end) holds the hour's start (the first may start later
+            // than its hour when the window does).
+            let (ms, o) = k.multipliedReportingOverflow(by: 1000)
+            if o { i = nil } else {
+                let bounds = bucketing.boundaries
+                var lo = 0, hi = bounds.count  // first boundary > ms
+                while lo < hi { let mid = (lo + hi) / 2; if bounds[mid] <= ms { lo = mid + 1 } else { hi = mid } }
+                i = max(0, min(bucketing.count - 1, lo - 1))
+            }
+        } else {
+            i = labels[CivilDate(daysSinceEpoch: k).description]
+        }
+        guard let i else { throw ClickHouseError("bucket key \(k) outside the series") }
+        return i
+    }
+}
