@@ -247,7 +247,7 @@ public final class EventStore: EventSource, @unchecked Sendable {
         for b in batch { bytes.append(contentsOf: b.bytes) }
         let started = ContinuousClock.now
         defer {
-            let seconds = Double((ContinuousClock.now - started) / .nanoseconds(1)) / 1e9
+            let seconds = (ContinuousClock.now - started) / .seconds(1)
             timings.withLock { $0.commits.record(seconds) }
         }
         do {
@@ -298,7 +298,7 @@ public final class EventStore: EventSource, @unchecked Sendable {
         var flushed = false
         defer {
             if flushed {
-                let seconds = Double((ContinuousClock.now - started) / .nanoseconds(1)) / 1e9
+                let seconds = (ContinuousClock.now - started) / .seconds(1)
                 timings.withLock {
                     $0.flushes.record(seconds)
                     if inline { $0.inlineFlushes += 1 }
