@@ -269,6 +269,50 @@ class ChPeer(Peer):
         return f"chdb {chdb.__version__} (ClickHouse {v}), max_threads={t}"
 
 
+def ztas_import(args, ndjson: Path, zdir: Path) -> dict:
+    """`ztas import` as a user runs it: the whole process, start to exit, and its peak RSS (from
+    the kernel's rusage of that one child, so nothing else in this process counts)."""
+    import tempfile
+    with tempfile.TemporaryFile() as so, tempfile.TemporaryFile() as se:
+        t0 = time.perf_counter()
+        p = subprocess.Popen([args.ztas, "import", "--data", str(zdir), str(ndjson)], stdout=so, stderr=se)
+        _, status, usage = os.wait4(p.pid, 0)
+        secs = time.perf_counter() - t0
+        p.returncode = os.waitstatus_to_exitcode(status)
+        so.seek(0); se.seek(0)
+        stdout, stderr = so.read().decode(), se.read().decode()
+    if p.returncode != 0:
+        sys.exit(f"ztas import failed: {stderr[-2000:]}")
+    rep = json.loads(stdout.strip().splitlines()[-1])
+    if rep.get("rejected"):
+        print(f"  WARNING: ztas rejected {rep['rejected']} lines: {rep.get('errors', [])[:3]}")
+    return {"seconds": secs, "accepted": rep["accepted"], "bytes": dir_bytes(zdir / "events"),
+            "peak_rss_mb": usage.ru_maxrss / 1024, "cpu_seconds": usage.ru_utime + usage.ru_stime}
+
+
+def import_1m(args, ndjson: Path, work: Path, lines: int = 1_000_000) -> dict:
+    """The first `lines` lines imported by ztas (whole process) and DuckDB (read_json +
+    CHECKPOINT), so the fixed costs of a small import show next to the 10 M figures."""
+    slice_file = slice_of(ndjson, work, lines)
+    zdir, duck = work / "ztas-1m", work / "duck-1m.db"
+    shutil.rmtree(zdir, ignore_errors=True)
+    print(f"[load] ztas import, first {lines:,} lines ...", flush=True)
+    z = ztas_import(args, slice_file, zdir)
+    shutil.rmtree(zdir, ignore_errors=True)
+    for f in (duck, Path(str(duck) + ".wal")):
+        if f.exists():
+            f.unlink()
+    d = DuckPeer(duck)
+    t0 = time.perf_counter()
+    d.run(duckdb_load_sql(slice_file))
+    d.run("CHECKPOINT")
+    dsecs = time.perf_counter() - t0
+    d.con.close()
+    duck.unlink()
+    print(f"  ztas {z['seconds']:.2f} s (peak RSS {z['peak_rss_mb']:.0f} MB), DuckDB {dsecs:.2f} s", flush=True)
+    return {"lines": lines, "ztas": z, "duckdb": {"seconds": dsecs}}
+
+
 def load_all(args, ndjson: Path, work: Path, rows: int) -> dict:
     """Loads the file into the three engines (fresh stores), timing each."""
     out: dict = {"rows": rows}
@@ -276,16 +320,8 @@ def load_all(args, ndjson: Path, work: Path, rows: int) -> dict:
 
     shutil.rmtree(zdir, ignore_errors=True)
     print(f"[load] ztas import {ndjson.name} ...", flush=True)
-    t0 = time.perf_counter()
-    p = subprocess.run([args.ztas, "import", "--data", str(zdir), str(ndjson)], capture_output=True, text=True)
-    secs = time.perf_counter() - t0
-    if p.returncode != 0:
-        sys.exit(f"ztas import failed: {p.stderr[-2000:]}")
-    rep = json.loads(p.stdout.strip().splitlines()[-1])
-    if rep.get("rejected"):
-        print(f"  WARNING: ztas rejected {rep['rejected']} lines: {rep.get('errors', [])[:3]}")
-    out["ztas"] = {"seconds": secs, "accepted": rep["accepted"], "bytes": dir_bytes(zdir / "events")}
-    print(f"  {secs:.1f} s, {rep['accepted']} rows", flush=True)
+    out["ztas"] = ztas_import(args, ndjson, zdir)
+    print(f"  {out['ztas']['seconds']:.1f} s, {out['ztas']['accepted']} rows, peak RSS {out['ztas']['peak_rss_mb']:.0f} MB", flush=True)
 
     for f in (duck, Path(str(duck) + ".wal")):
         if f.exists():
@@ -321,8 +357,8 @@ def load_all(args, ndjson: Path, work: Path, rows: int) -> dict:
     return out
 
 
-def ingest_bench(args, ndjson: Path, work: Path, lines: int) -> dict:
-    """Durable WAL ingest of the first `lines` lines with `ztas ingest`."""
+def slice_of(ndjson: Path, work: Path, lines: int) -> Path:
+    """The first `lines` lines of `ndjson` in a file of their own (kept while up to date)."""
     slice_file = work / f"slice-{lines}.ndjson"
     if not slice_file.exists() or slice_file.stat().st_mtime < ndjson.stat().st_mtime:
         with open(ndjson, "rb") as src, open(slice_file, "wb") as dst:
@@ -330,6 +366,12 @@ def ingest_bench(args, ndjson: Path, work: Path, lines: int) -> dict:
                 if i >= lines:
                     break
                 dst.write(line)
+    return slice_file
+
+
+def ingest_bench(args, ndjson: Path, work: Path, lines: int) -> dict:
+    """Durable WAL ingest of the first `lines` lines with `ztas ingest`."""
+    slice_file = slice_of(ndjson, work, lines)
     wdir = work / "ztas-ingest"
     shutil.rmtree(wdir, ignore_errors=True)
     print(f"[ingest] ztas ingest --batch 100 --writers 8 ({lines} lines) ...", flush=True)
@@ -1121,6 +1163,14 @@ def markdown(report: dict) -> str:
                          ("chdb", "chDB INSERT … file(JSONEachRow) → MergeTree")):
             e = load[k]
             L.append(f"| {label} | {e['seconds']:.1f} | {n / e['seconds'] / 1e6:.2f} | {e['bytes']:,} | {e['bytes'] / n:.1f} |")
+        if "peak_rss_mb" in load["ztas"]:
+            z = load["ztas"]
+            L.append(f"\nztas import is timed as a whole process (start to exit): {z['cpu_seconds']:.1f} CPU-s, peak RSS {z['peak_rss_mb']:.0f} MB.")
+        small = report.get("import_1m")
+        if small:
+            z, d = small["ztas"], small["duckdb"]
+            L.append(f"\nFirst {small['lines']:,} lines: ztas import {z['seconds']:.2f} s (whole process, {small['lines'] / z['seconds'] / 1e6:.2f} M lines/s, "
+                     f"peak RSS {z['peak_rss_mb']:.0f} MB), DuckDB read_json + CHECKPOINT {d['seconds']:.2f} s ({d['seconds'] / z['seconds']:.2f}× ztas's time).")
         c = load["chdb"]
         L.append(f"\nchDB storage is after `OPTIMIZE TABLE events FINAL` ({c['optimize_seconds']:.1f} s, not in the load time); "
                  f"straight after the insert it held {c['parts_before_optimize']} parts, {c['bytes_before_optimize'] / n:.1f} B/event.\n")
@@ -1304,12 +1354,13 @@ def main() -> None:
     prev = Path(args.out) / "latest.json"
     if args.skip_load:
         old = json.loads(prev.read_text()) if prev.exists() else {}
-        report["load"], report["ingest"] = old.get("load"), old.get("ingest")
+        report["load"], report["ingest"], report["import_1m"] = old.get("load"), old.get("ingest"), old.get("import_1m")
         if old.get("scale_load"):
             report["scale_load"] = old["scale_load"]
     else:
         report["load"] = load_all(args, ndjson, work, rows)
         if args.only != "heatmaps":
+            report["import_1m"] = import_1m(args, ndjson, work)
             report["ingest"] = ingest_bench(args, ndjson, work, args.ingest_lines)
 
     if args.only == "conversions":
