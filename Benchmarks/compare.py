@@ -270,24 +270,40 @@ class ChPeer(Peer):
 
 
 def ztas_import(args, ndjson: Path, zdir: Path) -> dict:
-    """`ztas import` as a user runs it: the whole process, start to exit, and its peak RSS (from
-    the kernel's rusage of that one child, so nothing else in this process counts)."""
+    """`ztas import` as a user runs it: the whole process, start to exit, and its peak RSS.
+
+    The peak comes from the kernel's rusage of the import process, taken by a small launcher
+    process: Linux carries a process's pre-exec high-water mark across `exec`, so a child forked
+    straight from this Python (which holds the peers' buffers by now) would report our RSS."""
     import tempfile
-    with tempfile.TemporaryFile() as so, tempfile.TemporaryFile() as se:
+    with tempfile.TemporaryFile() as so, tempfile.TemporaryFile() as se, tempfile.NamedTemporaryFile() as ru:
         t0 = time.perf_counter()
-        p = subprocess.Popen([args.ztas, "import", "--data", str(zdir), str(ndjson)], stdout=so, stderr=se)
-        _, status, usage = os.wait4(p.pid, 0)
+        p = subprocess.run([sys.executable, "-c", RUSAGE_LAUNCHER, ru.name, args.ztas, "import", "--data", str(zdir), str(ndjson)],
+                           stdout=so, stderr=se)
         secs = time.perf_counter() - t0
-        p.returncode = os.waitstatus_to_exitcode(status)
         so.seek(0); se.seek(0)
         stdout, stderr = so.read().decode(), se.read().decode()
+        usage = json.loads(Path(ru.name).read_text() or "{}")
     if p.returncode != 0:
         sys.exit(f"ztas import failed: {stderr[-2000:]}")
     rep = json.loads(stdout.strip().splitlines()[-1])
     if rep.get("rejected"):
         print(f"  WARNING: ztas rejected {rep['rejected']} lines: {rep.get('errors', [])[:3]}")
     return {"seconds": secs, "accepted": rep["accepted"], "bytes": dir_bytes(zdir / "events"),
-            "peak_rss_mb": usage.ru_maxrss / 1024, "cpu_seconds": usage.ru_utime + usage.ru_stime}
+            "peak_rss_mb": usage.get("maxrss_kb", 0) / 1024, "cpu_seconds": usage.get("cpu_seconds", 0.0)}
+
+
+# Runs argv[2:] as a child and writes its rusage (peak RSS, CPU) as JSON to argv[1]; exits with
+# the child's status. Started as a fresh, small interpreter (see ztas_import).
+RUSAGE_LAUNCHER = """
+import json, os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, ru = os.wait4(pid, 0)
+open(sys.argv[1], "w").write(json.dumps({"maxrss_kb": ru.ru_maxrss, "cpu_seconds": ru.ru_utime + ru.ru_stime}))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
 
 
 def import_1m(args, ndjson: Path, work: Path, lines: int = 1_000_000) -> dict:
