@@ -96,11 +96,16 @@ run_wrk() {
   local rps events
   rps=$(python3 -c "print(f'{$n / ($us / 1e6):,.0f}')")
   events=$(python3 -c "print(f'{$n * $batch / ($us / 1e6):,.0f}')")
+  [[ "${ZTAS_NOOP:-}" == 1 ]] && noop_rps=$(python3 -c "print($n / ($us / 1e6))")
+  [[ "$batch" == 1 && -z "${ZTAS_NOOP:-}" && -n "${noop_rps:-}" ]] &&
+    label="$label ($(python3 -c "print(f'{$n / ($us / 1e6) / $noop_rps:.2f}')")× 404)"
   row "$label" "$events events/s ($rps req/s), p50 $(python3 -c "print(f'{$p50/1000:.1f}')") / p99 $(python3 -c "print(f'{$p99/1000:.1f}')") ms" \
       "$(peak "$work/mem.txt")" "$l0"
   [[ "$bad" == 0 && "$errs" == 0 ]] || row "  ↳ errors" "$bad non-2xx, $errs socket errors" "" ""
 }
 
+echo "== the server's cheapest route, a 404 (the yardstick for single events), load $(load)"
+ZTAS_NOOP=1 run_wrk 1 "GET of no route (404)"
 echo "== track: single events (wrk -t$threads -c$connections -d${duration}s), load $(load)"
 run_wrk 1 "track, single event"
 echo "== track: batches of 100, load $(load)"

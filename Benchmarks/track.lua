@@ -2,6 +2,9 @@
 -- batches of 100 (ZTAS_BATCH), realistic mix, varied clients; ZTAS_SITE = the site id.
 local site = os.getenv("ZTAS_SITE")
 local batch = tonumber(os.getenv("ZTAS_BATCH") or "1")
+-- ZTAS_NOOP=1: GET a path no route matches (the server's cheapest answer, a 404) with the same
+-- headers, as the yardstick for single-event tracking in the same run.
+local noop = os.getenv("ZTAS_NOOP") == "1"
 local agents = {
   "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
   "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15",
@@ -62,12 +65,19 @@ function init(args)
       body = '{"batch":true,"siteId":"' .. site .. '","events":[' .. table.concat(parts, ",") .. ']}'
     end
     local ip = string.format("10.%d.%d.%d", r % 200, math.floor(r / 200) % 250, (math.floor(r / 50000) % 250) + 1)
+    if noop then
+      requests[i] = wrk.format("GET", "/api/no-such-route", {
+        ["User-Agent"] = agents[r % #agents + 1],
+        ["X-Forwarded-For"] = string.format("10.%d.%d.%d", r % 200, math.floor(r / 200) % 250, (math.floor(r / 50000) % 250) + 1),
+      })
+    else
     requests[i] = wrk.format("POST", "/api/track", {
       ["Content-Type"] = "application/json",
       ["User-Agent"] = agents[r % #agents + 1],
       ["Origin"] = "https://bench.example.com",
       ["X-Forwarded-For"] = ip,
     }, body)
+    end
   end
 end
 
@@ -78,6 +88,6 @@ end
 
 function done(summary, latency, requests)
   io.write(string.format("ZTAS %d %d %d %d %d %d %d\n", summary.requests, summary.duration,
-    latency:percentile(50), latency:percentile(99), summary.errors.status, summary.errors.connect + summary.errors.read
+    latency:percentile(50), latency:percentile(99), noop and 0 or summary.errors.status, summary.errors.connect + summary.errors.read
     + summary.errors.write + summary.errors.timeout, latency.max))
 end
