@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "ZTAEngine", dependencies: ["ZTAFormat", "ZTAStorage", "ZTAQuery", "ZTAClickHouse", "CZlib"], swiftSettings: optimized),
         .target(name: "ZTAWorkloads", dependencies: ["ZTAFormat"], swiftSettings: optimized),
         .target(name: "ZTAServer", dependencies: [
-            "ZTAEngine", "ZTAQuery", "ZTAStorage", "ZTAFormat", "ZTAWorkloads", "CZlib", "CMaxMindDB",
+            "ZTAEngine", "ZTAClickHouse", "ZTAQuery", "ZTAStorage", "ZTAFormat", "ZTAWorkloads", "CZlib", "CMaxMindDB",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             .product(name: "HummingbirdOTP", package: "hummingbird-auth"),
@@ -90,7 +90,7 @@ let package = Package(
         .testTarget(name: "ZTAStorageTests", dependencies: ["ZTAStorage", "ZTAFormat", "ZTAWorkloads"]),
         .testTarget(name: "ZTAQueryTests", dependencies: ["ZTAQuery", "ZTAStorage", "ZTAFormat", "ZTAWorkloads"]),
         .testTarget(name: "ZTAServerTests", dependencies: [
-            "ZTAServer", "ZTAEngine", "ZTAQuery", "ZTAFormat",
+            "ZTAServer", "ZTAEngine", "ZTAClickHouse", "ZTAQuery", "ZTAFormat",
             .product(name: "HummingbirdOTP", package: "hummingbird-auth"),
             .product(name: "Logging", package: "swift-log"),
             // The loopback webhook receiver and its signature check.

@@ -2,8 +2,8 @@ import AsyncHTTPClient
 import NIOCore
 import NIOHTTP1
 
-/// A small synchronous client of one ClickHouse server's HTTP interface (over async-http-client's
-/// shared pool). Statements go in the POST body; data for an `INSERT` goes in the body after the
+/// A small synchronous client of one ClickHouse server's HTTP interface (over one
+/// async-http-client pool for all of them, `clickHouseHTTP`). Statements go in the POST body; data for an `INSERT` goes in the body after the
 /// statement's text in the `query` URL parameter. Answers are raw bytes (`FORMAT TabSeparated`,
 /// parsed by `TabSeparated`). Callers are worker threads (the query gate's, an import's), never
 /// an event loop: each call blocks its thread until the answer is read.
@@ -20,7 +20,7 @@ public final class ClickHouseClient: Sendable {
         } else {
             authorization = nil
         }
-        http = HTTPClient.shared
+        http = clickHouseHTTP
     }
 
     /// Runs `sql` (its text in the body) and returns the answer's body. `database` is the
@@ -68,6 +68,22 @@ public final class ClickHouseClient: Sendable {
         return bytes
     }
 }
+
+/// The HTTP client every ClickHouse call goes through: one pool for the process, never shut
+/// down. Unlike `HTTPClient.shared` it does not keep retrying to connect until a 90 s connect
+/// timeout: with a server down a call fails within seconds, so the shipper backs off and counts
+/// the error, a query answers with an error instead of hanging, and `serve` refuses to start
+/// promptly. No read timeout (the shared client's is 90 s): a query is bounded by its deadline.
+/// Idle connections are closed after 2 s, before ClickHouse's own keep-alive timeout (3 s by
+/// default) closes them under a request about to be sent, and so that a server shutting down
+/// (which waits for its open connections) is not held up by connections nobody uses.
+private let clickHouseHTTP: HTTPClient = {
+    var c = HTTPClient.Configuration.singletonConfiguration
+    c.timeout = HTTPClient.Configuration.Timeout(connect: .seconds(5), read: nil)
+    c.connectionPool.retryConnectionEstablishment = false
+    c.connectionPool.idleTimeout = .seconds(2)
+    return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: c)
+}()
 
 extension String {
     fileprivate func trimmingSuffix() -> String {

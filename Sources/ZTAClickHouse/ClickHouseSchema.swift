@@ -13,7 +13,13 @@ public import ZTAFormat
 /// `String` (the schema records which; the SQL ztas writes is the same for both).
 public enum ClickHouseSchema {
     /// The newest schema version this build knows.
-    public static let currentVersion = 1
+    /// 1: the events tables. 2: `batch_id UInt64 DEFAULT 0`, the outbox batch a tracked row was
+    /// shipped in (0 for imported and migrated rows) — ClickHouse 18.16 deduplicates inserts
+    /// only on replicated tables, so the shipper finds a retried batch by this id instead.
+    public static let currentVersion = 2
+
+    /// The column holding the outbox batch id (not an events.md column: ClickHouse only).
+    public static let batchIdColumn = "batch_id"
 
     /// The column name of `c` in ClickHouse (`import` is spelled `import_id`).
     public static func name(_ c: Column) -> String {
@@ -74,16 +80,35 @@ public enum ClickHouseSchema {
         CREATE TABLE IF NOT EXISTS ztas_schema_version (version UInt32, applied_at DateTime, note String) ENGINE = TinyLog
         """
 
-    /// The statements of one migration step for one server, in order.
-    /// `shard`: the server is a shard of a cluster (gets `events_local` and its own `events`).
-    static func migration(to version: Int, config: ClickHouseConfig, lowCardinality lc: Bool) -> [String] {
+    /// One statement of a migration step. `addsColumn`: the statement adds this column to this
+    /// table and is skipped when the column is there already — 18.16 has no `ADD COLUMN IF NOT
+    /// EXISTS`, and a step cut short (one table altered, not the next) must be able to run again.
+    struct MigrationStatement: Equatable {
+        var sql: String
+        var addsColumn: (table: String, column: String)?
+
+        static func == (a: MigrationStatement, b: MigrationStatement) -> Bool {
+            a.sql == b.sql && a.addsColumn?.table == b.addsColumn?.table && a.addsColumn?.column == b.addsColumn?.column
+        }
+    }
+
+    /// The statements of one migration step for one server, in order. On a cluster every
+    /// shard gets `events_local` and its own `events` (`Distributed`), and columns are added to
+    /// both, the local table first.
+    static func migration(to version: Int, config: ClickHouseConfig, lowCardinality lc: Bool) -> [MigrationStatement] {
         switch version {
         case 1:
             if let cluster = config.cluster {
-                return [mergeTreeDDL(table: "events_local", lowCardinality: lc),
-                        distributedDDL(cluster: cluster, database: config.database, lowCardinality: lc)]
+                return [MigrationStatement(sql: mergeTreeDDL(table: "events_local", lowCardinality: lc)),
+                        MigrationStatement(sql: distributedDDL(cluster: cluster, database: config.database, lowCardinality: lc))]
             }
-            return [mergeTreeDDL(table: "events", lowCardinality: lc)]
+            return [MigrationStatement(sql: mergeTreeDDL(table: "events", lowCardinality: lc))]
+        case 2:
+            let tables = config.cluster == nil ? ["events"] : ["events_local", "events"]
+            return tables.map { t in
+                MigrationStatement(sql: "ALTER TABLE \(t) ADD COLUMN \(batchIdColumn) UInt64 DEFAULT 0",
+                                   addsColumn: (t, batchIdColumn))
+            }
         default:
             return []
         }
@@ -121,6 +146,34 @@ public struct ClickHouseMigrator: Sendable {
         return Int(truncatingIfNeeded: try TabSeparated.int64(v))
     }
 
+    func hasColumn(_ c: ClickHouseClient, table: String, column: String) throws(ClickHouseError) -> Bool {
+        let rows = try TabSeparated.parse(try c.query(
+            "SELECT count() FROM system.columns WHERE database = \(SQL.literal(config.database)) AND table = \(SQL.literal(table)) AND name = \(SQL.literal(column)) FORMAT TabSeparated"))
+        guard let f = rows.first?.first else { return false }
+        return try TabSeparated.int64(f) > 0
+    }
+
+    /// For a server about to use the store: every server reachable and at exactly the current
+    /// schema version. The error says what to run (`ztas clickhouse init` or `migrate`).
+    public func requireCurrentSchema() throws(ClickHouseError) {
+        let current = ClickHouseSchema.currentVersion
+        for e in servers {
+            let v: Int
+            do { v = try version(client(e)) } catch {
+                throw ClickHouseError("the ClickHouse event store at \(e) is unreachable or refused the schema check (\(error.message))")
+            }
+            if v == 0 {
+                throw ClickHouseError("\(e): database \(config.database) has no ztas schema; run `ztas clickhouse init --events …` first")
+            }
+            if v < current {
+                throw ClickHouseError("\(e): schema version \(v) is older than this ztas needs (\(current)); run `ztas clickhouse migrate --events …`")
+            }
+            if v > current {
+                throw ClickHouseError("\(e): schema version \(v) is newer than this ztas (\(current)); upgrade ztas")
+            }
+        }
+    }
+
     /// `init`: creates the database and brings every server to the current version. Returns a
     /// line per server and step for the operator.
     @discardableResult
@@ -154,7 +207,8 @@ public struct ClickHouseMigrator: Sendable {
             _ = try c.query(ClickHouseSchema.versionTableDDL, database: config.database)
             for v in (current + 1)...ClickHouseSchema.currentVersion {
                 for statement in ClickHouseSchema.migration(to: v, config: config, lowCardinality: lc) {
-                    _ = try c.query(statement, database: config.database)
+                    if let add = statement.addsColumn, try hasColumn(c, table: add.table, column: add.column) { continue }
+                    _ = try c.query(statement.sql, database: config.database)
                 }
                 let note = "server \(serverVersion); \(lc ? "LowCardinality(String)" : "String") dictionary columns"
                 _ = try c.query("INSERT INTO ztas_schema_version VALUES (\(v), now(), \(SQL.literal(note)))", database: config.database)

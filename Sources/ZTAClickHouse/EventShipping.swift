@@ -19,6 +19,10 @@ public struct ClickHouseEventWriter: Sendable {
     }
 
     static let insertStatement = "INSERT INTO events (\(Column.allCases.map(ClickHouseSchema.name).joined(separator: ", "))) FORMAT TabSeparated"
+    /// The same with `batch_id` last: tracked events shipped from an outbox. Imports and
+    /// migrations leave the column out, so their rows get its default, 0.
+    static let insertWithBatchStatement =
+        "INSERT INTO events (\(Column.allCases.map(ClickHouseSchema.name).joined(separator: ", ")), \(ClickHouseSchema.batchIdColumn)) FORMAT TabSeparated"
 
     /// Inserts tracked or imported records (one INSERT per `batchRows`).
     public func insert(_ records: [EventRecord]) throws(ClickHouseError) {
@@ -28,6 +32,16 @@ public struct ClickHouseEventWriter: Sendable {
             try insert(ColumnChunk.from(records: Array(records[start..<end])))
             start = end
         }
+    }
+
+    /// Inserts an outbox batch in one INSERT, every row tagged with `batchId` (its `batch_id`,
+    /// by which a batch whose fate is unknown is found again: `ClickHouseBatchLedger`).
+    public func insert(_ records: [EventRecord], batchId: UInt64, timeoutSeconds: Int64 = 300) throws(ClickHouseError) {
+        guard !records.isEmpty else { return }
+        var data: [UInt8] = []
+        Self.appendTabSeparated(ColumnChunk.from(records: records), to: &data, batchId: batchId)
+        try client.insert(Self.insertWithBatchStatement, data: data, database: database, settings: settings,
+                          timeoutSeconds: timeoutSeconds)
     }
 
     /// Inserts every row of `chunk`, which must hold every column (a scan with `ColumnSet.all`).
@@ -71,8 +85,9 @@ public struct ClickHouseEventWriter: Sendable {
         return out
     }
 
-    /// Rows in `Column` order; each dictionary string escaped once per chunk, not per row.
-    static func appendTabSeparated(_ c: ColumnChunk, to out: inout [UInt8]) {
+    /// Rows in `Column` order (then `batchId`, when given); each dictionary string escaped once
+    /// per chunk, not per row.
+    static func appendTabSeparated(_ c: ColumnChunk, to out: inout [UInt8], batchId: UInt64? = nil) {
         let escaped: [[[UInt8]]] = StringColumns.all.map { col in
             guard let s = c.string(col) else { return [] }
             return s.dictionary.values.map { v in var b: [UInt8] = []; TabSeparated.appendField(v, to: &b); return b }
@@ -102,6 +117,10 @@ public struct ClickHouseEventWriter: Sendable {
                         out.append(contentsOf: "direct".utf8)
                     }
                 }
+            }
+            if let batchId {
+                out.append(9)
+                TabSeparated.appendInt(batchId, to: &out)
             }
             out.append(10)
         }

@@ -2,35 +2,73 @@ import Foundation
 public import ZTAClickHouse
 public import ZTAFormat
 public import ZTAQuery
-import ZTAStorage
+public import ZTAStorage
 
-/// The ClickHouse event store behind the `EventBackend` seam (issue 14, first part).
+/// The ClickHouse event store behind the `EventBackend` seam (issue 14).
 ///
 /// Built: the aggregate queries (stats, stats-api, dashboard, summaries, the summary export)
-/// compiled to SQL; direct inserts of tracked records; NDJSON imports (parsed by the engine's
-/// importer into a scratch directory, so events.md §2/§4 apply exactly as on the embedded store,
-/// then shipped under an import id allocated in ClickHouse); deletion by site, import and date as
-/// mutations. Not yet: the WAL-backed background shipper (tracked events are inserted at once),
-/// heatmaps, goals, funnels, realtime and row exports on ClickHouse — those answer with a clear
-/// error until their SQL lands.
+/// compiled to SQL; tracked events through a local outbox and a background shipper (below);
+/// NDJSON imports (parsed by the engine's importer into a scratch directory, so events.md §2/§4
+/// apply exactly as on the embedded store, then shipped under an import id allocated in
+/// ClickHouse); deletion by site, import and date as mutations. Not yet: heatmaps, goals,
+/// funnels, realtime and row exports on ClickHouse — those answer with a clear error until their
+/// SQL lands.
+///
+/// With an outbox (`init(config:outboxDirectory:…)`, what `ztas serve --events` uses), `ingest`
+/// appends the events to the outbox's WAL and returns once that is fsync'd — the same
+/// durability as the embedded store's acknowledgement — and `OutboxShipper` inserts them in
+/// batches, exactly once, in the background: they are visible to queries a moment later (the
+/// linger plus one insert; longer while ClickHouse is unreachable). Without one (tests, tools),
+/// `ingest` inserts at once.
 public final class ClickHouseEvents: EventBackend {
     public let config: ClickHouseConfig
     public let queries: QueryEngine
     let writer: ClickHouseEventWriter
     let client: ClickHouseClient
+    /// The durable queue tracked events are acknowledged from (nil: direct inserts).
+    public let outbox: EventOutbox?
+    /// Moves the outbox's events into ClickHouse once `startShipping` was called.
+    public let shipper: OutboxShipper?
     /// Serialises import id allocation within this process (across API servers it is a known
     /// limit: see docs/architecture.md).
     private let importLock = NSLock()
 
+    /// A store whose `ingest` inserts straight into ClickHouse (no durability of its own).
     public init(config: ClickHouseConfig, threads: Int = 2) {
         self.config = config
         self.queries = QueryEngine(source: NotOnClickHouse(), aggregates: ClickHouseAggregates(config: config), threads: threads)
         self.writer = ClickHouseEventWriter(config: config)
         self.client = ClickHouseClient(endpoint: config.endpoint, user: config.user, password: config.password)
+        self.outbox = nil
+        self.shipper = nil
+    }
+
+    /// A store whose tracked events are acknowledged from the outbox in `outboxDirectory`
+    /// (opened, or created; e.g. `DATA/clickhouse-outbox`). Shipping starts with
+    /// `startShipping()`; `close()` stops it.
+    public init(config: ClickHouseConfig, outboxDirectory: String, shipping: OutboxShipper.Options = OutboxShipper.Options(),
+                fileSystem: FileSystemSeam = POSIXFileSystem(), threads: Int = 2) throws {
+        self.config = config
+        self.queries = QueryEngine(source: NotOnClickHouse(), aggregates: ClickHouseAggregates(config: config), threads: threads)
+        self.writer = ClickHouseEventWriter(config: config)
+        self.client = ClickHouseClient(endpoint: config.endpoint, user: config.user, password: config.password)
+        let outbox = try EventOutbox.open(directory: outboxDirectory, fileSystem: fileSystem)
+        self.outbox = outbox
+        self.shipper = OutboxShipper(outbox: outbox, config: config, options: shipping)
+    }
+
+    /// Starts the background shipper (no-op without an outbox). `onError` hears every failed
+    /// round (each is retried).
+    public func startShipping(onError: (@Sendable (String) -> Void)? = nil) {
+        shipper?.start(onError: onError)
     }
 
     public func ingest(_ records: [EventRecord]) throws {
-        try writer.insert(records)
+        if let outbox {
+            try outbox.append(records)
+        } else {
+            try writer.insert(records)
+        }
     }
 
     public func importNDJSON(input: ImportInput, options: ImportOptions,
@@ -74,30 +112,16 @@ public final class ClickHouseEvents: EventBackend {
         try delete("site = \(SQL.literal(site)) AND ts < \(cutoff)")
     }
 
-    public func close() throws {}
+    /// Stops the shipper (what is not shipped stays in the outbox for the next start) and
+    /// releases the outbox.
+    public func close() throws {
+        shipper?.stop()
+        outbox?.close()
+    }
 
-    /// Counts, then deletes with a mutation on every server holding rows, and waits until the
-    /// mutation is done (18.16 has no `mutations_sync`), so the rows are gone when this returns.
+    /// Counts, then deletes with a mutation on every server holding rows and waits for it.
     private func delete(_ condition: String) throws -> Int {
-        let counted = try TabSeparated.parse(try client.query("SELECT count() FROM events WHERE \(condition) FORMAT TabSeparated",
-                                                              database: config.database))
-        let n = try counted.first?.first.map { try TabSeparated.int64($0) } ?? 0
-        if n == 0 { return 0 }
-        let table = config.cluster == nil ? "events" : "events_local"
-        let servers = config.cluster == nil ? [config.endpoint] : config.shards
-        for e in servers {
-            let c = ClickHouseClient(endpoint: e, user: config.user, password: config.password)
-            _ = try c.query("ALTER TABLE \(table) DELETE WHERE \(condition)", database: config.database)
-            let deadline = Date().addingTimeInterval(300)
-            while true {
-                let pending = try TabSeparated.parse(try c.query(
-                    "SELECT count() FROM system.mutations WHERE database = \(SQL.literal(config.database)) AND table = \(SQL.literal(table)) AND is_done = 0 FORMAT TabSeparated"))
-                if try pending.first?.first.map({ try TabSeparated.int64($0) }) ?? 0 == 0 { break }
-                guard Date() < deadline else { throw ClickHouseError("\(e): deletion still running after 300 s") }
-                Thread.sleep(forTimeInterval: 0.05)
-            }
-        }
-        return Int(truncatingIfNeeded: n)
+        try ClickHouseDeletion(config: config).delete(where: condition)
     }
 }
 

@@ -65,11 +65,17 @@ final class ServerCore: Sendable {
         self.alertWebhooks = Mutex(WebhookAlertSink(service: webhooks))
         self.web = StaticAssets.load(publicURL: config.publicURL)
         self.queryGate = QueryGate(width: config.queryConcurrency, onIdle: { QueryEngine.releaseCachedMemory() })
-        self.ingestWriter = IngestWriter(db: db, backgroundFlushRows: config.backgroundFlush ? config.storeOptions.flushRows * 3 / 4 : nil)
+        self.ingestWriter = IngestWriter(db: db, events: self.events, backgroundFlushRows: config.backgroundFlush ? config.storeOptions.flushRows * 3 / 4 : nil)
         self.maintenance = MaintenanceScheduler(database: db, policy: config.compactionPolicy,
                                                 interval: config.maintenanceInterval,
                                                 retentionDays: { [meta] in Self.retentionDays(meta) })
         connectActivityLog()
+    }
+
+    /// Closes the event store when it is not the embedded `db` (which `db.close()` closes):
+    /// stops the ClickHouse shipper; the outbox keeps what was not shipped for the next start.
+    func closeEventStore() {
+        if events !== db { try? events.close() }
     }
 
     /// Events in the store (segments plus memtable), for `/metrics`.

@@ -5,6 +5,7 @@ import HummingbirdBcrypt
 public import Logging
 import NIOCore
 import ServiceLifecycle
+import ZTAClickHouse
 import ZTAEngine
 
 /// The ztas HTTP server (api.md): Hummingbird in front of the engine's `Database` and the
@@ -22,12 +23,14 @@ public enum ZTAServer {
         } catch {
             await core.webhooks.shutdown()
             core.ingestWriter.stop()
+            core.closeEventStore()
             try? core.db.close()
             throw error
         }
         logger.notice("ztas stopping: closing the database")
         await core.webhooks.shutdown()
         core.ingestWriter.stop()
+        core.closeEventStore()
         try core.db.close()
     }
 
@@ -53,6 +56,7 @@ public enum ZTAServer {
             _ = await task.result
             await core.webhooks.shutdown()
             core.ingestWriter.stop()
+            core.closeEventStore()
             try? core.db.close()
             throw CancellationError()
         }
@@ -69,6 +73,11 @@ public enum ZTAServer {
         if let geoIP, let path = config.geoIPDatabase {
             logger.info("GeoIP database opened", metadata: ["path": "\(path)", "type": "\(geoIP.databaseType)"])
         }
+        // The ClickHouse store, before anything is opened: unreachable, or a schema `ztas
+        // clickhouse init|migrate` has not brought to this version, stops the start.
+        if let ch = config.events {
+            do { try ClickHouseMigrator(config: ch).requireCurrentSchema() } catch { throw ServerError("\(error)") }
+        }
         try FileManager.default.createDirectory(atPath: config.dataDirectory, withIntermediateDirectories: true)
         config.jwtSecret = try loadSecret(config)
         var storeOptions = config.storeOptions
@@ -77,8 +86,20 @@ public enum ZTAServer {
         // that group commit wait for it.
         if config.backgroundFlush { storeOptions.flushOnAppend = false }
         let db = try Database(path: config.dataDirectory, options: storeOptions, fileSystem: config.fileSystem)
+        var clickHouse: ClickHouseEvents?
+        if let ch = config.events {
+            do {
+                clickHouse = try ClickHouseEvents(config: ch, outboxDirectory: config.dataDirectory + "/clickhouse-outbox",
+                                                  shipping: config.clickHouseShipping, fileSystem: config.fileSystem,
+                                                  threads: config.queryThreads)
+            } catch {
+                try? db.close()
+                throw error
+            }
+        }
         let meta: MetaStore
         do { meta = try MetaStore(path: config.dataDirectory + "/meta.sqlite") } catch {
+            try? clickHouse?.close()
             try? db.close()
             throw error
         }
@@ -87,12 +108,16 @@ public enum ZTAServer {
         let cost = max(config.bcryptCost, 10)
         let dummy = Bcrypt.hash(Secrets.randomHex(bytes: 16), cost: cost)
         let core = ServerCore(config: config, db: db, meta: meta, tokens: tokens, logger: logger, dummyHash: dummy,
-                              clients: clients, geoIP: geoIP)
+                              clients: clients, geoIP: geoIP, events: clickHouse)
         do { try await core.webhooks.loadAll() } catch {
             await core.webhooks.shutdown()
+            core.closeEventStore()
             try? db.close()
             throw error
         }
+        clickHouse?.startShipping(onError: { [logger] message in
+            logger.warning("shipping tracked events to ClickHouse failed; retrying", metadata: ["error": "\(message)"])
+        })
         if config.demo {
             do { try await DemoSeeder(core: core).seedIfNeeded() } catch {
                 logger.error("demo seeding failed", metadata: ["error": "\(error)"])
@@ -157,6 +182,7 @@ public final class RunningServer: Sendable {
         _ = await task.result
         await core.webhooks.shutdown()
         core.ingestWriter.stop()
+        core.closeEventStore()
         try core.db.close()
     }
 

@@ -78,6 +78,32 @@ enum ClickHouseTestCluster {
 
     struct Missing: Error { var message: String }
 
+    /// Whether these tests can take the servers down and up again: they run from `dir` (started
+    /// here or by an earlier run), not at addresses an outer script gave.
+    static var controllable: Bool {
+        ProcessInfo.processInfo.environment["ZTAS_CH_SHARD1"] == nil && FileManager.default.fileExists(atPath: dir + "/shard1/server.pid")
+    }
+
+    /// Kills both servers with SIGKILL (an outage as abrupt as a crash); `revive` brings them
+    /// back on the same ports, so the cached `Shards` stay right for the tests that follow.
+    static func kill() throws { try script("kill") }
+
+    /// Starts the killed servers again from their configuration and waits until they answer.
+    static func revive() throws { try script("revive") }
+
+    private static func script(_ command: String) throws {
+        let p = Process()
+        p.executableURL = root.appendingPathComponent("scripts/clickhouse-cluster")
+        p.arguments = [command, dir]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw ClickHouseError("clickhouse-cluster \(command) failed:\n\(text)") }
+    }
+
     /// The shards, or a skip (developers) / failure (CI) when clickhouse-server is not installed.
     static func require() throws -> Shards {
         do {

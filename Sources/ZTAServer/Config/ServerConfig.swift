@@ -1,4 +1,5 @@
 import Foundation
+public import ZTAClickHouse
 public import ZTAEngine
 public import ZTAStorage
 
@@ -127,6 +128,12 @@ public struct ServerConfig: Sendable {
     public var fileSystem: FileSystemSeam = POSIXFileSystem()
     /// Which partitions the background maintenance compacts.
     public var compactionPolicy = CompactionPolicy()
+    /// `--events clickhouse://…` / `ZTAS_EVENTS`: the events live in ClickHouse (tracked events
+    /// are acknowledged from `DATA/clickhouse-outbox/` and shipped in the background); nil: the
+    /// embedded store in the data directory. Metadata stays in `DATA/meta.sqlite` either way.
+    public var events: ClickHouseConfig?
+    /// Batch size, linger and backoff of the ClickHouse shipper.
+    public var clickHouseShipping = OutboxShipper.Options()
     /// `WEBHOOK_ALLOW_HTTP`: webhook URLs may use `http` (default: `https` only).
     public var webhookAllowHTTP = false
     /// `WEBHOOK_ALLOW_PRIVATE`: webhooks may point to loopback, private, link-local, CGNAT, ULA…

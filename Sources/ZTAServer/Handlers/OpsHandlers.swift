@@ -3,6 +3,8 @@ import GRDB
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import ZTAClickHouse
+import ZTAEngine
 
 /// `/health` and `/metrics` (api.md §9).
 extension ServerCore {
@@ -27,9 +29,13 @@ extension ServerCore {
             let given = call.header("Authorization") ?? ""
             guard Secrets.constantTimeEqual(given, "Bearer " + token) else { throw APIError.authRequired }
         }
-        let body = metrics.render(storedEvents: storedEvents, segments: db.store.segmentList.count,
+        var body = metrics.render(storedEvents: storedEvents, segments: db.store.segmentList.count,
                                   memtableRows: db.store.memtableRows, maintenance: maintenance.stats,
                                   writes: db.store.writeTimings)
+        if let shipper = (events as? ClickHouseEvents)?.shipper {
+            body.append(contentsOf: ServerMetrics.clickHouseShippingText(outboxRows: shipper.outbox.pendingRows,
+                                                                         stats: shipper.stats).utf8)
+        }
         return Reply.bytes(body, contentType: "text/plain; version=0.0.4")
     }
 }

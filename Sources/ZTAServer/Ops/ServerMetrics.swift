@@ -1,6 +1,7 @@
 import Foundation
 import Prometheus
 import Synchronization
+import ZTAClickHouse
 import ZTAEngine
 import ZTAStorage
 
@@ -174,6 +175,23 @@ final class ServerMetrics: Sendable {
         }
         s += "# HELP zta_memtable_inline_flushes_total Flushes that ran on the tracking path (its requests waited)\n"
         s += "# TYPE zta_memtable_inline_flushes_total counter\nzta_memtable_inline_flushes_total \(w.inlineFlushes)\n"
+        return s
+    }
+
+    /// The ClickHouse shipper's figures (only with `--events clickhouse://…`): what the outbox
+    /// holds unshipped, and running totals kept by the shipper.
+    static func clickHouseShippingText(outboxRows: Int, stats: OutboxShipper.Stats) -> String {
+        let series: [(String, String, String, Int)] = [
+            ("zta_clickhouse_outbox_rows", "gauge", "Tracked events acknowledged and not yet shipped to ClickHouse", outboxRows),
+            ("zta_clickhouse_shipped_total", "counter", "Tracked events inserted into ClickHouse by the shipper", stats.shippedRows),
+            ("zta_clickhouse_ship_errors_total", "counter", "Failed shipping rounds (each retried)", stats.errors),
+            ("zta_clickhouse_duplicate_batches_total", "counter",
+             "Resumed batches found already stored in ClickHouse (not sent again)", stats.duplicateBatchesSkipped),
+        ]
+        var s = ""
+        for (name, type, help, v) in series {
+            s += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n\(name) \(v)\n"
+        }
         return s
     }
 

@@ -5,7 +5,8 @@ import ZTAFormat
 
 /// Two threads that write the tracked events of all concurrent requests: each request hands its
 /// records over and suspends; a free writer takes everything waiting, makes it durable with one
-/// `Database.ingest` (one WAL record, one fsync) and resumes the requests. The second writer
+/// `ingest` of the event store (one WAL record, one fsync: the embedded database's WAL, or the
+/// ClickHouse store's outbox) and resumes the requests. The second writer
 /// keeps ingest going while the first is held up by a memtable flush (which runs inside the
 /// append that crosses the threshold); the engine's group commit merges their writes.
 ///
@@ -15,6 +16,8 @@ import ZTAFormat
 final class IngestWriter: @unchecked Sendable {
     private typealias Waiter = CheckedContinuation<Void, any Error>
     private let db: Database
+    /// Where the events go: `db` itself, or another store (ClickHouse) that acknowledges them.
+    private let target: any EventBackend
     private let cond = NSCondition()
     private var pending: [([EventRecord], Waiter)] = []
     private var stopping = false
@@ -31,10 +34,14 @@ final class IngestWriter: @unchecked Sendable {
 
     /// `backgroundFlushRows` should sit below the store's `flushRows`: the append that crosses
     /// that threshold flushes inline, and every request of its round would wait for the flush.
-    init(db: Database, threads: Int = 2, backgroundFlushRows: Int? = nil) {
+    /// `events`: the store to write to when it is not `db` (then `db`'s memtable gets nothing
+    /// and is never flushed from here).
+    init(db: Database, events: (any EventBackend)? = nil, threads: Int = 2, backgroundFlushRows: Int? = nil) {
         self.db = db
+        let target = events ?? db
+        self.target = target
         self.threads = max(1, threads)
-        self.backgroundFlushRows = backgroundFlushRows
+        self.backgroundFlushRows = target === db ? backgroundFlushRows : nil
         for k in 0..<self.threads {
             let t = Thread { [self] in loop() }
             t.name = "ztas-ingest-\(k)"
@@ -86,7 +93,7 @@ final class IngestWriter: @unchecked Sendable {
             all.reserveCapacity(round.reduce(0) { $0 + $1.0.count })
             for (records, _) in round { all.append(contentsOf: records) }
             do {
-                try db.ingest(all)
+                try target.ingest(all)
                 for (_, waiter) in round { waiter.resume() }
             } catch {
                 for (_, waiter) in round { waiter.resume(throwing: error) }
