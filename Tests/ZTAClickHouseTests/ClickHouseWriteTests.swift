@@ -72,7 +72,7 @@ final class ClickHouseWriteTests: XCTestCase {
     func testQueriesNotYetCompiledAnswer501() throws {
         let s = try ClickHouseTestCluster.require()
         let store = ClickHouseEvents(config: ClickHouseConfig(endpoint: s.shard1, database: Self.database))
-        let req = try ExportRequest.parse(["siteId": "s1", "startDate": "2026-03-01", "endDate": "2026-03-01"],
+        let req = try ExportRequest.parse(["siteId": "s1", "type": "pageviews", "startDate": "2026-03-01", "endDate": "2026-03-01"],
                                           timezone: "UTC", now: 1_772_400_000_000)
         XCTAssertThrowsError(try store.queries.export(req)) { e in
             XCTAssertEqual((e as? QueryError)?.status, 501)
