@@ -64,6 +64,16 @@ final class ClickHouseRowQueryTests: XCTestCase {
         }
     }
 
+    /// A path with quotes and backslashes reaches ClickHouse as a literal: no data, the same 404.
+    func testHeatmapPathIsALiteral() throws {
+        let f = try Conformance.fixture()
+        let p = ["siteId": "site_alpha", "startDate": "2026-02-15", "endDate": "2026-04-15", "path": "/x' OR 1=1 --\\'", "type": "click"]
+        let r = try HeatmapRequest.parse(p, kind: .heatmap, timezone: "UTC", now: 1_776_000_000_000)
+        let expected = Self.answer { try f.embedded.queries.heatmap(r) }
+        XCTAssertEqual(expected, "error 404: No heatmap data found for this page")
+        for store in [f.single, f.cluster] { XCTAssertEqual(Self.answer { try store.queries.heatmap(r) }, expected) }
+    }
+
     /// Realtime at instants inside the data (each site's quartiles of `ts`, plus a minute), in
     /// UTC and in a half-hour zone (the minute labels), and in an empty window.
     func testRealtimeAnswersByteIdentically() throws {
