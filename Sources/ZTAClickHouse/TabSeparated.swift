@@ -41,6 +41,21 @@ public enum TabSeparated {
         return rows
     }
 
+    /// Parses a field holding a decimal `UInt64` (session and visitor ids use the whole range).
+    public static func uint64(_ f: [UInt8]) throws(ClickHouseError) -> UInt64 {
+        guard !f.isEmpty else { throw ClickHouseError("expected an unsigned integer, got an empty field") }
+        var v: UInt64 = 0
+        for c in f {
+            let d = c &- UInt8(ascii: "0")
+            guard d < 10 else { throw ClickHouseError("expected an unsigned integer, got \"\(String(decoding: f, as: UTF8.self))\"") }
+            let (m, o1) = v.multipliedReportingOverflow(by: 10)
+            let (s, o2) = m.addingReportingOverflow(UInt64(d))
+            guard !o1, !o2 else { throw ClickHouseError("integer out of range: \(String(decoding: f, as: UTF8.self))") }
+            v = s
+        }
+        return v
+    }
+
     /// Parses a field holding a decimal integer (as ClickHouse prints `Int*`/`UInt*` up to Int64).
     public static func int64(_ f: [UInt8]) throws(ClickHouseError) -> Int64 {
         var i = 0, negative = false

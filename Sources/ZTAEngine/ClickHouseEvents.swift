@@ -10,9 +10,9 @@ public import ZTAStorage
 /// compiled to SQL; tracked events through a local outbox and a background shipper (below);
 /// NDJSON imports (parsed by the engine's importer into a scratch directory, so events.md §2/§4
 /// apply exactly as on the embedded store, then shipped under an import id allocated in
-/// ClickHouse); deletion by site, import and date as mutations. Not yet: heatmaps, goals,
-/// funnels, realtime and row exports on ClickHouse — those answer with a clear error until their
-/// SQL lands.
+/// ClickHouse); deletion by site, import and date as mutations; heatmaps and realtime (their
+/// rows fetched by SQL, computed by the shared code). Not yet: goals, funnels and row exports on
+/// ClickHouse — those answer with a clear error until their SQL lands.
 ///
 /// With an outbox (`init(config:outboxDirectory:…)`, what `ztas serve --events` uses), `ingest`
 /// appends the events to the outbox's WAL and returns once that is fsync'd — the same
@@ -36,7 +36,9 @@ public final class ClickHouseEvents: EventBackend {
     /// A store whose `ingest` inserts straight into ClickHouse (no durability of its own).
     public init(config: ClickHouseConfig, threads: Int = 2) {
         self.config = config
-        self.queries = QueryEngine(source: NotOnClickHouse(), aggregates: ClickHouseAggregates(config: config), threads: threads)
+        self.queries = QueryEngine(source: NotOnClickHouse(), aggregates: ClickHouseAggregates(config: config),
+                                   heatmaps: ClickHouseHeatmaps(config: config), realtime: ClickHouseRealtime(config: config),
+                                   threads: threads)
         self.writer = ClickHouseEventWriter(config: config)
         self.client = ClickHouseClient(endpoint: config.endpoint, user: config.user, password: config.password)
         self.outbox = nil
@@ -49,7 +51,9 @@ public final class ClickHouseEvents: EventBackend {
     public init(config: ClickHouseConfig, outboxDirectory: String, shipping: OutboxShipper.Options = OutboxShipper.Options(),
                 fileSystem: FileSystemSeam = POSIXFileSystem(), threads: Int = 2) throws {
         self.config = config
-        self.queries = QueryEngine(source: NotOnClickHouse(), aggregates: ClickHouseAggregates(config: config), threads: threads)
+        self.queries = QueryEngine(source: NotOnClickHouse(), aggregates: ClickHouseAggregates(config: config),
+                                   heatmaps: ClickHouseHeatmaps(config: config), realtime: ClickHouseRealtime(config: config),
+                                   threads: threads)
         self.writer = ClickHouseEventWriter(config: config)
         self.client = ClickHouseClient(endpoint: config.endpoint, user: config.user, password: config.password)
         let outbox = try EventOutbox.open(directory: outboxDirectory, fileSystem: fileSystem)

@@ -10,6 +10,10 @@ public final class QueryEngine: Sendable {
     let source: any EventSource
     /// Where the logical aggregate queries (stats, stats-api, dashboard, summaries) run.
     let aggregates: any AggregateBackend
+    /// Where the heatmap endpoints read one page's rows (and the pages list its counts).
+    let heatmaps: any HeatmapBackend
+    /// Where realtime gathers its accumulators.
+    let realtimeBackend: any RealtimeBackend
     let threads: Int
 
     /// `threads` workers scan chunks and aggregate in parallel (sessions and visitors are split
@@ -18,15 +22,21 @@ public final class QueryEngine: Sendable {
         self.source = source
         self.threads = max(1, threads)
         self.aggregates = EmbeddedAggregates(source: source, threads: threads)
+        self.heatmaps = EmbeddedHeatmaps(source: source, threads: max(1, threads))
+        self.realtimeBackend = EmbeddedRealtime(source: source)
         _ = QueryEngine.mallocTuned
     }
 
-    /// A query engine whose aggregate queries run on another store (`aggregates`, e.g. the
-    /// ClickHouse compiler); the queries not yet compiled for it scan `source`.
-    package init(source: any EventSource, aggregates: any AggregateBackend, threads: Int = 2) {
+    /// A query engine whose aggregate, heatmap and realtime queries run on another store
+    /// (e.g. ClickHouse's SQL; nil `heatmaps` / `realtime`: scan `source`); the queries not yet
+    /// compiled for it (exports, goals, funnels) scan `source`.
+    package init(source: any EventSource, aggregates: any AggregateBackend, heatmaps: (any HeatmapBackend)? = nil,
+                 realtime: (any RealtimeBackend)? = nil, threads: Int = 2) {
         self.source = source
         self.threads = max(1, threads)
         self.aggregates = aggregates
+        self.heatmaps = heatmaps ?? EmbeddedHeatmaps(source: source, threads: max(1, threads))
+        self.realtimeBackend = realtime ?? EmbeddedRealtime(source: source)
         _ = QueryEngine.mallocTuned
     }
 

@@ -72,8 +72,9 @@ final class ClickHouseWriteTests: XCTestCase {
     func testQueriesNotYetCompiledAnswer501() throws {
         let s = try ClickHouseTestCluster.require()
         let store = ClickHouseEvents(config: ClickHouseConfig(endpoint: s.shard1, database: Self.database))
-        let req = try RealtimeRequest.parse(["siteId": "s1"], timezone: "UTC", now: 1_772_400_000_000)
-        XCTAssertThrowsError(try store.queries.realtime(req)) { e in
+        let req = try ExportRequest.parse(["siteId": "s1", "type": "pageviews", "startDate": "2026-03-01", "endDate": "2026-03-01"],
+                                          timezone: "UTC", now: 1_772_400_000_000)
+        XCTAssertThrowsError(try store.queries.export(req)) { e in
             XCTAssertEqual((e as? QueryError)?.status, 501)
         }
     }

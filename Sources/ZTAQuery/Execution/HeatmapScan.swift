@@ -3,21 +3,26 @@ import ZTAStorage
 
 /// The rows of one page that a heatmap needs, gathered from a pruned scan: only blocks whose
 /// path code range can hold the page are decoded, and rows are matched by dictionary code.
-struct PageRows {
-    var ts: [Int64] = []
-    var type: [UInt8] = []
-    var session: [UInt64] = []
-    var visitor: [UInt64] = []
-    var x: [Int32] = []
-    var y: [Int32] = []
-    var depth: [Int8] = []
-    var top: [Int32] = []
+///
+/// A column the endpoint does not read (see `PageRowsCollector.payload`) stays empty; `ts` is
+/// empty unless the endpoint pairs rows in time.
+package struct PageRows: Sendable {
+    package var ts: [Int64] = []
+    package var type: [UInt8] = []
+    package var session: [UInt64] = []
+    package var visitor: [UInt64] = []
+    package var x: [Int32] = []
+    package var y: [Int32] = []
+    package var depth: [Int8] = []
+    package var top: [Int32] = []
     /// Device matches the request's device (always true without one).
-    var deviceOK: [Bool] = []
-    /// Element / text as query-global ids into `PageRowsCollector.strings`.
-    var element: [UInt32] = []
-    var text: [UInt32] = []
-    var count: Int { type.count }
+    package var deviceOK: [Bool] = []
+    /// Element / text as query-global ids into the strings returned with the rows (0 = "").
+    package var element: [UInt32] = []
+    package var text: [UInt32] = []
+    package var count: Int { type.count }
+
+    package init() {}
 
     mutating func append(_ o: PageRows) {
         ts += o.ts; type += o.type; session += o.session; visitor += o.visitor; x += o.x; y += o.y

@@ -36,10 +36,10 @@ extension QueryEngine {
         case (.heatmap, .attention?): types = [.pageview, .scroll, .engagement]
         default: break
         }
-        var collector = PageRowsCollector(site: r.siteId, window: r.window, path: r.path, device: r.device, types: types, threads: threads)
-        collector.payload = PageRowsCollector.payload(kind: r.kind, type: r.type)
-        let (rows, _) = try collector.collect(source: source)
-        let strings = collector.strings.snapshot()
+        let query = PageRowsQuery(site: r.siteId, window: r.window, path: r.path, device: r.device, types: types,
+                                  payload: PageRowsCollector.payload(kind: r.kind, type: r.type))
+        let fetched = try heatmaps.pageRows(query)
+        let rows = fetched.rows, strings = fetched.strings
         var w = JSONWriter(capacity: 8192)
         switch (r.kind, r.type) {
         case (.heatmap, .click?): try writeCells(r, rows, strings, move: false, &w)
@@ -438,36 +438,15 @@ extension QueryEngine {
 
     /// `{ pages: [{ path, clicks, moves, scrolls }] }`: up to 100 pages by clicks, then path.
     private func heatmapPages(_ r: HeatmapRequest) throws -> [UInt8] {
-        let strings = GlobalStrings(preset: [""])
-        let req = ScanRequest(site: r.siteId, from: r.window.from, to: r.window.to, columns: ColumnSet([.ts, .type, .path, .device]))
-        let sp = try source.scanPlan(req)
-        var counts: [UInt32: (Int, Int, Int)] = [:]
-        let device = r.device
-        try WaveScanner(threads: threads).run(sp.tasks, prepare: { c -> [UInt32: (Int, Int, Int)] in
-            var local: [UInt32: (Int, Int, Int)] = [:]
-            let pd = c.string(.path)!, dev = c.string(.device)!
-            let map = strings.mapping(pd.dictionary)
-            let devOK = dev.dictionary.values.map { device == nil || $0 == device! }
-            for i in 0..<c.count where c.ts[i] >= r.window.from && c.ts[i] < r.window.to && devOK[Int(dev.codes[i])] {
-                let ty = c.type[i]
-                guard ty == EventType.click.rawValue || ty == EventType.move.rawValue || ty == EventType.scroll.rawValue else { continue }
-                var v = local[map[Int(pd.codes[i])]] ?? (0, 0, 0)
-                if ty == EventType.click.rawValue { v.0 += 1 } else if ty == EventType.move.rawValue { v.1 += 1 } else { v.2 += 1 }
-                local[map[Int(pd.codes[i])]] = v
-            }
-            return local
-        }) { parts in
-            for p in parts { for (k, v) in p { let o = counts[k] ?? (0, 0, 0); counts[k] = (o.0 + v.0, o.1 + v.1, o.2 + v.2) } }
-        }
-        let vals = strings.snapshot()
-        let ordered = counts.sorted { a, b in a.value.0 != b.value.0 ? a.value.0 > b.value.0 : bytesLess(vals[Int(a.key)], vals[Int(b.key)]) }
+        let counts = try heatmaps.pageCounts(site: r.siteId, window: r.window, device: r.device)
+        let ordered = counts.sorted { a, b in a.clicks != b.clicks ? a.clicks > b.clicks : bytesLess(a.path, b.path) }
         var w = JSONWriter()
         w.beginObject()
         w.key("pages"); w.beginArray()
-        for (k, v) in ordered.prefix(100) {
+        for v in ordered.prefix(100) {
             w.beginObject()
-            w.key("path"); w.string(vals[Int(k)])
-            w.key("clicks"); w.int(v.0); w.key("moves"); w.int(v.1); w.key("scrolls"); w.int(v.2)
+            w.key("path"); w.string(v.path)
+            w.key("clicks"); w.int(v.clicks); w.key("moves"); w.int(v.moves); w.key("scrolls"); w.int(v.scrolls)
             w.endObject()
         }
         w.endArray()

@@ -32,6 +32,11 @@ public struct RealtimeRequest: Sendable {
     /// `[now − 5 min, now)`.
     public var window: (from: Int64, to: Int64) { (now - 5 * 60_000, now) }
 
+    /// What a realtime answer reads: `[min(now − 5 min, start of the first minute), now)`.
+    package var scanWindow: (from: Int64, to: Int64) {
+        (min(window.from, minuteStart - 4 * 60_000), now)
+    }
+
     /// Start of now's clock minute in the site time zone (an instant).
     var minuteStart: Int64 {
         let l = timeZone.local(now)
@@ -42,7 +47,7 @@ public struct RealtimeRequest: Sendable {
 extension QueryEngine {
     /// Body of `GET /api/realtime` (api.md §6), from one scan of the engine's source.
     public func realtime(_ r: RealtimeRequest) throws -> [UInt8] {
-        try Self.realtime(r, source: source)
+        try realtimeBackend.realtime(r).render(r)
     }
 
     /// Body of `GET /api/realtime` over `source`:
@@ -64,7 +69,7 @@ extension QueryEngine {
 
 /// The accumulators of one realtime scan. The window is a few minutes of one site, so the
 /// state is small; strings are resolved per dictionary code, not per row.
-struct RealtimeAggregate {
+package struct RealtimeAggregate {
     var active = Set<UInt64>()
     /// Latest event per active visitor: (ts, path).
     var latest: [UInt64: (Int64, String)] = [:]
@@ -73,6 +78,32 @@ struct RealtimeAggregate {
     var recent: [(Int64, String, String)] = []
     var sources: [String: Int] = [:]
     var perMinute = Array(repeating: Set<UInt64>(), count: 5)
+
+    package init() {}
+
+    /// Folds one event of the scan window into the accumulators — the per-row logic of
+    /// `collect`, for a store that returns the window's rows one at a time (ClickHouse).
+    package mutating func add(ts t: Int64, type: UInt8, visitor v: UInt64, path: String, referrer: String, country: String,
+                              in r: RealtimeRequest) {
+        let (from, now) = r.window
+        let firstMinute = r.minuteStart - 4 * 60_000
+        guard t >= min(from, firstMinute) && t < now else { return }
+        if t >= firstMinute {
+            let k = Int((t &- firstMinute) / 60_000)
+            if k < 5 { perMinute[k].insert(v) }
+        }
+        guard t >= from else { return }
+        active.insert(v)
+        if let l = latest[v], l.0 > t || (l.0 == t && !path.utf8.lexicographicallyPrecedes(l.1.utf8)) {
+        } else {
+            latest[v] = (t, path)
+        }
+        if type == EventType.pageview.rawValue {
+            pageviews += 1
+            recent.append((t, path, country))
+            sources[referrer.isEmpty ? "(direct)" : referrer, default: 0] += 1
+        }
+    }
 
     static func collect(_ r: RealtimeRequest, source: any EventSource) throws -> RealtimeAggregate {
         let (from, now) = r.window
