@@ -164,17 +164,9 @@ enum ChunkDecoder {
             var word = 0
             let bytes = bitmap.count
             while word * 8 < bytes {
-                var bits: UInt64 = 0
-                let at = word * 8
-                if at + 8 <= bytes {
-                    bits = bitmap.loadUnaligned(fromByteOffset: at, as: UInt64.self).littleEndian
-                } else {
-                    for j in at..<bytes { bits |= UInt64(bitmap[j]) << UInt64((j - at) * 8) }
-                }
+                var bits = SparseBitmap.word(bitmap, word)
                 let rowBase = word * 64
-                guard k + bits.nonzeroBitCount <= m, bits == 0 || rowBase + 63 - bits.leadingZeroBitCount < n else {
-                    throw FormatError(.corrupt, "sparse bitmap does not match \(m) listed rows of \(n)", offset: r.position)
-                }
+                try SparseBitmap.check(bits, word: word, listedBefore: k, listed: m, rows: n, offset: r.position)
                 while bits != 0 {
                     out[rowBase &+ bits.trailingZeroBitCount] = values[k]
                     k &+= 1

@@ -61,17 +61,9 @@ extension ChunkDecoder {
         var word = 0
         let bytes = bitmap.count
         while word * 8 < bytes {
-            var bits: UInt64 = 0
-            let at = word * 8
-            if at + 8 <= bytes {
-                bits = bitmap.loadUnaligned(fromByteOffset: at, as: UInt64.self).littleEndian
-            } else {
-                for j in at..<bytes { bits |= UInt64(bitmap[j]) << UInt64((j - at) * 8) }
-            }
+            let bits = SparseBitmap.word(bitmap, word)
             let rowBase = word * 64
-            guard rank + bits.nonzeroBitCount <= m, bits == 0 || rowBase + 63 - bits.leadingZeroBitCount < n else {
-                throw FormatError(.corrupt, "sparse bitmap does not match \(m) listed rows of \(n)", offset: r.position)
-            }
+            try SparseBitmap.check(bits, word: word, listedBefore: rank, listed: m, rows: n, offset: r.position)
             while k < rows.count && Int(rows[k]) < rowBase + 64 {
                 let bit = UInt64(Int(rows[k]) - rowBase)
                 if (bits >> bit) & 1 == 1 {
