@@ -1,7 +1,8 @@
 /// Conversion of chunk columns to UInt64 lanes (the encoders' input) and block statistics.
 enum ColumnLanes {
     /// Lanes of rows `range` of column `c`. String codes are mapped through `remap`
-    /// (chunk dictionary code → segment dictionary code).
+    /// (chunk dictionary code → segment dictionary code); without a remap the codes are segment
+    /// codes already.
     static func lanes(_ chunk: ColumnChunk, _ c: Column, _ range: Range<Int>, remap: [UInt32]?) -> [UInt64] {
         let flip = c.kind.laneFlip
         switch c {
@@ -16,8 +17,9 @@ enum ColumnLanes {
         case .scrollDepth: return range.map { UInt64(bitPattern: Int64(chunk.scrollDepth[$0])) ^ flip }
         case .importId: return range.map { UInt64(chunk.importId[$0]) }
         default:
-            let codes = chunk.string(c)!.codes
-            let map = remap!
+            // Callers check that a string column is present (a missing one encodes as no rows).
+            guard let codes = chunk.string(c)?.codes else { return [] }
+            guard let map = remap else { return range.map { UInt64(codes[$0]) } }
             return range.map { UInt64(map[Int(codes[$0])]) }
         }
     }

@@ -1,6 +1,7 @@
 import Dispatch
 
 /// Writes a segment image: header, blocks of column chunks, dictionaries, footer, trailer.
+/// (`SegmentBuilder` does the writing; this builds the dictionaries of one in-memory chunk.)
 public enum SegmentWriter {
     /// Encodes rows of one site (chunk MUST hold every column and be sorted by ts) into a
     /// complete segment image.
@@ -22,71 +23,20 @@ public enum SegmentWriter {
         var remaps = [[UInt32]?](repeating: nil, count: Column.allCases.count)
         var dictValues: [[[UInt8]]] = []
         for (k, c) in StringColumns.all.enumerated() {
-            let (values, remap) = built[k]!
+            guard let (values, remap) = built[k] else { throw FormatError(.corrupt, "segment input: \(c.wireName) dictionary not built") }
             remaps[Int(c.rawValue)] = remap
             dictValues.append(values)
         }
 
-        var out = ByteWriter(capacity: n * 8 + 4096)
-        out.u64(SegmentFormat.magic)
-        out.u32(SegmentFormat.current.rawValue)
-        out.u32(CRC32C.checksum(out.bytes))
-
-        var blocks: [BlockMeta] = []
+        var builder = try SegmentBuilder(site: site, blockRows: blockRows, dictionaries: dictValues, capacity: n * 8 + 4096)
         var start = 0
         while start < n {
             let end = min(n, start + blockRows)
-            let blockOffset = out.count
-            var metas: [ColumnChunkMeta] = []
-            let encoded = ParallelSlots<(Int64, Int64, EncodedChunk)>(count: Column.allCases.count)
-            let range = start..<end
-            let remaps = remaps
-            DispatchQueue.concurrentPerform(iterations: Column.allCases.count) { k in
-                let c = Column.allCases[k]
-                let lanes = ColumnLanes.lanes(chunk, c, range, remap: remaps[Int(c.rawValue)])
-                encoded[k] = lanes.withUnsafeBufferPointer {
-                    let s = ColumnLanes.stats($0, kind: c.kind)
-                    return (s.min, s.max, ChunkEncoder.encode($0, kind: c.kind))
-                }
-            }
-            for k in 0..<Column.allCases.count {
-                let (lo, hi, e) = encoded[k]!
-                metas.append(ColumnChunkMeta(encoding: e.encoding, compressed: e.compressed, offset: out.count,
-                                             storedLength: e.stored.count, rawLength: e.rawLength,
-                                             crc: CRC32C.checksum(e.stored), min: lo, max: hi))
-                out.append(e.stored)
-            }
-            blocks.append(BlockMeta(offset: blockOffset, length: out.count - blockOffset, rowCount: end - start, columns: metas))
+            builder.encodeBlock(chunk, start..<end, remaps: remaps)
             start = end
         }
-
-        var dictionaries: [DictionaryMeta] = []
-        for (k, c) in StringColumns.all.enumerated() {
-            let values = dictValues[k]
-            let raw = values.isEmpty ? [] : SegmentDictionaryCodec.serialize(values)
-            let z = raw.withUnsafeBytes { LZ4Codec.compress($0) }
-            let compressed = !z.isEmpty && z.count < raw.count
-            let stored = compressed ? z : raw
-            dictionaries.append(DictionaryMeta(column: c, count: values.count, offset: out.count, storedLength: stored.count,
-                                               rawLength: raw.count, compressed: compressed, crc: CRC32C.checksum(stored)))
-            out.append(stored)
-        }
-
-        let footer = SegmentFooter(site: site, rowCount: n, minTs: n > 0 ? chunk.ts[0] : 0, maxTs: n > 0 ? chunk.ts[n - 1] : 0,
-                                   maxBlockRows: blockRows, dictionaries: dictionaries, blocks: blocks)
-        let footerOffset = out.count
-        let footerBytes = footer.serialize()
-        out.append(footerBytes)
-
-        // Trailer: its first 20 bytes are checksummed, the magic is checked by value.
-        let trailerStart = out.count
-        out.u64(UInt64(footerOffset))
-        out.u32(UInt32(footerBytes.count))
-        out.u32(SegmentFormat.current.rawValue)
-        out.u32(0)
-        out.u32(out.bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[trailerStart..<(trailerStart + 20)])) })
-        out.u64(SegmentFormat.magic)
-        return out.bytes
+        try builder.finish()
+        return builder.drain()
     }
 
     static func validate(_ chunk: ColumnChunk, site: String, blockRows: Int) throws {

@@ -396,6 +396,42 @@ public final class EventStore: EventSource, @unchecked Sendable {
         return added
     }
 
+    /// Writes the k-way merge of `members` (one partition's segments, in id order; the rows
+    /// `keep` keeps) as a new, unpublished segment, streaming it to disk a block at a time
+    /// (see `SegmentMerge`).
+    private func mergeSegments(_ members: [SegmentHandle], _ key: PartitionKey,
+                               keep: SegmentMerge.RowFilter? = nil) throws -> SegmentHandle {
+        if isReadOnly { throw StorageError(.invalid, "the store is open read-only") }
+        stateLock.lock()
+        let id = manifest.nextSegmentId
+        manifest.nextSegmentId += 1
+        stateLock.unlock()
+        // The path depends only on the id and partition; the counts are filled in after the merge.
+        var meta = SegmentMeta(id: id, partition: key, rows: 0, minTs: 0, maxTs: 0, bytes: 0, minImport: 0, maxImport: 0)
+        let path = directory + "/" + meta.relativePath
+        try FileSystem.makeDirectories(FileSystem.directoryName(path))
+        var merged = MergedSegment()
+        do {
+            try fs.writeAtomically(path) { write in
+                do {
+                    merged = try SegmentMerge.merge(members.map(\.reader), site: key.site, blockRows: options.blockRows,
+                                                    keep: keep, write: write)
+                } catch let e as FormatError { throw StorageError(e) }
+            }
+        } catch let e as StorageError where e.afterCommit {
+            fs.remove(path) // in place but maybe not durable; never published
+            throw e
+        }
+        meta = SegmentMeta(id: id, partition: key, rows: merged.rows, minTs: merged.minTs, maxTs: merged.maxTs,
+                           bytes: merged.bytes, minImport: merged.minImport, maxImport: merged.maxImport)
+        do {
+            return try SegmentHandle(meta: meta, directory: directory)
+        } catch {
+            fs.remove(path)
+            throw error
+        }
+    }
+
     /// Swaps in a manifest with `added` and without `removing` (caller holds `maintenanceLock`).
     /// On failure before the new manifest is in place, the added files are removed and the store
     /// is unchanged. A failure after it (the directory fsync) leaves the store in the new state
@@ -500,38 +536,42 @@ public final class EventStore: EventSource, @unchecked Sendable {
         }
         stateLock.unlock()
         if affected.isEmpty { return 0 }
-        var parts: [(PartitionKey, ColumnChunk)] = []
-        var replaced: [SegmentMeta] = []
-        var removedRows = 0
-        for h in affected {
-            let whole = try readAll(h)
-            var keep: [Int32] = []
-            keep.reserveCapacity(whole.count)
-            for i in 0..<whole.count {
+        // Each affected segment is rewritten without the matching rows by a one-input merge with
+        // a row filter, a block at a time (memory does not grow with the segments' size).
+        let keep: SegmentMerge.RowFilter = { chunk in
+            var rows: [Int32] = []
+            rows.reserveCapacity(chunk.count)
+            for i in 0..<chunk.count {
                 let drop: Bool
                 switch criterion {
                 case .all: drop = true
-                case .importId(let id): drop = whole.importId[i] == id
-                case .olderThan(let cut): drop = whole.ts[i] < cut
+                case .importId(let id): drop = chunk.importId[i] == id
+                case .olderThan(let cut): drop = chunk.ts[i] < cut
                 }
-                if !drop { keep.append(Int32(i)) }
+                if !drop { rows.append(Int32(i)) }
             }
-            removedRows += whole.count - keep.count
-            if keep.count == whole.count { continue }
-            replaced.append(h.meta)
-            if !keep.isEmpty { parts.append((h.meta.partition, whole.gather(keep))) }
+            return rows
+        }
+        var added: [SegmentHandle] = []
+        var replaced: [SegmentMeta] = []
+        var removedRows = 0
+        do {
+            for h in affected {
+                let kept = try SegmentMerge.keptRows(h.reader, keep)
+                removedRows += h.meta.rows - kept
+                if kept == h.meta.rows { continue }
+                replaced.append(h.meta)
+                if kept > 0 { added.append(try mergeSegments([h], h.meta.partition, keep: keep)) }
+            }
+        } catch {
+            for h in added { fs.remove(directory + "/" + h.meta.relativePath) }
+            throw error
         }
         if replaced.isEmpty { return 0 }
-        try commitSegments(parts, walStart: nil, removing: replaced, releasing: [])
+        try publish(added, walStart: nil, removing: replaced, releasing: [])
         return removedRows
     }
 
-    /// Decodes every block of a segment into one chunk with all columns.
-    func readAll(_ h: SegmentHandle) throws -> ColumnChunk {
-        do {
-            return ColumnChunk.concatenate(try (0..<h.reader.blockCount).map { try h.reader.decodeBlock($0, columns: .all) })
-        } catch let e as FormatError { throw StorageError(e) }
-    }
 
     // MARK: - Compaction
 
@@ -552,9 +592,7 @@ public final class EventStore: EventSource, @unchecked Sendable {
         stateLock.unlock()
         let before = members.reduce(0) { $0 + $1.meta.bytes }
         if members.count < 2 { return (members.count, before, before) }
-        let whole = ColumnChunk.concatenate(try members.map { try readAll($0) })
-        let sorted = whole.gather(whole.timestampOrder())
-        let added = try writeSegments([(key, sorted)])
+        let added = [try mergeSegments(members, key)]
         maintenanceLock.lock()
         defer { maintenanceLock.unlock() }
         stateLock.lock()

@@ -84,10 +84,16 @@ extension FileSystemSeam {
     /// `StorageError` with `afterCommit` set: the new content is in place (and may or may not
     /// survive a crash), so the caller must treat the write as done, not undo around it.
     func writeAtomically(_ path: String, _ bytes: [UInt8]) throws {
+        try writeAtomically(path) { write in try write(bytes) }
+    }
+
+    /// `writeAtomically` for content produced in parts: `produce` passes each part, in order,
+    /// to the function it is given (compaction writes a merged segment a block at a time).
+    func writeAtomically(_ path: String, produce: (_ write: ([UInt8]) throws -> Void) throws -> Void) throws {
         let tmp = path + ".tmp"
         let fd = try openForWriting(tmp, extraFlags: O_CREAT | O_TRUNC)
         do {
-            try bytes.withUnsafeBytes { try write(fd, $0, path: tmp) }
+            try produce { part in try part.withUnsafeBytes { try write(fd, $0, path: tmp) } }
             try sync(fd, path: tmp)
         } catch {
             close(fd)
