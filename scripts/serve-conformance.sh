@@ -3,7 +3,9 @@
 #
 # Starts the server on a free loopback port with a fresh temporary data directory, waits for
 # /health, runs `run.py http`, stops the server with SIGTERM (graceful shutdown, database
-# closed) and exits with run.py's status. Extra arguments go to run.py (e.g. --only, -v).
+# closed) and exits with run.py's status. Extra arguments go to run.py (e.g. --only, -v), except
+# a first `--events URL`, which goes to `ztas serve` (the ClickHouse event store; the database
+# must be initialised: `ztas clickhouse init --events URL`).
 #
 # Environment: ZTAS (binary; default .build/release/ztas, built when missing),
 #              CONFORMANCE_DIR (default ../shared/conformance beside the repository).
@@ -21,10 +23,16 @@ if [ ! -f "$KIT/run.py" ]; then
     exit 2
 fi
 
+SERVE_ARGS=()
+if [ "${1:-}" = "--events" ]; then
+    SERVE_ARGS=(--events "$2")
+    shift 2
+fi
+
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
 DATA=$(mktemp -d "${TMPDIR:-/tmp}/ztas-conformance.XXXXXX")
 LOG="$DATA.log"
-"$ZTAS" serve --data "$DATA" --host 127.0.0.1 --port "$PORT" >"$LOG" 2>&1 &
+"$ZTAS" serve --data "$DATA" --host 127.0.0.1 --port "$PORT" "${SERVE_ARGS[@]}" >"$LOG" 2>&1 &
 PID=$!
 
 cleanup() {

@@ -36,7 +36,7 @@ public final class ClickHouseEvents: EventBackend {
     /// A store whose `ingest` inserts straight into ClickHouse (no durability of its own).
     public init(config: ClickHouseConfig, threads: Int = 2) {
         self.config = config
-        self.queries = QueryEngine(source: NotOnClickHouse(), aggregates: ClickHouseAggregates(config: config),
+        self.queries = QueryEngine(source: ClickHouseEventSource(config: config), aggregates: ClickHouseAggregates(config: config),
                                    heatmaps: ClickHouseHeatmaps(config: config), realtime: ClickHouseRealtime(config: config),
                                    threads: threads)
         self.writer = ClickHouseEventWriter(config: config)
@@ -51,7 +51,7 @@ public final class ClickHouseEvents: EventBackend {
     public init(config: ClickHouseConfig, outboxDirectory: String, shipping: OutboxShipper.Options = OutboxShipper.Options(),
                 fileSystem: FileSystemSeam = POSIXFileSystem(), threads: Int = 2) throws {
         self.config = config
-        self.queries = QueryEngine(source: NotOnClickHouse(), aggregates: ClickHouseAggregates(config: config),
+        self.queries = QueryEngine(source: ClickHouseEventSource(config: config), aggregates: ClickHouseAggregates(config: config),
                                    heatmaps: ClickHouseHeatmaps(config: config), realtime: ClickHouseRealtime(config: config),
                                    threads: threads)
         self.writer = ClickHouseEventWriter(config: config)
@@ -126,13 +126,5 @@ public final class ClickHouseEvents: EventBackend {
     /// Counts, then deletes with a mutation on every server holding rows and waits for it.
     private func delete(_ condition: String) throws -> Int {
         try ClickHouseDeletion(config: config).delete(where: condition)
-    }
-}
-
-/// The scan source of the queries not yet compiled to ClickHouse SQL: each answers with a clear
-/// error instead of silently reading nothing.
-struct NotOnClickHouse: EventSource {
-    func scanPlan(_ request: ScanRequest) throws -> ScanPlan {
-        throw QueryError("This query is not available on the ClickHouse event store yet", status: 501)
     }
 }

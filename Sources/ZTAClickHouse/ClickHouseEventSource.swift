@@ -1,0 +1,131 @@
+public import ZTAFormat
+public import ZTAStorage
+
+/// The ClickHouse store as an `EventSource`: the rows of a scan fetched by SQL and handed, as
+/// column chunks, to the same operators the embedded scan feeds. Goals, funnels and row exports
+/// run on it, so their answers are the embedded store's by construction (the operators are
+/// one code; only where the rows come from differs).
+///
+/// Memory is bounded per task: a first query counts the site's rows per UTC day of the window,
+/// and consecutive days are grouped into tasks of at most `rowsPerTask` rows (a day above that
+/// is a task of its own); each task then selects its slice `ORDER BY ts`. Tasks load lazily, as
+/// the query threads take them, like segment blocks.
+public final class ClickHouseEventSource: EventSource {
+    let client: ClickHouseClient
+    let database: String
+    let rowsPerTask: Int
+
+    public init(config: ClickHouseConfig, rowsPerTask: Int = 131_072) {
+        client = ClickHouseClient(endpoint: config.endpoint, user: config.user, password: config.password)
+        database = config.database
+        self.rowsPerTask = max(1, rowsPerTask)
+    }
+
+    static let day: Int64 = 86_400_000
+
+    public func scanPlan(_ request: ScanRequest) throws -> ScanPlan {
+        guard request.from < request.to else { return ScanPlan(tasks: [], stats: ScanStats()) }
+        let site = SQL.literal(request.site)
+        let counts = try TabSeparated.parse(try client.query("""
+            SELECT intDiv(ts, \(Self.day)) AS d, count(), min(ts), max(ts) FROM events
+            WHERE site = \(site) AND ts >= \(request.from) AND ts < \(request.to)
+            GROUP BY d ORDER BY d FORMAT TabSeparated
+            """, database: database))
+        var slices: [(from: Int64, to: Int64, rows: Int, minTs: Int64, maxTs: Int64)] = []
+        for f in counts {
+            guard f.count == 4 else { throw ClickHouseError("rows per day: expected 4 columns, got \(f.count)") }
+            let d = try TabSeparated.int64(f[0]), n = Int(try TabSeparated.int64(f[1]))
+            let lo = try TabSeparated.int64(f[2]), hi = try TabSeparated.int64(f[3])
+            let (start, end) = (max(request.from, d * Self.day), min(request.to, (d + 1) * Self.day))
+            if var last = slices.last, last.rows + n <= rowsPerTask {
+                (last.to, last.rows, last.maxTs) = (end, last.rows + n, hi)
+                slices[slices.count - 1] = last
+            } else {
+                slices.append((start, end, n, lo, hi))
+            }
+        }
+        let columns = ColumnSet(rawValue: request.columns.rawValue | request.lateColumns.rawValue | ColumnSet([.ts]).rawValue)
+        var stats = ScanStats()
+        stats.rowsKept = slices.reduce(0) { $0 + $1.rows }
+        let tasks = slices.map { s in
+            ChunkTask(rowCount: s.rows, minTs: s.minTs, maxTs: s.maxTs) { [client, database, request] in
+                let chunk = try Self.rows(client, database, site: request.site, from: s.from, to: s.to, columns: columns)
+                guard let filter = request.rowFilter else { return chunk }
+                let picked = filter(chunk)
+                return picked.count == chunk.count ? chunk : chunk.gather(picked)
+            }
+        }
+        return ScanPlan(tasks: tasks, stats: stats)
+    }
+
+    /// The SQL of one task: `columns` of the site's rows in `[from, to)`, in `ts` order.
+    static func rowsSQL(site: String, from: Int64, to: Int64, columns: ColumnSet) -> String {
+        """
+        SELECT \(columns.columns.map(ClickHouseSchema.name).joined(separator: ", ")) FROM events
+        WHERE site = \(SQL.literal(site)) AND ts >= \(from) AND ts < \(to)
+        ORDER BY ts FORMAT TabSeparated
+        """
+    }
+
+    static func rows(_ client: ClickHouseClient, _ database: String, site: String, from: Int64, to: Int64,
+                     columns: ColumnSet) throws -> ColumnChunk {
+        let body = try client.query(rowsSQL(site: site, from: from, to: to, columns: columns), database: database)
+        return try chunk(TabSeparated.parse(body), columns: columns)
+    }
+
+    /// A chunk of `columns` from TabSeparated rows holding those columns in `Column` order.
+    /// String columns are interned per chunk by their bytes (a dictionary in first-seen order,
+    /// as memtable chunks have).
+    static func chunk(_ rows: [[[UInt8]]], columns: ColumnSet) throws -> ColumnChunk {
+        let wanted = columns.columns
+        var c = ColumnChunk(count: rows.count)
+        var interners: [Int: (index: [UTF8Key: UInt32], values: [String], codes: [UInt32])] = [:]
+        for col in wanted where col.kind == .string { interners[Int(col.rawValue)] = ([:], [], []) }
+        func bad(_ col: Column, _ f: [UInt8]) -> ClickHouseError {
+            ClickHouseError("column \(col.wireName): unexpected value \"\(String(decoding: f.prefix(40), as: UTF8.self))\"")
+        }
+        func int<T: FixedWidthInteger>(_ col: Column, _ f: [UInt8], _: T.Type) throws -> T {
+            guard let v = T(exactly: try TabSeparated.int64(f)) else { throw bad(col, f) }
+            return v
+        }
+        for f in rows {
+            guard f.count == wanted.count else { throw ClickHouseError("rows: expected \(wanted.count) columns, got \(f.count)") }
+            for (k, col) in wanted.enumerated() {
+                let v = f[k]
+                switch col {
+                case .ts: c.ts.append(try TabSeparated.int64(v))
+                case .type: c.type.append(try int(col, v, UInt8.self))
+                case .visitor: c.visitor.append(try TabSeparated.uint64(v))
+                case .session: c.session.append(try TabSeparated.uint64(v))
+                case .value:
+                    guard let d = Double(String(decoding: v, as: UTF8.self)) else { throw bad(col, v) }
+                    c.value.append(d)
+                case .timeOnPage: c.timeOnPage.append(try int(col, v, Int32.self))
+                case .x: c.x.append(try int(col, v, Int32.self))
+                case .y: c.y.append(try int(col, v, Int32.self))
+                case .scrollDepth: c.scrollDepth.append(try int(col, v, Int8.self))
+                case .importId: c.importId.append(try int(col, v, UInt32.self))
+                default:
+                    let key = Int(col.rawValue)
+                    guard var t = interners[key] else { throw bad(col, v) }
+                    interners[key] = nil // keeps the arrays uniquely referenced while they grow
+                    let s = String(decoding: v, as: UTF8.self)
+                    if let code = t.index[UTF8Key(s)] {
+                        t.codes.append(code)
+                    } else {
+                        let code = UInt32(t.values.count)
+                        t.index[UTF8Key(s)] = code
+                        t.values.append(s)
+                        t.codes.append(code)
+                    }
+                    interners[key] = t
+                }
+            }
+        }
+        for col in wanted where col.kind == .string {
+            guard let t = interners[Int(col.rawValue)] else { continue }
+            c.setString(col, StringColumnData(codes: t.codes, dictionary: StringDictionary(values: t.values, isSorted: false)))
+        }
+        return c
+    }
+}
