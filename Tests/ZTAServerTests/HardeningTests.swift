@@ -1,5 +1,9 @@
+import Dispatch
 import Foundation
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 import ZTAStorage
 @testable import ZTAServer
 
@@ -299,6 +303,74 @@ import ZTAStorage
         let r = try await s.call("GET", "/api/stats-api?site_id=\(site)&period=custom&date_from=2000-01-01&date_to=2099-12-31&property=page&metrics=pageviews", token: t)
         let pages = (r.json["results"] as? [[String: Any]] ?? []).compactMap { $0["page"] as? String }.sorted()
         #expect(pages == ["/after", "/before"], "\(r.text)")
+        try await s.stop()
+    }
+
+    /// Sharper (issue 9 regression check): the test above turns the link log off itself, so
+    /// it can't see the default. The default must be off; `DEV_MAIL_LOG` turns it on.
+    @Test func resetLinksAreOffTheLogByDefault() {
+        var config = ServerConfig(dataDirectory: "/nonexistent")
+        #expect(config.logResetLinks == false)
+        config.apply(environment: ["DEV_MAIL_LOG": "1"])
+        #expect(config.logResetLinks == true)
+    }
+
+    /// Sharper (issue 9 regression check): nothing else asked `/api/stats-api` without `period`.
+    /// The default is 7d even when date_from/date_to are given (they are read only for `custom`).
+    @Test func statsAPIWithoutPeriodIsTheLastSevenDays() async throws {
+        let s = try await TestServer.start { $0.backgroundFlush = false }
+        let t = try await s.register("period@example.com")
+        let site = try await s.createSite(t, domain: "period.example.com")
+        #expect(try await s.call("POST", "/api/track", json: ["siteId": site, "type": "pageview", "path": "/today"]).status == 200)
+        let r = try await s.call("GET", "/api/stats-api?site_id=\(site)&date_from=2020-01-01&date_to=2020-01-01&metrics=pageviews", token: t)
+        #expect(r.status == 200, "\(r.text)")
+        let rows = r.json["results"] as? [[String: Any]] ?? []
+        #expect(rows.reduce(0) { $0 + ($1["pageviews"] as? Int ?? 0) } == 1, "\(r.text)")
+        #expect((r.json["query"] as? [String: Any])?["period"] as? String == "7d", "\(r.text)")
+        try await s.stop()
+    }
+
+    /// Seconds until the server closes a connection on which nothing was sent; nil when it is
+    /// still open after `wait` seconds.
+    static func secondsUntilClosed(port: Int, wait: Int) async -> Double? {
+        await withCheckedContinuation { (c: CheckedContinuation<Double?, Never>) in
+            DispatchQueue.global().async {
+                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                defer { close(fd) }
+                var timeout = timeval(tv_sec: wait, tv_usec: 0)
+                setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+                var addr = sockaddr_in()
+                addr.sin_family = sa_family_t(AF_INET)
+                addr.sin_port = in_port_t(UInt16(port).bigEndian)
+                addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+                let rc = withUnsafePointer(to: &addr) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                }
+                guard rc == 0 else { c.resume(returning: nil); return }
+                let start = DispatchTime.now()
+                var b: UInt8 = 0
+                let n = recv(fd, &b, 1, 0)
+                c.resume(returning: n == 0 ? Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9 : nil)
+            }
+        }
+    }
+
+    /// Sharper (issue 9 regression check): nothing tested the idle timeout. A connection that
+    /// sends nothing is closed once `idleTimeout` passes.
+    @Test func anIdleConnectionIsClosed() async throws {
+        let s = try await TestServer.start { $0.idleTimeout = .seconds(1) }
+        let closedAfter = await Self.secondsUntilClosed(port: s.port, wait: 15)
+        #expect(closedAfter != nil, "the server kept an idle connection open for 15 s")
+        try await s.stop()
+    }
+
+    /// Sharper (issue 9 regression check): nothing tested the body timeout. A client that
+    /// declares a body and sends only a byte of it gets 408 once `bodyReadTimeout` passes.
+    @Test func aTricklingBodyIsCutOffWith408() async throws {
+        let s = try await TestServer.start { $0.bodyReadTimeout = .seconds(1) }
+        let r = try await s.call("POST", "/api/auth/login", body: Array("{".utf8),
+                                 headers: [("Content-Type", "application/json"), ("Content-Length", "100")])
+        #expect(r.status == 408, "\(r.status) \(r.text)")
         try await s.stop()
     }
 }
