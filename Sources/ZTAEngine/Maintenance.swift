@@ -38,13 +38,22 @@ extension Database {
         var summary = CompactionSummary()
         let chosen = compactionPlan(site: site, policy: policy)
         for (i, (key, members)) in chosen.enumerated() {
-            let r = try store.compact(key)
+            // A merge takes at most 8 segments (its memory is a block per input): repeat until
+            // the partition is one segment (no policy) or the policy is content. A merge that
+            // changed nothing (a deletion raced it) ends the partition's turn.
             summary.partitions += 1
-            summary.segmentsBefore += r.segments
-            summary.segmentsAfter += 1
-            summary.bytesBefore += r.bytesBefore
-            summary.bytesAfter += r.bytesAfter
+            summary.segmentsBefore += members.count
+            summary.bytesBefore += members.reduce(0) { $0 + $1.bytes }
             summary.rows += members.reduce(0) { $0 + $1.rows }
+            var live = members
+            while live.count >= 2 && (policy?.wants(live) ?? true) {
+                let r = try store.compact(key)
+                let next = store.segmentList.filter { $0.partition == key }
+                if r.segments < 2 || next.count >= live.count { break }
+                live = next
+            }
+            summary.segmentsAfter += live.count
+            summary.bytesAfter += live.reduce(0) { $0 + $1.bytes }
             progress?(i + 1, chosen.count)
         }
         summary.seconds = Date().timeIntervalSince(start)

@@ -575,24 +575,34 @@ public final class EventStore: EventSource, @unchecked Sendable {
 
     // MARK: - Compaction
 
-    /// Merges every segment of one partition into one (re-sorted, fresh dictionaries and
-    /// statistics), committed by one manifest swap: after a crash either the old set or the new
-    /// segment is live, never both. Returns (segments before, bytes before, bytes after).
+    /// Merges up to `maxInputs` segments of one partition into one (re-sorted, fresh
+    /// dictionaries and statistics), committed by one manifest swap: after a crash either the old
+    /// set or the new segment is live, never both. Returns (segments merged, their bytes, the new
+    /// segment's bytes); a partition of fewer than two segments is left alone.
+    ///
+    /// The merge holds one decoded block per input, so `maxInputs` bounds its memory (~7 MB a
+    /// full block): a partition that collected dozens of segments during a burst of tracking is
+    /// merged in several steps instead of one with dozens of blocks in memory. The inputs are the
+    /// partition's smallest segments (size-tiered: a large segment is not rewritten again for
+    /// every few small ones that arrive); call again until one segment is left to merge it all.
     ///
     /// The merge runs outside `maintenanceLock` (flushes and imports go on; they only add
     /// segments), which is taken for the swap alone. If a deletion rewrote one of the merged
     /// segments meanwhile, the merge is dropped (its file removed) and the store is unchanged:
     /// the next pass merges again.
     @discardableResult
-    public func compact(_ key: PartitionKey) throws -> (segments: Int, bytesBefore: Int, bytesAfter: Int) {
+    public func compact(_ key: PartitionKey, maxInputs: Int = 8) throws -> (segments: Int, bytesBefore: Int, bytesAfter: Int) {
         compactionLock.lock()
         defer { compactionLock.unlock() }
         stateLock.lock()
-        let members = segments.values.filter { $0.meta.partition == key }.sorted { $0.meta.id < $1.meta.id }
+        let members = segments.values.filter { $0.meta.partition == key }
+            .sorted { ($0.meta.rows, $0.meta.id) < ($1.meta.rows, $1.meta.id) }
+            .prefix(max(2, maxInputs))
+            .sorted { $0.meta.id < $1.meta.id }
         stateLock.unlock()
         let before = members.reduce(0) { $0 + $1.meta.bytes }
         if members.count < 2 { return (members.count, before, before) }
-        let added = [try mergeSegments(members, key)]
+        let added = [try mergeSegments(Array(members), key)]
         maintenanceLock.lock()
         defer { maintenanceLock.unlock() }
         stateLock.lock()
@@ -603,17 +613,10 @@ public final class EventStore: EventSource, @unchecked Sendable {
             return (members.count, before, before)
         }
         try publish(added, walStart: nil, removing: members.map(\.meta), releasing: [])
-        let after = snapshotSegments().filter { $0.meta.partition == key }.reduce(0) { $0 + $1.meta.bytes }
-        return (members.count, before, after)
+        return (members.count, before, added.reduce(0) { $0 + $1.meta.bytes })
     }
 
     // MARK: - Reading
-
-    private func snapshotSegments() -> [SegmentHandle] {
-        stateLock.lock()
-        defer { stateLock.unlock() }
-        return Array(segments.values)
-    }
 
     /// The live segments' manifest entries.
     public var segmentList: [SegmentMeta] {

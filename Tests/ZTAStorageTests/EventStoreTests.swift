@@ -140,6 +140,35 @@ final class EventStoreTests: XCTestCase {
         XCTAssertTrue(EventStore.verify(directory: dir).isClean)
     }
 
+    /// A merge takes at most `maxInputs` segments, the smallest (its memory is a block per
+    /// input); repeated merges reach one segment with every row intact.
+    func testCompactionMergesAtMostMaxInputsSmallestFirst() throws {
+        let dir = makeTempDirectory("fanin")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var rng = SplitMix64(seed: 11)
+        let store = try EventStore.open(directory: dir)
+        var all: [EventRecord] = []
+        let base: Int64 = 1_767_225_600_000 // 2026-01-01, one month: one partition
+        for k in 0..<12 {
+            var b = randomEvents(k == 0 ? 3_000 : 50 + k, rng: &rng, sites: ["site_a"])
+            for i in b.indices { b[i].ts = base + Int64(rng.next() % (20 * 86_400_000)) }
+            try store.append(b)
+            try store.flush()
+            all += b
+        }
+        let key = try XCTUnwrap(store.segmentList.first?.partition)
+        XCTAssertEqual(store.segmentList.count, 12)
+        let largest = try XCTUnwrap(store.segmentList.max { $0.rows < $1.rows })
+        let r = try store.compact(key, maxInputs: 5)
+        XCTAssertEqual(r.segments, 5)
+        XCTAssertEqual(store.segmentList.count, 8)
+        XCTAssertTrue(store.segmentList.contains { $0.id == largest.id }, "the largest segment is not among the smallest five")
+        while store.segmentList.count > 1 { try store.compact(key, maxInputs: 5) }
+        XCTAssertEqual(store.segmentList.first?.rows, all.count)
+        XCTAssertEqual(try scanRecords(store, site: "site_a"), expected(all, site: "site_a"))
+        XCTAssertTrue(EventStore.verify(directory: dir).isClean)
+    }
+
     /// A file system that holds up the first segment write after `arm()` until `release()`.
     final class GatedFileSystem: FileSystemSeam, @unchecked Sendable {
         private let real = POSIXFileSystem()
