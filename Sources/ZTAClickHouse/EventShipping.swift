@@ -1,7 +1,7 @@
 public import ZTAFormat
 public import ZTAStorage
 
-/// Writes events into the ClickHouse `events` table in large `TabSeparated` batches: rows of
+/// Writes events into the ClickHouse `events` table in large `RowBinary` batches: rows of
 /// columnar chunks (an embedded store's segments — `ztas migrate --to`, imports) or tracked
 /// records. On a cluster the insert goes through the `Distributed` table synchronously
 /// (`insert_distributed_sync`), so a batch is on its shard when the call returns.
@@ -18,11 +18,14 @@ public struct ClickHouseEventWriter: Sendable {
         settings = config.cluster != nil ? [("insert_distributed_sync", "1")] : []
     }
 
-    static let insertStatement = "INSERT INTO events (\(Column.allCases.map(ClickHouseSchema.name).joined(separator: ", "))) FORMAT TabSeparated"
+    /// `RowBinary`, not text: ClickHouse 18.16 parses text floats with a fast parser that is not
+    /// correctly rounded (`5.714285714285714` came back as `5.7142857142857135`, one ulp off), so
+    /// `value` would not survive the trip; in binary every column arrives bit for bit.
+    static let insertStatement = "INSERT INTO events (\(Column.allCases.map(ClickHouseSchema.name).joined(separator: ", "))) FORMAT RowBinary"
     /// The same with `batch_id` last: tracked events shipped from an outbox. Imports and
     /// migrations leave the column out, so their rows get its default, 0.
     static let insertWithBatchStatement =
-        "INSERT INTO events (\(Column.allCases.map(ClickHouseSchema.name).joined(separator: ", ")), \(ClickHouseSchema.batchIdColumn)) FORMAT TabSeparated"
+        "INSERT INTO events (\(Column.allCases.map(ClickHouseSchema.name).joined(separator: ", ")), \(ClickHouseSchema.batchIdColumn)) FORMAT RowBinary"
 
     /// Inserts tracked or imported records (one INSERT per `batchRows`).
     public func insert(_ records: [EventRecord]) throws(ClickHouseError) {
@@ -39,7 +42,7 @@ public struct ClickHouseEventWriter: Sendable {
     public func insert(_ records: [EventRecord], batchId: UInt64, timeoutSeconds: Int64 = 300) throws(ClickHouseError) {
         guard !records.isEmpty else { return }
         var data: [UInt8] = []
-        Self.appendTabSeparated(ColumnChunk.from(records: records), to: &data, batchId: batchId)
+        Self.appendRowBinary(ColumnChunk.from(records: records), to: &data, batchId: batchId)
         try client.insert(Self.insertWithBatchStatement, data: data, database: database, settings: settings,
                           timeoutSeconds: timeoutSeconds)
     }
@@ -47,7 +50,7 @@ public struct ClickHouseEventWriter: Sendable {
     /// Inserts every row of `chunk`, which must hold every column (a scan with `ColumnSet.all`).
     public func insert(_ chunk: ColumnChunk) throws(ClickHouseError) {
         guard chunk.count > 0 else { return }
-        _ = try client.insert(Self.insertStatement, data: Self.tabSeparated(chunk), database: database, settings: settings)
+        _ = try client.insert(Self.insertStatement, data: Self.rowBinary(chunk), database: database, settings: settings)
     }
 
     /// Copies every event of `sites` from `source` (all of time), one INSERT per `batchRows`
@@ -70,7 +73,7 @@ public struct ClickHouseEventWriter: Sendable {
             for task in plan.tasks {
                 var chunk = try task.load()
                 if let importId { chunk.importId = [UInt32](repeating: importId, count: chunk.count) }
-                Self.appendTabSeparated(chunk, to: &pending)
+                Self.appendRowBinary(chunk, to: &pending)
                 pendingRows += chunk.count
                 if pendingRows >= batchRows { try flush() }
             }
@@ -79,50 +82,61 @@ public struct ClickHouseEventWriter: Sendable {
         return copied
     }
 
-    static func tabSeparated(_ c: ColumnChunk) -> [UInt8] {
+    static func rowBinary(_ c: ColumnChunk) -> [UInt8] {
         var out: [UInt8] = []
-        appendTabSeparated(c, to: &out)
+        appendRowBinary(c, to: &out)
         return out
     }
 
-    /// Rows in `Column` order (then `batchId`, when given); each dictionary string escaped once
-    /// per chunk, not per row.
-    static func appendTabSeparated(_ c: ColumnChunk, to out: inout [UInt8], batchId: UInt64? = nil) {
-        let escaped: [[[UInt8]]] = StringColumns.all.map { col in
-            guard let s = c.string(col) else { return [] }
-            return s.dictionary.values.map { v in var b: [UInt8] = []; TabSeparated.appendField(v, to: &b); return b }
+    /// Rows in `Column` order (then `batchId`, when given) in ClickHouse's `RowBinary`: numbers
+    /// little-endian at the column type's width, `Float64` as its bit pattern, strings (also
+    /// `LowCardinality` ones) as a LEB128 length and the bytes. Each dictionary string is
+    /// encoded once per chunk, not per row. A column missing from the chunk is written as its
+    /// events.md default (0, `/` for path, `direct` for channel, empty strings).
+    static func appendRowBinary(_ c: ColumnChunk, to out: inout [UInt8], batchId: UInt64? = nil) {
+        func string(_ v: String) -> [UInt8] {
+            var b: [UInt8] = []
+            var n = UInt64(v.utf8.count)
+            repeat {
+                b.append(UInt8(n & 0x7F) | (n > 0x7F ? 0x80 : 0))
+                n >>= 7
+            } while n > 0
+            b.append(contentsOf: v.utf8)
+            return b
         }
-        out.reserveCapacity(out.count + c.count * 160)
+        func int<T: FixedWidthInteger>(_ v: T) {
+            withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) }
+        }
+        let encoded: [[[UInt8]]] = StringColumns.all.map { col in
+            c.string(col)?.dictionary.values.map(string) ?? []
+        }
+        let defaults: [[UInt8]] = StringColumns.all.map { col in
+            string(col == .path ? "/" : col == .channel ? "direct" : "")
+        }
+        out.reserveCapacity(out.count + c.count * 120)
         for i in 0..<c.count {
-            for (k, col) in Column.allCases.enumerated() {
-                if k > 0 { out.append(9) }
+            for col in Column.allCases {
                 switch col {
-                case .ts: TabSeparated.appendInt(c.ts.isEmpty ? 0 : c.ts[i], to: &out)
-                case .type: TabSeparated.appendInt(c.type.isEmpty ? 0 : c.type[i], to: &out)
-                case .visitor: TabSeparated.appendInt(c.visitor.isEmpty ? 0 : c.visitor[i], to: &out)
-                case .session: TabSeparated.appendInt(c.session.isEmpty ? 0 : c.session[i], to: &out)
-                case .value: out.append(contentsOf: (c.value.isEmpty ? 0 : c.value[i]).description.utf8)
-                case .timeOnPage: TabSeparated.appendInt(c.timeOnPage.isEmpty ? 0 : c.timeOnPage[i], to: &out)
-                case .x: TabSeparated.appendInt(c.x.isEmpty ? 0 : c.x[i], to: &out)
-                case .y: TabSeparated.appendInt(c.y.isEmpty ? 0 : c.y[i], to: &out)
-                case .scrollDepth: TabSeparated.appendInt(c.scrollDepth.isEmpty ? 0 : c.scrollDepth[i], to: &out)
-                case .importId: TabSeparated.appendInt(c.importId.isEmpty ? 0 : c.importId[i], to: &out)
+                case .ts: int(c.ts.isEmpty ? 0 : c.ts[i])
+                case .type: int(c.type.isEmpty ? 0 : c.type[i])
+                case .visitor: int(c.visitor.isEmpty ? 0 : c.visitor[i])
+                case .session: int(c.session.isEmpty ? 0 : c.session[i])
+                case .value: int((c.value.isEmpty ? 0 : c.value[i]).bitPattern)
+                case .timeOnPage: int(c.timeOnPage.isEmpty ? 0 : c.timeOnPage[i])
+                case .x: int(c.x.isEmpty ? 0 : c.x[i])
+                case .y: int(c.y.isEmpty ? 0 : c.y[i])
+                case .scrollDepth: int(c.scrollDepth.isEmpty ? 0 : c.scrollDepth[i])
+                case .importId: int(c.importId.isEmpty ? 0 : c.importId[i])
                 default:
-                    if let si = col.stringIndex, let s = c.string(col), i < s.codes.count {
-                        let code = Int(s.codes[i])
-                        if code < escaped[si].count { out.append(contentsOf: escaped[si][code]) }
-                    } else if col == .path {
-                        out.append(UInt8(ascii: "/"))
-                    } else if col == .channel {
-                        out.append(contentsOf: "direct".utf8)
+                    guard let si = col.stringIndex else { continue }
+                    if let s = c.string(col), i < s.codes.count, Int(s.codes[i]) < encoded[si].count {
+                        out.append(contentsOf: encoded[si][Int(s.codes[i])])
+                    } else {
+                        out.append(contentsOf: defaults[si])
                     }
                 }
             }
-            if let batchId {
-                out.append(9)
-                TabSeparated.appendInt(batchId, to: &out)
-            }
-            out.append(10)
+            if let batchId { int(batchId) }
         }
     }
 }

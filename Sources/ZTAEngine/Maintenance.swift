@@ -94,9 +94,14 @@ public final class MaintenanceScheduler: @unchecked Sendable {
     private var thread: Thread?
     private var lastRetentionDay: Int64 = -1
     private var current = MaintenanceStats()
+    /// Runs after a pass that flushed or compacted (the server returns the freed heap to the
+    /// kernel: a merge's blocks are tens of MB that glibc would otherwise keep).
+    private let afterWork: @Sendable () -> Void
 
     public init(database: Database, policy: CompactionPolicy = CompactionPolicy(), interval: TimeInterval = 30,
-                retentionDays: @escaping @Sendable () -> [String: Int] = { [:] }) {
+                retentionDays: @escaping @Sendable () -> [String: Int] = { [:] },
+                afterWork: @escaping @Sendable () -> Void = {}) {
+        self.afterWork = afterWork
         self.db = database
         self.policy = policy
         self.interval = interval
@@ -141,8 +146,10 @@ public final class MaintenanceScheduler: @unchecked Sendable {
         do {
             let before = db.store.memtableRows
             try db.store.flushIfNeeded()
-            if before > 0 && db.store.memtableRows < before { record { $0.flushes += 1 } }
+            let flushed = before > 0 && db.store.memtableRows < before
+            if flushed { record { $0.flushes += 1 } }
             let s = try db.compact(policy: policy)
+            if flushed || s.partitions > 0 { afterWork() }
             record {
                 $0.compactions += s.partitions
                 $0.segmentsMerged += s.segmentsBefore

@@ -68,7 +68,8 @@ final class ServerCore: Sendable {
         self.ingestWriter = IngestWriter(db: db, events: self.events, backgroundFlushRows: config.backgroundFlush ? config.storeOptions.flushRows * 3 / 4 : nil)
         self.maintenance = MaintenanceScheduler(database: db, policy: config.compactionPolicy,
                                                 interval: config.maintenanceInterval,
-                                                retentionDays: { [meta] in Self.retentionDays(meta) })
+                                                retentionDays: { [meta] in Self.retentionDays(meta) },
+                                                afterWork: { AllocatorTrim.releaseFreeMemory() })
         connectActivityLog()
     }
 

@@ -110,6 +110,9 @@ final class IngestWriter: @unchecked Sendable {
         DispatchQueue.global(qos: .utility).async { [self] in
             try? db.store.flush()
             flushing.store(false, ordering: .releasing)
+            // The flushed memtable and the encoder's buffers (tens of MB) go back to the kernel;
+            // glibc keeps freed heap up to M_TRIM_THRESHOLD (256 MB, set for the query engine).
+            AllocatorTrim.releaseFreeMemory()
         }
     }
 }
