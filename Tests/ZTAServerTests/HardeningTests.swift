@@ -335,18 +335,8 @@ import ZTAStorage
     static func secondsUntilClosed(port: Int, wait: Int) async -> Double? {
         await withCheckedContinuation { (c: CheckedContinuation<Double?, Never>) in
             DispatchQueue.global().async {
-                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                guard let fd = try? HTTPClient.connectLoopback(port: port, receiveTimeout: wait) else { c.resume(returning: nil); return }
                 defer { close(fd) }
-                var timeout = timeval(tv_sec: wait, tv_usec: 0)
-                setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-                var addr = sockaddr_in()
-                addr.sin_family = sa_family_t(AF_INET)
-                addr.sin_port = in_port_t(UInt16(port).bigEndian)
-                addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-                let rc = withUnsafePointer(to: &addr) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-                }
-                guard rc == 0 else { c.resume(returning: nil); return }
                 let start = DispatchTime.now()
                 var b: UInt8 = 0
                 let n = recv(fd, &b, 1, 0)

@@ -39,11 +39,12 @@ enum HTTPClient {
         }
     }
 
-    static func sendBlocking(port: Int, method: String, path: String, headers: [(String, String)], body: [UInt8]?) throws -> HTTPResult {
+    /// A socket connected to 127.0.0.1:`port` whose reads give up after `receiveTimeout`
+    /// seconds (the caller closes it).
+    static func connectLoopback(port: Int, receiveTimeout: Int) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket failed") }
-        defer { close(fd) }
-        var timeout = timeval(tv_sec: 120, tv_usec: 0)
+        var timeout = timeval(tv_sec: receiveTimeout, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
@@ -52,7 +53,17 @@ enum HTTPClient {
         let rc = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard rc == 0 else { throw Failure(description: "connect failed: \(errno)") }
+        guard rc == 0 else {
+            let e = errno
+            close(fd)
+            throw Failure(description: "connect failed: \(e)")
+        }
+        return fd
+    }
+
+    static func sendBlocking(port: Int, method: String, path: String, headers: [(String, String)], body: [UInt8]?) throws -> HTTPResult {
+        let fd = try connectLoopback(port: port, receiveTimeout: 120)
+        defer { close(fd) }
         var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
         var hasUA = false, hasLength = false
         for (k, v) in headers {
