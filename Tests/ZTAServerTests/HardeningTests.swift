@@ -326,7 +326,13 @@ import ZTAStorage
         #expect(r.status == 200, "\(r.text)")
         let rows = r.json["results"] as? [[String: Any]] ?? []
         #expect(rows.reduce(0) { $0 + ($1["pageviews"] as? Int ?? 0) } == 1, "\(r.text)")
-        #expect((r.json["query"] as? [String: Any])?["period"] as? String == "7d", "\(r.text)")
+        let query = r.json["query"] as? [String: Any] ?? [:]
+        #expect(query["period"] as? String == "7d", "\(r.text)")
+        // date_from/date_to are echoed for a custom period only (api.md §6 `query`).
+        #expect(query["date_from"] == nil && query["date_to"] == nil, "\(r.text)")
+        let custom = try await s.call("GET", "/api/stats-api?site_id=\(site)&period=custom&date_from=2020-01-01&date_to=2020-01-02&metrics=pageviews", token: t)
+        let cq = custom.json["query"] as? [String: Any] ?? [:]
+        #expect(cq["date_from"] as? String == "2020-01-01" && cq["date_to"] as? String == "2020-01-02", "\(custom.text)")
         try await s.stop()
     }
 

@@ -110,7 +110,10 @@ enum Periods {
         default:
             throw invalidPeriod(names)
         }
-        return TimeWindow(from: from, to: to, period: period, timeZone: tz, customFrom: customFrom, customTo: customTo)
+        // The bounds only of a custom period (stats-api echoes `date_from`/`date_to` for it alone).
+        let custom = period == "custom"
+        return TimeWindow(from: from, to: to, period: period, timeZone: tz,
+                          customFrom: custom ? customFrom : nil, customTo: custom ? customTo : nil)
     }
 
     static func invalidPeriod(_ names: [String]) -> QueryError {
