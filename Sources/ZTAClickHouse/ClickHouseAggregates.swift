@@ -20,9 +20,30 @@ package final class ClickHouseAggregates: AggregateBackend {
     package func aggregate(_ q: AggregateQuery) throws -> AggregateResult {
         let sql = AggregateSQL(q)
         var r = AggregateResult()
-        if q.total {
-            r.total = try rows(sql.total).first?.acc ?? GroupAcc()
+        // The total, the session-level breakdowns and the page breakdown's session metrics come
+        // from one statement (one pass grouping the window by session).
+        let sessionDimensions = q.breakdowns.filter(\.isSessionLevel)
+        let pageEntries = q.breakdowns.contains(.page)
+        var groups: [Int: [Row]] = [:]
+        if q.total || !sessionDimensions.isEmpty || pageEntries {
+            for row in try rows(sql.sessionGroups(total: q.total, dimensions: sessionDimensions, pageEntries: pageEntries), tagged: true) {
+                groups[row.group, default: []].append(row)
+            }
         }
+        var next = 0
+        if q.total {
+            r.total = groups[next]?.first?.acc ?? GroupAcc()
+            next += 1
+        }
+        for d in sessionDimensions {
+            // Only values with at least one counting session (a session with kept events).
+            r.breakdowns[d] = (groups[next] ?? []).filter { $0.acc.sessions > 0 }.map { row in
+                let v = String(decoding: row.key, as: UTF8.self)
+                return BreakdownRow(value: d == .source && v.isEmpty ? "(direct)" : v, acc: row.acc)
+            }
+            next += 1
+        }
+        let pageSessions = pageEntries ? groups[next] ?? [] : []
         if let b = q.series {
             r.series = [GroupAcc](repeating: GroupAcc(), count: b.count)
             if b.count > 0 {
@@ -33,16 +54,11 @@ package final class ClickHouseAggregates: AggregateBackend {
                 }
             }
         }
-        for d in q.breakdowns {
-            if d.isSessionLevel {
-                r.breakdowns[d] = try rows(sql.sessionGroup(d)).map { row in
-                    let v = String(decoding: row.key, as: UTF8.self)
-                    return BreakdownRow(value: d == .source && v.isEmpty ? "(direct)" : v, acc: row.acc)
-                }
-                continue
-            }
+        for d in q.breakdowns where !d.isSessionLevel {
             var bySession: [[UInt8]: GroupAcc] = [:]
-            for row in try rows(sql.rowGroupSessions(d)) { bySession[row.key] = row.acc }
+            // Entry pages of counting sessions (the combined statement's group counts them all).
+            let sessionRows = d == .page ? pageSessions.filter { $0.acc.sessions > 0 } : try rows(sql.eventNameSessions)
+            for row in sessionRows { bySession[row.key] = row.acc }
             var out: [BreakdownRow] = []
             for row in try rows(sql.rowGroup(d)) {
                 var a = row.acc
@@ -58,27 +74,31 @@ package final class ClickHouseAggregates: AggregateBackend {
         return r
     }
 
-    /// One answer row: the group key's bytes and its sums.
+    /// One answer row: its group number (statements with several groups), the group key's
+    /// bytes and its sums.
     struct Row {
+        var group = 0
         var key: [UInt8]
         var acc: GroupAcc
     }
 
-    private func rows(_ sql: String) throws -> [Row] {
+    /// Rows of `key, sums…` — or, `tagged`, of `group number, key, sums…`.
+    private func rows(_ sql: String, tagged: Bool = false) throws -> [Row] {
         let body = try client.query(sql, database: database, settings: settings)
+        let o = tagged ? 1 : 0
         return try TabSeparated.parse(body).map { f throws(ClickHouseError) in
-            guard f.count == 10 else { throw ClickHouseError("expected 10 columns, got \(f.count)") }
+            guard f.count == 10 + o else { throw ClickHouseError("expected \(10 + o) columns, got \(f.count)") }
             var a = GroupAcc()
-            a.pageviews = try TabSeparated.int64(f[1])
-            a.events = try TabSeparated.int64(f[2])
-            a.visitors = try TabSeparated.int64(f[3])
-            a.sessions = try TabSeparated.int64(f[4])
-            a.bounces = try TabSeparated.int64(f[5])
-            a.durMs = try TabSeparated.int64(f[6])
-            a.spv = try TabSeparated.int64(f[7])
-            a.engSum = try TabSeparated.int64(f[8])
-            a.engCnt = try TabSeparated.int64(f[9])
-            return Row(key: f[0], acc: a)
+            a.pageviews = try TabSeparated.int64(f[o + 1])
+            a.events = try TabSeparated.int64(f[o + 2])
+            a.visitors = try TabSeparated.int64(f[o + 3])
+            a.sessions = try TabSeparated.int64(f[o + 4])
+            a.bounces = try TabSeparated.int64(f[o + 5])
+            a.durMs = try TabSeparated.int64(f[o + 6])
+            a.spv = try TabSeparated.int64(f[o + 7])
+            a.engSum = try TabSeparated.int64(f[o + 8])
+            a.engCnt = try TabSeparated.int64(f[o + 9])
+            return Row(group: tagged ? Int(try TabSeparated.int64(f[0])) : 0, key: f[o], acc: a)
         }
     }
 }
