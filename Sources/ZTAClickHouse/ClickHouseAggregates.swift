@@ -124,6 +124,16 @@ struct BucketMap {
             // Boundaries are count + 1 long; an empty bucketing gets no branches (never traps).
             for i in 0..<max(0, min(b.count, b.boundaries.count - 1) - 1) { parts.append("ts < \(b.boundaries[i + 1]), \(i)") }
             sqlKey = parts.isEmpty ? "0" : "multiIf(\(parts.joined(separator: ", ")), \(parts.count))"
+        } else if tz == "UTC" && b.interval != .month {
+            // UTC hours, days and weeks are plain arithmetic on the ms (the same keys as below:
+            // epoch second of the hour, days since the epoch of the day / of its Monday — the
+            // epoch was a Thursday). Converting every row with `toDateTime` cost ~10 % of a
+            // series statement. ts ≥ 0 here (events.md bounds it), so `intDiv` floors.
+            switch b.interval {
+            case .hour: sqlKey = "toUInt32(intDiv(ts, 3600000) * 3600)"
+            case .day: sqlKey = "toUInt16(intDiv(ts, 86400000))"
+            default: sqlKey = "toUInt16(intDiv(ts, 86400000) - modulo(intDiv(ts, 86400000) + 3, 7))"
+            }
         } else {
             switch b.interval {
             case .hour: sqlKey = "toUInt32(toStartOfHour(\(second), \(z)))"
