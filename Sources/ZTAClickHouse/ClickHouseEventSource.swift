@@ -36,8 +36,12 @@ public final class ClickHouseEventSource: EventSource {
             guard f.count == 4 else { throw ClickHouseError("rows per day: expected 4 columns, got \(f.count)") }
             let d = try TabSeparated.int64(f[0]), n = Int(try TabSeparated.int64(f[1]))
             let lo = try TabSeparated.int64(f[2]), hi = try TabSeparated.int64(f[3])
-            let (start, end) = (max(request.from, d * Self.day), min(request.to, (d + 1) * Self.day))
-            if var last = slices.last, last.rows + n <= rowsPerTask {
+            // A day number from the server; checked, not trusted (no overflow trap on a bad answer).
+            let (dayStart, o1) = d.multipliedReportingOverflow(by: Self.day)
+            let (dayEnd, o2) = dayStart.addingReportingOverflow(Self.day)
+            guard !o1, !o2, n >= 0 else { throw ClickHouseError("rows per day: day \(d) or count \(n) out of range") }
+            let (start, end) = (max(request.from, dayStart), min(request.to, dayEnd))
+            if var last = slices.last, n <= rowsPerTask - last.rows {
                 (last.to, last.rows, last.maxTs) = (end, last.rows + n, hi)
                 slices[slices.count - 1] = last
             } else {
@@ -46,7 +50,7 @@ public final class ClickHouseEventSource: EventSource {
         }
         let columns = ColumnSet(rawValue: request.columns.rawValue | request.lateColumns.rawValue | ColumnSet([.ts]).rawValue)
         var stats = ScanStats()
-        stats.rowsKept = slices.reduce(0) { $0 + $1.rows }
+        stats.rowsKept = slices.reduce(0) { $0 &+ $1.rows }
         let tasks = slices.map { s in
             ChunkTask(rowCount: s.rows, minTs: s.minTs, maxTs: s.maxTs) { [client, database, request] in
                 let chunk = try Self.rows(client, database, site: request.site, from: s.from, to: s.to, columns: columns)
