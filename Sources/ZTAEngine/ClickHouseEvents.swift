@@ -7,12 +7,13 @@ public import ZTAStorage
 /// The ClickHouse event store behind the `EventBackend` seam (issue 14).
 ///
 /// Built: the aggregate queries (stats, stats-api, dashboard, summaries, the summary export)
-/// compiled to SQL; tracked events through a local outbox and a background shipper (below);
-/// NDJSON imports (parsed by the engine's importer into a scratch directory, so events.md §2/§4
-/// apply exactly as on the embedded store, then shipped under an import id allocated in
-/// ClickHouse); deletion by site, import and date as mutations; heatmaps and realtime (their
-/// rows fetched by SQL, computed by the shared code). Not yet: goals, funnels and row exports on
-/// ClickHouse — those answer with a clear error until their SQL lands.
+/// compiled to SQL; heatmaps and realtime (their rows fetched by SQL, computed by the shared
+/// code); goals, funnels, row exports and the site list's last pageview over
+/// `ClickHouseEventSource` (rows selected by SQL, day slice by day slice, run through the shared
+/// operators); tracked events through a local outbox and a background shipper (below); NDJSON
+/// imports (parsed by the engine's importer into a scratch directory, so events.md §2/§4 apply
+/// exactly as on the embedded store, then shipped under an import id allocated in ClickHouse);
+/// deletion by site, import and date (retention) as mutations.
 ///
 /// With an outbox (`init(config:outboxDirectory:…)`, what `ztas serve --events` uses), `ingest`
 /// appends the events to the outbox's WAL and returns once that is fsync'd — the same

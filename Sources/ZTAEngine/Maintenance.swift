@@ -89,6 +89,9 @@ public final class MaintenanceScheduler: @unchecked Sendable {
     private let interval: TimeInterval
     /// Retention in days per site id (sites without an entry keep everything).
     private let retentionDays: @Sendable () -> [String: Int]
+    /// Where retention deletes: the store that holds the events (`db` itself unless the server
+    /// runs on another, e.g. ClickHouse, where `db` only flushes and compacts).
+    private let events: any EventBackend
     private let lock = NSCondition()
     private var stopped = false
     private var thread: Thread?
@@ -100,9 +103,11 @@ public final class MaintenanceScheduler: @unchecked Sendable {
 
     public init(database: Database, policy: CompactionPolicy = CompactionPolicy(), interval: TimeInterval = 30,
                 retentionDays: @escaping @Sendable () -> [String: Int] = { [:] },
+                events: (any EventBackend)? = nil,
                 afterWork: @escaping @Sendable () -> Void = {}) {
         self.afterWork = afterWork
         self.db = database
+        self.events = events ?? database
         self.policy = policy
         self.interval = interval
         self.retentionDays = retentionDays
@@ -160,7 +165,7 @@ public final class MaintenanceScheduler: @unchecked Sendable {
                 lastRetentionDay = day
                 let nowMs = Int64(now.timeIntervalSince1970 * 1000)
                 for (site, days) in retentionDays() where days > 0 {
-                    let removed = try db.applyRetention(site: site, cutoff: nowMs - Int64(days) * 86_400_000)
+                    let removed = try events.applyRetention(site: site, cutoff: nowMs - Int64(days) * 86_400_000)
                     record { $0.retentionDeleted += removed }
                 }
             }

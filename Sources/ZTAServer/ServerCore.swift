@@ -69,6 +69,7 @@ final class ServerCore: Sendable {
         self.maintenance = MaintenanceScheduler(database: db, policy: config.compactionPolicy,
                                                 interval: config.maintenanceInterval,
                                                 retentionDays: { [meta] in Self.retentionDays(meta) },
+                                                events: self.events,
                                                 afterWork: { AllocatorTrim.releaseFreeMemory() })
         connectActivityLog()
     }

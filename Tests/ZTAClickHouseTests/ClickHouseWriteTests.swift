@@ -69,6 +69,56 @@ final class ClickHouseWriteTests: XCTestCase {
         XCTAssertEqual(try count(store, "site = 's2'"), 2)
     }
 
+    /// The server's maintenance pass applies `settings.dataRetention` to the store that holds
+    /// the events (on ClickHouse, not the local engine), and the site list's last pageview reads
+    /// that store too; both against the embedded store with the same rows.
+    func testRetentionPassAndLastPageviewOnClickHouse() throws {
+        let s = try ClickHouseTestCluster.require()
+        let config = ClickHouseConfig(endpoint: s.shard1, database: Self.database + "_ret", cluster: s.cluster,
+                                      shards: [s.shard1, s.shard2])
+        try ClickHouseMigrator(config: config).initialise()
+        defer { for e in [s.shard1, s.shard2] { _ = try? ClickHouseClient(endpoint: e).query("DROP DATABASE IF EXISTS \(config.database)") } }
+        let store = ClickHouseEvents(config: config)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ztas-ch-ret-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let local = try Database(path: dir)
+        let embedded = try Database(path: dir + "-embedded")
+        defer { try? embedded.close(); try? FileManager.default.removeItem(atPath: dir + "-embedded") }
+
+        let day: Int64 = 86_400_000
+        let now: Int64 = 1_772_400_000_000
+        var rows: [EventRecord] = []
+        for (i, age) in [40, 20, 10, 2, 1].enumerated() {
+            var r = EventRecord()
+            r.ts = now - Int64(age) * day; r.site = "s1"; r.visitor = UInt64(i + 1); r.session = UInt64(i + 1); r.path = "/p\(i)"
+            r.type = i == 4 ? .event : .pageview
+            r.name = i == 4 ? "Signup" : ""
+            rows.append(r)
+        }
+        var other = rows[0]
+        other.site = "s2"
+        try store.ingest(rows + [other])
+        try embedded.ingest(rows + [other])
+
+        // The newest pageview is 2 days old (the newer row is a custom event), on both stores;
+        // a bound before it finds the one before.
+        for before in [now + 1, now - 2 * day, now - 40 * day] {
+            XCTAssertEqual(try store.queries.lastPageview(site: "s1", before: before),
+                           try embedded.queries.lastPageview(site: "s1", before: before), "before \(before)")
+        }
+        XCTAssertEqual(try store.queries.lastPageview(site: "s1", before: now + 1), now - 2 * day)
+        XCTAssertNil(try store.queries.lastPageview(site: "nosuch", before: now + 1))
+
+        // A pass with 15 days' retention for s1: its 40- and 20-day-old rows go, s2 keeps all.
+        let pass = MaintenanceScheduler(database: local, retentionDays: { ["s1": 15] }, events: store)
+        pass.runOnce(now: Date(timeIntervalSince1970: Double(now) / 1000))
+        XCTAssertEqual(pass.stats.errors, 0, pass.stats.lastError ?? "")
+        XCTAssertEqual(pass.stats.retentionDeleted, 2)
+        XCTAssertEqual(try count(store, "site = 's1'"), 3)
+        XCTAssertEqual(try count(store, "site = 's2'"), 1)
+        try local.close()
+    }
+
     /// Row exports read the rows by SQL (`ClickHouseEventSource`) and render them with the
     /// embedded store's code: every format, byte for byte, with strings that need escaping in
     /// TabSeparated, CSV and JSON, rows tied on `ts`, and a page (`limit`/`offset`) across them.
