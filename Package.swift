@@ -85,12 +85,17 @@ let package = Package(
         .executableTarget(name: "FuzzFilters", dependencies: ["ZTAFuzzTargets"], path: "Fuzz/Sources/FuzzFilters"),
         .executableTarget(name: "FuzzSegment", dependencies: ["ZTAFuzzTargets"], path: "Fuzz/Sources/FuzzSegment"),
         .executableTarget(name: "FuzzAuth", dependencies: ["ZTAFuzzTargets"], path: "Fuzz/Sources/FuzzAuth"),
-        .testTarget(name: "ZTAFuzzReplayTests", dependencies: ["ZTAFuzzTargets", "ZTAServer"]),
-        .testTarget(name: "ZTAFormatTests", dependencies: ["ZTAFormat", "ZTAWorkloads"], resources: [.copy("Golden")]),
+        // What several test targets share: paths to the repository and the conformance kit, the
+        // kit's reference loader and query runner, the local ClickHouse cluster runner, and
+        // small reference helpers. One copy, so the test targets cannot drift apart.
+        .target(name: "ZTATestSupport", dependencies: ["ZTAFormat", "ZTAQuery", "ZTAClickHouse", "ZTAWorkloads"],
+                path: "Tests/ZTATestSupport"),
+        .testTarget(name: "ZTAFuzzReplayTests", dependencies: ["ZTAFuzzTargets", "ZTAServer", "ZTATestSupport", "ZTAWorkloads"]),
+        .testTarget(name: "ZTAFormatTests", dependencies: ["ZTAFormat", "ZTAWorkloads", "ZTATestSupport"], resources: [.copy("Golden")]),
         .testTarget(name: "ZTAStorageTests", dependencies: ["ZTAStorage", "ZTAFormat", "ZTAWorkloads"]),
-        .testTarget(name: "ZTAQueryTests", dependencies: ["ZTAQuery", "ZTAStorage", "ZTAFormat", "ZTAWorkloads"]),
+        .testTarget(name: "ZTAQueryTests", dependencies: ["ZTAQuery", "ZTAStorage", "ZTAFormat", "ZTAWorkloads", "ZTATestSupport"]),
         .testTarget(name: "ZTAServerTests", dependencies: [
-            "ZTAServer", "ZTAEngine", "ZTAClickHouse", "ZTAQuery", "ZTAFormat",
+            "ZTAServer", "ZTAEngine", "ZTAClickHouse", "ZTAQuery", "ZTAFormat", "ZTATestSupport", "ZTAWorkloads",
             .product(name: "HummingbirdOTP", package: "hummingbird-auth"),
             .product(name: "Logging", package: "swift-log"),
             // The loopback webhook receiver and its signature check.
@@ -101,7 +106,7 @@ let package = Package(
             // Read by path (relative to #filePath), not bundled.
             "Fixtures",
         ]),
-        .testTarget(name: "ZTAClickHouseTests", dependencies: ["ZTAClickHouse", "ZTAEngine", "ZTAQuery", "ZTAStorage", "ZTAFormat"]),
-        .testTarget(name: "ZTAEngineTests", dependencies: ["ZTAEngine", "ZTAWorkloads", "ZTAQuery", "ZTAStorage", "ZTAFormat"]),
+        .testTarget(name: "ZTAClickHouseTests", dependencies: ["ZTAClickHouse", "ZTAEngine", "ZTAQuery", "ZTAStorage", "ZTAFormat", "ZTATestSupport"]),
+        .testTarget(name: "ZTAEngineTests", dependencies: ["ZTAEngine", "ZTAWorkloads", "ZTAQuery", "ZTAStorage", "ZTAFormat", "ZTATestSupport"]),
     ]
 )

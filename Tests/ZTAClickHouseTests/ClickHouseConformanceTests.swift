@@ -4,17 +4,16 @@ import ZTAClickHouse
 import ZTAEngine
 import ZTAFormat
 import ZTAQuery
+import ZTATestSupport
 
 /// The conformance kit's events imported by the engine's importer (events.md §2/§4), shipped to
 /// ClickHouse — one server, and a cluster of two shards behind a `Distributed` table — and every
-/// covered conformance query (stats-api and the dashboard) answered by both stores: the rendered
-/// bodies must be byte-identical.
+/// conformance query (stats-api, the dashboard, heatmaps, exports) answered by both stores: the
+/// rendered bodies must be byte-identical.
 ///
 /// Needs `clickhouse-server` (Debian package, 18.16): `scripts/clickhouse-cluster` starts two
 /// servers on free loopback ports. Without it the tests skip loudly, unless `CI=true`.
 final class ClickHouseConformanceTests: XCTestCase {
-    static let kit = ClickHouseTestCluster.root.deletingLastPathComponent().appendingPathComponent("shared/conformance")
-
     struct Fixture: @unchecked Sendable {
         var embedded: Database
         var embeddedDir: String
@@ -31,8 +30,8 @@ final class ClickHouseConformanceTests: XCTestCase {
     static func fixture() throws -> Fixture {
         if let cached { return cached }
         let shards = try ClickHouseTestCluster.require()
-        let gz = kit.appendingPathComponent("events.ndjson.gz").path
-        guard FileManager.default.fileExists(atPath: gz) else { throw XCTSkip("conformance kit not found at \(gz)") }
+        let gz = ConformanceKit.eventsPath
+        guard ConformanceKit.available else { throw XCTSkip("conformance kit not found at \(gz)") }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ztas-ch-conf-\(UUID().uuidString)").path
         let db = try Database(path: dir)
         var clock = ContinuousClock.now
@@ -75,35 +74,6 @@ final class ClickHouseConformanceTests: XCTestCase {
         super.tearDown()
     }
 
-    /// The conformance queries this store covers so far: stats-api and the dashboard.
-    static func coveredQueries() throws -> [[String: Any]] {
-        let data = try Data(contentsOf: kit.appendingPathComponent("queries.json"))
-        guard let doc = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let queries = doc["queries"] as? [[String: Any]] else { throw ClickHouseError("queries.json: unexpected shape") }
-        return queries.filter { ["stats-api", "stats"].contains($0["endpoint"] as? String ?? "") }
-    }
-
-    /// Runs one conformance query on `engine` (as the kit's runner does: its site, time zone and
-    /// parameters, a fixed `now`).
-    static func run(_ q: [String: Any], _ engine: QueryEngine) throws -> [UInt8] {
-        let tz = q["timezone"] as? String ?? "UTC"
-        let site = q["site"] as? String ?? ""
-        var params: [String: String] = [:]
-        for (k, v) in q["params"] as? [String: Any] ?? [:] { params[k] = (v as? String) ?? "\(v)" }
-        let now: Int64 = 1_776_000_000_000
-        switch q["endpoint"] as? String {
-        case "stats-api":
-            params["site_id"] = site
-            params["period"] = "custom"
-            return try engine.statsAPI(try StatsAPIRequest.parse(params, timezone: tz, now: now))
-        case "stats":
-            params["siteId"] = site
-            return try engine.dashboard(try DashboardRequest.parse(params, timezone: tz, now: now))
-        default:
-            throw ClickHouseError("not a covered endpoint")
-        }
-    }
-
     func testStoresHoldTheSameRows() throws {
         let f = try Self.fixture()
         for (name, e, db) in [("single", f.shards.shard1, Self.singleDB), ("cluster", f.shards.shard1, Self.clusterDB)] {
@@ -126,16 +96,16 @@ final class ClickHouseConformanceTests: XCTestCase {
 
     func testConformanceQueriesAnswerByteIdentically() throws {
         let f = try Self.fixture()
-        let queries = try Self.coveredQueries()
-        XCTAssertGreaterThanOrEqual(queries.count, 26)
+        let queries = try ConformanceKit.queries()
+        XCTAssertGreaterThanOrEqual(queries.count, 35)
         var failed: [String] = []
         for (name, store) in [("single", f.single), ("cluster", f.cluster)] {
             var passed = 0
             for q in queries {
                 let id = q["id"] as? String ?? "?"
                 do {
-                    let expected = try Self.run(q, f.embedded.queries)
-                    let got = try Self.run(q, store.queries)
+                    let expected = try ConformanceKit.run(q, engine: f.embedded.queries)
+                    let got = try ConformanceKit.run(q, engine: store.queries)
                     if expected == got { passed += 1; continue }
                     failed.append("\(name)/\(id)")
                     XCTFail("[\(name)] \(id) differs:\n embedded:   \(String(decoding: expected.prefix(1500), as: UTF8.self))\n clickhouse: \(String(decoding: got.prefix(1500), as: UTF8.self))")

@@ -5,6 +5,7 @@ import ZTAEngine
 import ZTAFormat
 import ZTAQuery
 import ZTAStorage
+import ZTATestSupport
 
 /// Heatmaps and realtime on ClickHouse (their rows fetched by SQL, computed by the shared code)
 /// against the embedded store, on the conformance data loaded by `ClickHouseConformanceTests`:
@@ -21,12 +22,9 @@ final class ClickHouseRowQueryTests: XCTestCase {
     /// The kit's heatmap queries (click, move, scroll, attention, elements, rage and dead clicks)
     /// plus the pages list per site and device.
     static func heatmapRequests() throws -> [(String, HeatmapRequest)] {
-        let data = try Data(contentsOf: Conformance.kit.appendingPathComponent("queries.json"))
-        guard let doc = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let queries = doc["queries"] as? [[String: Any]] else { throw ClickHouseError("queries.json: unexpected shape") }
-        let now: Int64 = 1_776_000_000_000
+        let now = ConformanceKit.now
         var out: [(String, HeatmapRequest)] = []
-        for q in queries where q["endpoint"] as? String == "heatmap" {
+        for q in try ConformanceKit.queries() where q["endpoint"] as? String == "heatmap" {
             var params: [String: String] = [:]
             for (k, v) in q["params"] as? [String: Any] ?? [:] { params[k] = (v as? String) ?? "\(v)" }
             params["siteId"] = q["site"] as? String ?? ""

@@ -1,25 +1,15 @@
 import Testing
 import ZTAFormat
+import ZTATestSupport
+import ZTAWorkloads
 
 /// `ColumnChunkBuilder` must build exactly what `ColumnChunk.from(records:)` builds.
 @Suite struct IngestColumnChunkBuilderTests {
-    struct SplitMix64 {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    }
-
     static let vocabulary = ["", "/", "/pricing", "google.com", "Chrome", "désolé", "日本語", "a\u{0}b", "😀",
                              String(repeating: "x", count: 300), "ab", "ba", "abcdefgh", "abcdefghi"]
 
     static func randomRecords(_ n: Int, seed: UInt64, distinct: Int = 40) -> [EventRecord] {
-        var rng = SplitMix64(state: seed)
+        var rng = SplitMix64(seed: seed)
         func str() -> String {
             let k = rng.below(distinct)
             return k < vocabulary.count ? vocabulary[k] : "value-\(k)"

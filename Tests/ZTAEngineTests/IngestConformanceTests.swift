@@ -2,16 +2,11 @@ import Foundation
 import Testing
 import ZTAFormat
 @testable import ZTAEngine
+import ZTATestSupport
 
 /// Parses the shared conformance data set (200,000 lines, all valid) when it is present.
 @Suite struct IngestConformanceTests {
-    static let file: String? = {
-        // Tests/ZTAEngineTests/<this file> → repository root → ../shared/conformance
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        let path = root.deletingLastPathComponent().appendingPathComponent("shared/conformance/events.ndjson.gz").path
-        return FileManager.default.fileExists(atPath: path) ? path : nil
-    }()
+    static let file: String? = ConformanceKit.available ? ConformanceKit.eventsPath : nil
 
     @Test(.enabled(if: file != nil, "conformance data absent"))
     func parsesEveryLine() throws {

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 import ZTAFormat
+import ZTATestSupport
+import ZTAWorkloads
 @testable import ZTAEngine
 
 /// NDJSON import lines (`events.md` §2): acceptance, rejection reasons, JSON corner cases.
@@ -167,7 +169,7 @@ import ZTAFormat
 
     /// Decimal strings round-trip exactly through the parser, as through Swift's own parser.
     @Test func randomDoublesMatchSwiftParsing() {
-        var rng = IngestColumnChunkBuilderTests.SplitMix64(state: 77)
+        var rng = SplitMix64(seed: 77)
         for _ in 0..<3_000 {
             let bits = rng.next()
             var d = Double(bitPattern: bits)
@@ -201,7 +203,7 @@ import ZTAFormat
 
     /// Random records written by Foundation's JSON encoder come back unchanged.
     @Test func foundationWrittenLinesRoundTrip() throws {
-        var rng = IngestColumnChunkBuilderTests.SplitMix64(state: 5)
+        var rng = SplitMix64(seed: 5)
         let alphabet: [Character] = ["a", "Z", "0", " ", "\"", "\\", "/", "\n", "\t", "\u{1}", "é", "中", "😀", "\u{7f}", "{", "}"]
         func text() -> String { String((0..<rng.below(12)).map { _ in alphabet[rng.below(alphabet.count)] }) }
         var lines: [String] = []
@@ -280,7 +282,7 @@ import ZTAFormat
     @Test func randomIsoTimestampsMatchFoundation() {
         let f = ISO8601DateFormatter()
         f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        var rng = IngestColumnChunkBuilderTests.SplitMix64(state: 11)
+        var rng = SplitMix64(seed: 11)
         for _ in 0..<2_000 {
             let ms = ImportTimestamp.minMs + Int64(rng.next() % UInt64(ImportTimestamp.endMs - ImportTimestamp.minMs))
             let offset = (rng.below(57) - 28) * 30

@@ -1,14 +1,8 @@
 import Foundation
 import ZTAWorkloads
 @testable import ZTAFormat
+import ZTATestSupport
 
-
-/// FNV-1a 64 of a string's UTF-8 bytes: the fixed visitor/session hash of the test loaders.
-func fnv1a64(_ s: String) -> UInt64 {
-    var h: UInt64 = 0xCBF2_9CE4_8422_2325
-    for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
-    return h
-}
 
 /// Random rows with the awkward values the format must survive.
 enum RandomRows {
@@ -46,14 +40,12 @@ enum RandomRows {
     }
 }
 
-/// The conformance data set (/work/shared/conformance/events.ndjson.gz) as one chunk per site,
-/// sorted by ts. Visitor/session strings are hashed with FNV-1a 64; channel is derived when absent.
+/// The conformance kit's events (`ConformanceKit`) as one chunk per site, sorted by ts, marked as
+/// one import (import id 1), as `ztas import` would store them.
 enum ConformanceData {
-    static let path = "/work/shared/conformance/events.ndjson.gz"
+    static var available: Bool { ConformanceKit.available }
 
-    static var available: Bool { FileManager.default.fileExists(atPath: path) }
-
-    /// Parsed once per test process (parsing 200k JSON lines takes seconds in debug builds).
+    /// Built once per test process.
     nonisolated(unsafe) private static var cache: [(site: String, chunk: ColumnChunk)]?
     private static let cacheLock = NSLock()
 
@@ -61,88 +53,13 @@ enum ConformanceData {
         cacheLock.lock()
         defer { cacheLock.unlock() }
         if let c = cache { return c }
-        let c = try chunksBySite()
+        let c = try ConformanceKit.recordsBySite().keys.sorted().map { site in
+            var records = try ConformanceKit.recordsBySite()[site] ?? []
+            for k in records.indices { records[k].importId = 1 }
+            return (site, ColumnChunk.from(records: records).sortedByTimestamp())
+        }
         cache = c
         return c
-    }
-
-    static func chunksBySite() throws -> [(site: String, chunk: ColumnChunk)] {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["gzip", "-dc", path]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        var bySite: [String: [EventRecord]] = [:]
-        var start = data.startIndex
-        while start < data.endIndex {
-            let end = data[start...].firstIndex(of: UInt8(ascii: "\n")) ?? data.endIndex
-            if end > start {
-                let obj = try JSONSerialization.jsonObject(with: data[start..<end]) as! [String: Any]
-                let r = record(obj)
-                bySite[r.site, default: []].append(r)
-            }
-            start = end + 1
-        }
-        return bySite.keys.sorted().map { site in
-            (site, ColumnChunk.from(records: bySite[site]!).sortedByTimestamp())
-        }
-    }
-
-    static func record(_ o: [String: Any]) -> EventRecord {
-        var r = EventRecord()
-        if let s = o["ts"] as? String { r.ts = parseISO(s) } else { r.ts = (o["ts"] as! NSNumber).int64Value }
-        r.site = o["site"] as! String
-        r.type = EventType(name: o["type"] as! String)!
-        r.visitor = fnv1a64(o["visitor"] as! String)
-        r.session = fnv1a64(o["session"] as! String)
-        for c in StringColumns.all where c != .site && c != .channel {
-            if let v = o[c.wireName] as? String { r.setString(c, v) }
-        }
-        if r.path.isEmpty { r.path = "/" }
-        r.channel = (o["channel"] as? String) ?? deriveChannel(r)
-        r.value = (o["value"] as? NSNumber)?.doubleValue ?? 0
-        r.timeOnPage = (o["time_on_page"] as? NSNumber)?.int32Value ?? 0
-        r.x = (o["x"] as? NSNumber)?.int32Value ?? 0
-        r.y = (o["y"] as? NSNumber)?.int32Value ?? 0
-        r.scrollDepth = (o["scroll_depth"] as? NSNumber)?.int8Value ?? 0
-        r.importId = 1
-        return r
-    }
-
-    /// events.md §4.
-    static func deriveChannel(_ r: EventRecord) -> String {
-        let medium = r.utmMedium.lowercased(), source = r.utmSource.lowercased(), ref = r.referrer
-        if ["cpc", "ppc", "paid", "paidsearch", "display", "cpm"].contains(medium) { return "paid" }
-        if medium == "email" || ["newsletter", "email"].contains(source) { return "email" }
-        let search = ["bing.com", "duckduckgo.com", "yahoo.com", "baidu.com", "ecosia.org", "search.brave.com"]
-        if ref.hasPrefix("google.") || ref.hasPrefix("yandex.") || search.contains(ref) { return "organic" }
-        let social = ["facebook.com", "t.co", "twitter.com", "x.com", "linkedin.com", "reddit.com", "instagram.com",
-                      "youtube.com", "pinterest.com", "tiktok.com", "news.ycombinator.com", "mastodon.social"]
-        if social.contains(ref) { return "social" }
-        return ref.isEmpty ? "direct" : "referral"
-    }
-
-    /// `YYYY-MM-DDTHH:MM:SS(.fff)Z` → ms since the epoch.
-    static func parseISO(_ s: String) -> Int64 {
-        let b = Array(s.utf8)
-        func num(_ from: Int, _ len: Int) -> Int64 { b[from..<(from + len)].reduce(0) { $0 * 10 + Int64($1 - 48) } }
-        let y = num(0, 4), m = num(5, 2), d = num(8, 2)
-        var ms: Int64 = 0
-        if b.count > 20 && b[19] == UInt8(ascii: ".") {
-            var k = 20, scale: Int64 = 100
-            while k < b.count && b[k] >= 48 && b[k] <= 57 { ms += Int64(b[k] - 48) * scale; scale /= 10; k += 1 }
-        }
-        // Days from civil (Howard Hinnant).
-        let yy = m <= 2 ? y - 1 : y
-        let era = (yy >= 0 ? yy : yy - 399) / 400
-        let yoe = yy - era * 400
-        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        let days = era * 146_097 + doe - 719_468
-        return ((days * 24 + num(11, 2)) * 60 + num(14, 2)) * 60_000 + num(17, 2) * 1000 + ms
     }
 }
 

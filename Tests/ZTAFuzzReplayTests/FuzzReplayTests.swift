@@ -1,6 +1,8 @@
+import ZTAWorkloads
 import Foundation
 import XCTest
 import ZTAFuzzTargets
+import ZTATestSupport
 
 /// CI replays every committed seed and every crash input found so far (`Fuzz/corpus/<target>`,
 /// `Fuzz/regressions/<target>`) through the same entry functions the fuzzers call, without
@@ -8,9 +10,7 @@ import ZTAFuzzTargets
 /// trap in the code under test stops the test process with the failing target's message; the
 /// mutated input being run is then in `$TMPDIR/ztas-fuzz-replay-last-<target>`.
 final class FuzzReplayTests: XCTestCase {
-    static let fuzzDirectory = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fuzz")
+    static let fuzzDirectory = TestPaths.root.appendingPathComponent("Fuzz")
 
     /// Where the mutation replay leaves the input it is running (a reproducer after a trap).
     static func lastInput(_ target: FuzzTarget) -> URL {
@@ -35,7 +35,7 @@ final class FuzzReplayTests: XCTestCase {
     }
 
     func testMutatedSeedsReplay() {
-        var rng = SplitMix(seed: 0x5EED)
+        var rng = SplitMix64(seed: 0x5EED)
         for target in FuzzTarget.allCases {
             let seeds = inputs("corpus", target)
             for seed in seeds {

@@ -1,22 +1,11 @@
-/// A small deterministic PRNG (SplitMix64) for the mutation replay.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { n <= 0 ? 0 : Int(next() % UInt64(n)) }
-}
+import ZTATestSupport
+import ZTAWorkloads
 
 /// libFuzzer-like mutations: bit flips, interesting bytes, insertions, deletions, splices.
 enum Mutator {
     static let interesting: [UInt8] = [0, 1, 0x7F, 0x80, 0xFF, 0x22, 0x5C, 0x0A, 0x2A, 0x3B, 0x7C, 0x2E, 0x3D]
 
-    static func mutate(_ seed: [UInt8], other: [UInt8], rng: inout SplitMix) -> [UInt8] {
+    static func mutate(_ seed: [UInt8], other: [UInt8], rng: inout SplitMix64) -> [UInt8] {
         var b = seed
         for _ in 0..<(1 + rng.below(4)) {
             switch rng.below(6) {

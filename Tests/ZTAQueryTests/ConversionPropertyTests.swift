@@ -4,6 +4,7 @@ import ZTAFormat
 import ZTAStorage
 import ZTAWorkloads
 @testable import ZTAQuery
+import ZTATestSupport
 
 /// Goals and funnels of the engine against `ConversionReference` on random data built to hit
 /// the corners: timestamps on a coarse grid (many equal `ts`, events exactly `timeWindow` after
@@ -33,7 +34,7 @@ final class ConversionPropertyTests: XCTestCase {
                     r.type = roll < 45 ? .pageview : roll < 70 ? .event : roll < 80 ? .engagement : roll < 88 ? .click : roll < 94 ? .heartbeat : .scroll
                     r.path = P.pick(P.paths, &rng)
                     r.referrer = referrer; r.country = country; r.device = device
-                    r.channel = deriveChannel(referrer: referrer, utmSource: "", utmMedium: "")
+                    r.channel = referenceChannel(referrer: referrer, utmSource: "", utmMedium: "")
                     if r.type == .event {
                         r.name = P.pick(P.names, &rng)
                         r.category = P.pick(categories, &rng)

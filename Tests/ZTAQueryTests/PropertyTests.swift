@@ -4,6 +4,7 @@ import XCTest
 import ZTAFormat
 import ZTAStorage
 @testable import ZTAQuery
+import ZTATestSupport
 
 /// Seeded property tests: random sessions (crossing bucket boundaries, ts ties, empty strings,
 /// DST zones) and random stats-api queries (filters of both kinds, wildcards, `!=`, every
@@ -78,7 +79,7 @@ final class PropertyTests: XCTestCase {
                     r.utmSource = pick(utmSources, &rng)
                     r.utmMedium = pick(utmMediums, &rng)
                     r.utmCampaign = pick(campaigns, &rng)
-                    r.channel = deriveChannel(referrer: r.referrer, utmSource: r.utmSource, utmMedium: r.utmMedium)
+                    r.channel = referenceChannel(referrer: r.referrer, utmSource: r.utmSource, utmMedium: r.utmMedium)
                     first = false
                 }
                 if r.type == .event { r.name = pick(names, &rng) }

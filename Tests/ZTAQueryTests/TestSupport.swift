@@ -5,35 +5,6 @@ import ZTAStorage
 @testable import ZTAQuery
 
 
-/// FNV-1a 64 of a string: the fixed visitor/session hash of the tests.
-func fnv1a(_ s: String) -> UInt64 {
-    var h: UInt64 = 0xcbf2_9ce4_8422_2325
-    for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-    return h
-}
-
-/// events.md §4 / §6.16 channel derivation from stored values.
-func deriveChannel(referrer: String, utmSource: String, utmMedium: String) -> String {
-    if ["cpc", "ppc", "paid", "paidsearch", "display", "cpm"].contains(utmMedium) { return "paid" }
-    if utmMedium == "email" || utmSource == "newsletter" || utmSource == "email" { return "email" }
-    if referrer.hasPrefix("google.") || referrer.hasPrefix("yandex.")
-        || ["bing.com", "duckduckgo.com", "yahoo.com", "baidu.com", "ecosia.org", "search.brave.com"].contains(referrer) {
-        return "organic"
-    }
-    if ["facebook.com", "t.co", "twitter.com", "x.com", "linkedin.com", "reddit.com", "instagram.com", "youtube.com",
-        "pinterest.com", "tiktok.com", "news.ycombinator.com", "mastodon.social"].contains(referrer) { return "social" }
-    return referrer.isEmpty ? "direct" : "referral"
-}
-
-/// Lower-cases a referrer host and drops a leading `www.` (events.md §6.16).
-func normaliseReferrer(_ r: String) -> String {
-    let l = r.lowercased()
-    return l.hasPrefix("www.") ? String(l.dropFirst(4)) : l
-}
-
-/// ms since the epoch of an ISO 8601 `YYYY-MM-DDTHH:MM:SS(.sss)Z` string.
-func parseISO(_ s: String) -> Int64? { Periods.parseRFC3339(s) }
-
 /// Builds a chunk whose string dictionaries are sorted by bytes (like a segment block).
 func sortedChunk(_ records: [EventRecord]) -> ColumnChunk {
     var c = ColumnChunk.from(records: records)

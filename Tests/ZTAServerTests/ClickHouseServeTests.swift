@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import ZTAClickHouse
 import ZTAServer
+import ZTATestSupport
 
 /// `ztas serve --events clickhouse://…`: the server refuses a ClickHouse store it cannot use,
 /// and tracked events reach the stats through the outbox and the shipper.
@@ -62,21 +63,16 @@ struct ClickHouseServeTests {
     }
 }
 
-/// A local `clickhouse-server` for the serve tests: the first shard of `scripts/clickhouse-cluster`
-/// in a directory of its own (the ClickHouse store's tests start and stop theirs separately).
-/// Without the Debian package the test is disabled (with a message); with `CI=true` it runs,
-/// and fails.
+/// A local `clickhouse-server` for the serve tests: the shared runner's first shard, in a
+/// directory of its own (the ClickHouse store's tests start and stop theirs separately). Without
+/// the Debian package the test is disabled (with a message); with `CI=true` it runs, and fails.
 enum LocalClickHouse {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-    static let dir = (ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp") + "/ztas-clickhouse-serve-tests"
+    static let cluster = ClickHouseLocalCluster(name: "ztas-clickhouse-serve-tests")
     nonisolated(unsafe) private static var startedHere = false
     private static let lock = NSLock()
 
     static var available: Bool {
-        let installed = ["/usr/sbin/clickhouse-server", "/usr/bin/clickhouse-server"].contains {
-            FileManager.default.isExecutableFile(atPath: $0)
-        }
+        let installed = ClickHouseLocalCluster.installed
         if !installed {
             print("SKIP clickhouse-server is not installed: the serve --events test did not run")
         }
@@ -85,32 +81,14 @@ enum LocalClickHouse {
 
     static func start() throws -> ClickHouseEndpoint {
         lock.lock(); defer { lock.unlock() }
-        let text = try run("start")
-        startedHere = !text.contains("already running")
-        let vars = try String(contentsOfFile: dir + "/env", encoding: .utf8)
-        for line in vars.split(separator: "\n") where line.hasPrefix("ZTAS_CH_SHARD1=") {
-            return try ClickHouseConfig.parse("clickhouse://\(line.dropFirst("ZTAS_CH_SHARD1=".count))/x").endpoint
-        }
-        throw HTTPClient.Failure(description: "no shard in \(dir)/env")
+        let shards = try cluster.start()
+        startedHere = shards.startedHere
+        return shards.shard1
     }
 
     static func stopIfStartedHere() {
         lock.lock(); defer { lock.unlock() }
-        if startedHere { _ = try? run("stop") }
+        if startedHere { cluster.stop() }
         startedHere = false
-    }
-
-    private static func run(_ command: String) throws -> String {
-        let p = Process()
-        p.executableURL = root.appendingPathComponent("scripts/clickhouse-cluster")
-        p.arguments = [command, dir]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw HTTPClient.Failure(description: "clickhouse-cluster \(command) failed:\n\(text)") }
-        return text
     }
 }

@@ -1,18 +1,7 @@
 import Foundation
 import Testing
 import ZTAServer
-
-/// A tiny seeded generator (SplitMix64) for the property tests.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import ZTAWorkloads
 
 /// The request-body JSON parser and writer.
 @Suite("JSON coding")
@@ -36,7 +25,7 @@ struct JSONCodingTests {
     }
 
     @Test func roundTripProperty() throws {
-        var g = SplitMix64(state: 0x5EED_2026)
+        var g = SplitMix64(seed: 0x5EED_2026)
         for _ in 0..<2000 {
             let v = Self.randomValue(&g, depth: 0)
             let bytes = JSONCoding.write(v)
