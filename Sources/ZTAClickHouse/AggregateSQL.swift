@@ -79,6 +79,9 @@ struct AggregateSQL {
         eventFilters.isEmpty ? condition : "\(condition) AND \(kept)"
     }
 
+    /// ` AND <filters>` for a WHERE clause, or nothing without event-level filters.
+    var keptClause: String { eventFilters.isEmpty ? "" : " AND \(kept)" }
+
     // MARK: - the session subquery
 
     /// The entry value of `c` for a session (alias `e_<column>`).
@@ -96,7 +99,7 @@ struct AggregateSQL {
     /// the unfiltered bounce/duration inputs, the kept visitors, the entry values of `entries`
     /// and — for `event_name` — the names of kept `event` rows; only sessions passing the
     /// session-level filters.
-    func sessions(bucket: String? = nil, entries: [Column] = [], names: Bool = false) -> String {
+    func sessions(bucket: String? = nil, entries: [Column] = [], names: Bool = false, visitors: Bool = true) -> String {
         var cols: [Column] = []
         for c in sessionFilters.map(\.dimension.column) + entries where !cols.contains(c) { cols.append(c) }
         var select = ["session"]
@@ -115,9 +118,11 @@ struct AggregateSQL {
                 "countIf(\(and("\(Self.engagement) AND time_on_page > 0"))) AS eng_cnt",
             ]
         }
-        select += [
-            "groupUniqArrayIf(visitor, \(and("type IN (\(EventType.pageview.rawValue), \(EventType.event.rawValue))"))) AS vis",
-        ]
+        // Each session's kept visitors, for exact distinct counts over sessions: the costliest
+        // column, left out when no group counts visitors (the page breakdown's entry sessions).
+        if visitors {
+            select.append("groupUniqArrayIf(visitor, \(and("type IN (\(EventType.pageview.rawValue), \(EventType.event.rawValue))"))) AS vis")
+        }
         for c in cols { select.append("\(Self.entry(c)) AS \(Self.entryAlias(c))") }
         if names { select.append("groupUniqArrayIf(name, \(and(Self.event))) AS names") }
         var sql = "SELECT \(select.joined(separator: ", ")) FROM events WHERE \(window) GROUP BY session"
@@ -130,22 +135,28 @@ struct AggregateSQL {
     }
 
     /// The sums of `GroupAcc` over sessions (the columns after the key); time on page as `0`
-    /// unless the query asks for it (the session subquery then has no such columns).
-    var sessionSums: String {
+    /// unless the query asks for it, visitors as `0` without `visitors` (the session subquery
+    /// then has no such columns).
+    func sessionSums(visitors: Bool = true) -> String {
         ([
-            "sum(kpv)", "sum(kev)", "uniqExactArray(vis)",
+            "sum(kpv)", "sum(kev)", visitors ? "uniqExactArray(vis)" : "0",
             "countIf(kpv + kev > 0)", "countIf(kpv + kev > 0 AND pv_all = 1 AND ev_all = 0)",
             "sumIf(dur, kpv + kev > 0)", "sumIf(kpv, kpv + kev > 0)",
         ] + (query.timeOnPage ? ["sum(eng_sum)", "sum(eng_cnt)"] : ["0", "0"])).joined(separator: ", ")
     }
 
-    /// The sums of `GroupAcc` over kept rows (row-level counts; no session metrics).
-    static let rowSums = [
-        "countIf(\(pageview))", "countIf(\(event))",
-        "uniqExactIf(visitor, type IN (\(EventType.pageview.rawValue), \(EventType.event.rawValue)))",
-        "0", "0", "0", "0",
-        "sumIf(toInt64(time_on_page), \(engagement) AND time_on_page > 0)", "countIf(\(engagement) AND time_on_page > 0)",
-    ].joined(separator: ", ")
+    /// The sums of `GroupAcc` over kept rows (row-level counts; no session metrics); time on
+    /// page as `0` unless the query asks for it.
+    var rowSums: String {
+        ([
+            "countIf(\(Self.pageview))", "countIf(\(Self.event))",
+            "uniqExactIf(visitor, type IN (\(EventType.pageview.rawValue), \(EventType.event.rawValue)))",
+            "0", "0", "0", "0",
+        ] + (query.timeOnPage ? [
+            "sumIf(toInt64(time_on_page), \(Self.engagement) AND time_on_page > 0)",
+            "countIf(\(Self.engagement) AND time_on_page > 0)",
+        ] : ["0", "0"])).joined(separator: ", ")
+    }
 
     // MARK: - statements
 
@@ -153,9 +164,9 @@ struct AggregateSQL {
     /// when the query needs them or session filters apply; otherwise counts from rows.
     func series(bucketKey: String) -> String {
         if query.seriesSessions || !sessionFilters.isEmpty {
-            return "SELECT b, \(sessionSums) FROM (\(sessions(bucket: bucketKey))) GROUP BY b FORMAT TabSeparated"
+            return "SELECT b, \(sessionSums()) FROM (\(sessions(bucket: bucketKey))) GROUP BY b FORMAT TabSeparated"
         }
-        return "SELECT \(bucketKey) AS b, \(Self.rowSums) FROM events WHERE \(window) AND \(kept) GROUP BY b FORMAT TabSeparated"
+        return "SELECT \(bucketKey) AS b, \(rowSums) FROM events WHERE \(window)\(keptClause) GROUP BY b FORMAT TabSeparated"
     }
 
     /// The whole-window session groups in one statement over one session subquery: the total
@@ -173,24 +184,28 @@ struct AggregateSQL {
             keys.append("CAST(\(Self.entryAlias(.path)) AS String)")
             if !columns.contains(.path) { columns.append(.path) }
         }
-        let from = "FROM (\(sessions(entries: columns)))"
+        // The page breakdown's visitors come from its rows (`rowGroup`), so entry pages alone
+        // need no visitor arrays.
+        let visitors = total || !dimensions.isEmpty
+        let from = "FROM (\(sessions(entries: columns, visitors: visitors)))"
+        let sums = sessionSums(visitors: visitors)
         if keys.count == 1 {
             // One group (a single panel): grouped by its key directly; repeating each session
             // row through an ARRAY JOIN of one element cost ~20 % here.
-            return "SELECT 0, \(keys[0]) AS gv, \(sessionSums) \(from) GROUP BY gv FORMAT TabSeparated"
+            return "SELECT 0, \(keys[0]) AS gv, \(sums) \(from) GROUP BY gv FORMAT TabSeparated"
         }
         let numbers = (0..<keys.count).map(String.init).joined(separator: ", ")
-        return "SELECT gi, gv, \(sessionSums) \(from)"
+        return "SELECT gi, gv, \(sums) \(from)"
             + " ARRAY JOIN [\(numbers)] AS gi, [\(keys.joined(separator: ", "))] AS gv GROUP BY gi, gv FORMAT TabSeparated"
     }
 
     /// A `page` / `event_name` breakdown's own counts: kept rows of passing sessions by value.
     func rowGroup(_ d: Dimension) -> String {
         let col = ClickHouseSchema.name(d.column)
-        var sql = "SELECT \(col), \(Self.rowSums) FROM events WHERE \(window) AND \(kept)"
+        var sql = "SELECT \(col), \(rowSums) FROM events WHERE \(window)\(keptClause)"
         if !sessionFilters.isEmpty {
             // Sharded by site, so the subquery is shard-local (distributed_product_mode=local).
-            sql += " AND session IN (SELECT session FROM (\(sessions())))"
+            sql += " AND session IN (SELECT session FROM (\(sessions(visitors: false))))"
         }
         return sql + " GROUP BY \(col) FORMAT TabSeparated"
     }
@@ -200,6 +215,6 @@ struct AggregateSQL {
     /// `sessionGroups`.)
     var eventNameSessions: String {
         let sums = "0, 0, 0, count(), countIf(pv_all = 1 AND ev_all = 0), sum(dur), sum(kpv), 0, 0"
-        return "SELECT nm, \(sums) FROM (\(sessions(names: true))) ARRAY JOIN names AS nm WHERE kpv + kev > 0 GROUP BY nm FORMAT TabSeparated"
+        return "SELECT nm, \(sums) FROM (\(sessions(names: true, visitors: false))) ARRAY JOIN names AS nm WHERE kpv + kev > 0 GROUP BY nm FORMAT TabSeparated"
     }
 }

@@ -109,17 +109,25 @@ package final class ClickHouseAggregates: AggregateBackend {
 /// start (as a UTC epoch second: a repeated fall-back hour is two distinct keys, a skipped
 /// spring-forward hour none), or the local day / ISO week's Monday / month's first day (as days
 /// since the epoch — exactly the bucket's label). Other boundaries (`summaries`' windows and
-/// fillers) are compared directly: `multiIf(ts < b1, 0, ts < b2, 1, …)`.
+/// fillers), and any series of at most `directLimit` buckets, are compared directly with the
+/// boundaries Swift computed: `multiIf(ts < b1, 0, ts < b2, 1, …)` — a constant `0` for one
+/// bucket (a month's summary) instead of a time-zone conversion of every row.
 struct BucketMap {
     let bucketing: Bucketing
     let sqlKey: String
     let labels: [String: Int]
+    /// Whether the key is the bucket's index (the `multiIf` form).
+    let direct: Bool
+
+    /// Up to this many buckets, comparing `ts` with the boundaries beats converting it.
+    static let directLimit = 12
 
     init(_ b: Bucketing, timeZone tz: String) {
         bucketing = b
         let second = "toDateTime(intDiv(ts, 1000))"
         let z = SQL.literal(tz)
-        if !b.calendar {
+        direct = !b.calendar || b.count <= Self.directLimit
+        if direct {
             var parts: [String] = []
             // Boundaries are count + 1 long; an empty bucketing gets no branches (never traps).
             for i in 0..<max(0, min(b.count, b.boundaries.count - 1) - 1) { parts.append("ts < \(b.boundaries[i + 1]), \(i)") }
@@ -153,7 +161,7 @@ struct BucketMap {
     func index(_ key: [UInt8]) throws(ClickHouseError) -> Int {
         let k = try TabSeparated.int64(key)
         let i: Int?
-        if !bucketing.calendar {
+        if direct {
             i = k >= 0 && k < Int64(bucketing.count) ? Int(k) : nil
         } else if bucketing.interval == .hour {
             // The bucket whose [start, end) holds the hour's start (the first may start later

@@ -51,10 +51,16 @@ final class ClickHouseTimeZoneTests: XCTestCase {
             ("America/Los_Angeles", "2026-10-24", "2026-11-02", "day"),
             ("Asia/Kathmandu", "2026-10-24", "2026-11-02", "week"),
             ("Europe/Berlin", "2026-10-15", "2026-11-02", "month"),
+            // More than BucketMap.directLimit buckets: ClickHouse's time-zone functions (the
+            // cases above with fewer compare ts with the boundaries Swift computed).
+            ("America/Los_Angeles", "2026-10-15", "2026-11-02", "day"),
+            ("Asia/Kathmandu", "2026-07-01", "2026-11-02", "week"),
+            ("Europe/Berlin", "2025-08-15", "2026-11-02", "month"),
             // UTC buckets are integer arithmetic on ts, not time-zone functions (BucketMap).
             ("UTC", "2026-10-24", "2026-10-26", "hour"),
             ("UTC", "2026-10-15", "2026-11-02", "day"),
             ("UTC", "2026-10-01", "2026-11-02", "week"),
+            ("UTC", "2026-07-01", "2026-11-02", "week"),
             ("UTC", "2026-10-15", "2026-11-02", "month"),
         ]
         for (tz, from, to, interval) in cases {
