@@ -152,7 +152,7 @@ struct AggregateSQL {
             "countIf(\(Self.pageview))", "countIf(\(Self.event))",
             "uniqExactIf(visitor, type IN (\(EventType.pageview.rawValue), \(EventType.event.rawValue)))",
             "0", "0", "0", "0",
-        ] + (query.timeOnPage ? [
+        ] + (query.timeOnPage && query.timeOnPageInGroups ? [
             "sumIf(toInt64(time_on_page), \(Self.engagement) AND time_on_page > 0)",
             "countIf(\(Self.engagement) AND time_on_page > 0)",
         ] : ["0", "0"])).joined(separator: ", ")
@@ -207,7 +207,16 @@ struct AggregateSQL {
             // Sharded by site, so the subquery is shard-local (distributed_product_mode=local).
             sql += " AND session IN (SELECT session FROM (\(sessions(visitors: false))))"
         }
-        return sql + " GROUP BY \(col) FORMAT TabSeparated"
+        // The rows the breakdown keeps (page: on a kept pageview or event; event_name: named
+        // by a kept `event`), so that a LIMIT counts only those.
+        sql += d == .page ? " GROUP BY \(col) HAVING countIf(type IN (\(EventType.pageview.rawValue), \(EventType.event.rawValue))) > 0"
+            : " GROUP BY \(col) HAVING countIf(\(Self.event)) > 0"
+        if let n = query.rowBreakdownTopByPageviews {
+            // `ordered(by: .pageviews)`: pageviews descending, then the value's bytes ascending
+            // (ClickHouse compares strings as bytes).
+            sql += " ORDER BY countIf(\(Self.pageview)) DESC, \(col) ASC LIMIT \(max(0, n))"
+        }
+        return sql + " FORMAT TabSeparated"
     }
 
     /// The `event_name` breakdown's session metrics (events.md §3, §6.3): counting sessions by

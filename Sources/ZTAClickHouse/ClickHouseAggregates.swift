@@ -23,7 +23,7 @@ package final class ClickHouseAggregates: AggregateBackend {
         // The total, the session-level breakdowns and the page breakdown's session metrics come
         // from one statement (one pass grouping the window by session).
         let sessionDimensions = q.breakdowns.filter(\.isSessionLevel)
-        let pageEntries = q.breakdowns.contains(.page)
+        let pageEntries = q.breakdowns.contains(.page) && q.pageSessionMetrics
         var groups: [Int: [Row]] = [:]
         if q.total || !sessionDimensions.isEmpty || pageEntries {
             for row in try rows(sql.sessionGroups(total: q.total, dimensions: sessionDimensions, pageEntries: pageEntries), tagged: true) {

@@ -119,6 +119,63 @@ final class ClickHouseWriteTests: XCTestCase {
         try local.close()
     }
 
+    /// The dashboard's top pages come from ClickHouse as the first 10 by pageviews (`ORDER BY …
+    /// LIMIT`): ties across the 10th row broken by the path's bytes, and paths with no pageview
+    /// or event (only engagement rows) not taking a place — the same body as the embedded store.
+    func testDashboardTopPagesLimitMatchesTheEmbeddedStore() throws {
+        let s = try ClickHouseTestCluster.require()
+        let config = ClickHouseConfig(endpoint: s.shard1, database: Self.database + "_top", cluster: s.cluster,
+                                      shards: [s.shard1, s.shard2])
+        try ClickHouseMigrator(config: config).initialise()
+        defer { for e in [s.shard1, s.shard2] { _ = try? ClickHouseClient(endpoint: e).query("DROP DATABASE IF EXISTS \(config.database)") } }
+        let store = ClickHouseEvents(config: config)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ztas-ch-top-\(UUID().uuidString)").path
+        let embedded = try Database(path: dir)
+        defer { try? embedded.close(); try? FileManager.default.removeItem(atPath: dir) }
+
+        let t0: Int64 = 1_772_400_000_000
+        var rows: [EventRecord] = []
+        var n: UInt64 = 0
+        func add(_ site: String, _ path: String, _ type: EventType, count: Int) {
+            for _ in 0..<count {
+                n += 1
+                var r = EventRecord()
+                r.ts = t0 + Int64(n) * 1000; r.site = site; r.type = type; r.path = path
+                r.visitor = n % 7; r.session = n % 11
+                r.name = type == .event ? "E" : ""
+                r.timeOnPage = type == .engagement ? 30 : 0
+                rows.append(r)
+            }
+        }
+        // s1: 13 pages with pageviews 6, 5, 5, then eight with 3 (the 10th place is a tie), 2, 1.
+        let counts = [6, 5, 5, 3, 3, 3, 3, 3, 3, 3, 3, 2, 1]
+        for (i, c) in counts.enumerated() { add("s1", "/p\(String(format: "%02d", 13 - i))", .pageview, count: c) }
+        // s2: 8 pages, one with an event only (eligible, last), two with engagement only (never a
+        // row, though their bytes sort before it).
+        for (i, c) in counts.prefix(8).enumerated() { add("s2", "/p\(String(format: "%02d", 13 - i))", .pageview, count: c) }
+        add("s2", "/p00", .event, count: 2)
+        add("s2", "/a", .engagement, count: 9)
+        add("s2", "/b", .engagement, count: 1)
+        try store.ingest(rows)
+        try embedded.ingest(rows)
+
+        for site in ["s1", "s2"] {
+            let params = ["siteId": site, "period": "custom", "startDate": "2026-03-01", "endDate": "2026-03-03"]
+            let r = try DashboardRequest.parse(params, timezone: "UTC", now: t0 + 86_400_000)
+            let a = String(decoding: try embedded.queries.dashboard(r), as: UTF8.self)
+            let b = String(decoding: try store.queries.dashboard(r), as: UTF8.self)
+            XCTAssertEqual(b, a, site)
+            XCTAssertTrue(a.contains("\"topPages\":[{\"path\":\"/p13\",\"pageviews\":6"), a)
+            XCTAssertFalse(a.contains("\"/a\""), a)
+            XCTAssertEqual(a.contains("\"/p00\""), site == "s2", a)
+            if site == "s1" {
+                // Eight tied at 3 (/p03 … /p10) for places 4 to 11: /p09 is 10th, /p10 is not shown.
+                XCTAssertTrue(a.contains("{\"path\":\"/p09\",\"pageviews\":3,\"uniqueVisitors\":3}]"), a)
+                XCTAssertFalse(a.contains("\"/p10\""), a)
+            }
+        }
+    }
+
     /// Row exports read the rows by SQL (`ClickHouseEventSource`) and render them with the
     /// embedded store's code: every format, byte for byte, with strings that need escaping in
     /// TabSeparated, CSV and JSON, rows tied on `ts`, and a page (`limit`/`offset`) across them.

@@ -48,6 +48,8 @@ public struct DashboardResult: Sendable {
     public var channelVisitorTotal: Int64
 
     static let deviceNames = ["desktop", "mobile", "tablet"]
+    /// Rows of each list panel (top pages, sources, browsers, countries).
+    static let topRows = 10
     static let channelNames = ["direct", "organic", "referral", "social", "paid", "email"]
 
     init(_ r: DashboardRequest, _ res: AggregateResult) {
@@ -65,7 +67,7 @@ public struct DashboardResult: Sendable {
                 rows(list.filter { $0.value == name }).first ?? DashboardRow(value: name, pageviews: 0, visitors: 0, sessions: 0)
             }
         }
-        topPages = rows((res.breakdowns[.page] ?? []).ordered(by: .pageviews).prefix(10))
+        topPages = rows((res.breakdowns[.page] ?? []).ordered(by: .pageviews).prefix(Self.topRows))
         topSources = rows((res.breakdowns[.source] ?? []).ordered(by: .sessions).prefix(10))
 
         let deviceRows = (res.breakdowns[.device] ?? []).filter { !$0.value.isEmpty }

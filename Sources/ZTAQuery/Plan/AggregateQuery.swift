@@ -18,6 +18,18 @@ package struct AggregateQuery: Sendable {
     /// Whether `avg_time_on_page` is asked for; without it (and without row-level groups, which
     /// read it anyway) the `time_on_page` column is not decoded and the metric reads as 0.
     package var timeOnPage = true
+    /// Whether the series and the row-level breakdowns (`page`, `event_name`) need time on page
+    /// too (with `timeOnPage`); the dashboard shows it for the total only. Without it a store may
+    /// leave their time-on-page sums 0.
+    package var timeOnPageInGroups = true
+    /// Whether the `page` breakdown needs its session metrics (sessions, bounces, duration and
+    /// views per visit by entry page); the dashboard's top pages show pageviews and visitors.
+    /// Without it a store may leave those sums 0 in the page rows.
+    package var pageSessionMetrics = true
+    /// Only this many rows of each row-level breakdown are read: the first by pageviews
+    /// descending, then value in byte order (`ordered(by: .pageviews)`); nil: all. A store may
+    /// return more (the embedded engine groups them all anyway); ClickHouse sends only these.
+    package var rowBreakdownTopByPageviews: Int? = nil
     /// Whole-window breakdowns (distinct dimensions).
     package var breakdowns: [Dimension] = []
 

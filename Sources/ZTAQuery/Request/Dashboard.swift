@@ -25,6 +25,11 @@ public struct DashboardRequest: Sendable {
         q.series = buckets
         q.seriesSessions = false  // the timeseries panel shows pageviews and visitors only
         q.breakdowns = [.page, .source, .device, .browser, .country, .channel]
+        // Top pages: the first 10 by pageviews, with their pageviews and visitors only; time on
+        // page for the summary only.
+        q.pageSessionMetrics = false
+        q.rowBreakdownTopByPageviews = DashboardResult.topRows
+        q.timeOnPageInGroups = false
         return q
     }
 }
