@@ -62,73 +62,60 @@ public final class ClickHouseEventSource: EventSource {
         return ScanPlan(tasks: tasks, stats: stats)
     }
 
-    /// The SQL of one task: `columns` of the site's rows in `[from, to)`, in `ts` order.
+    /// The SQL of one task: `columns` of the site's rows in `[from, to)`, in `ts` order, each
+    /// cast to the width `RowBinaryReader` reads.
     static func rowsSQL(site: String, from: Int64, to: Int64, columns: ColumnSet) -> String {
         """
-        SELECT \(columns.columns.map(ClickHouseSchema.name).joined(separator: ", ")) FROM events
+        SELECT \(columns.columns.map { RowBinary.cast(ClickHouseSchema.name($0), $0.kind) }.joined(separator: ", ")) FROM events
         WHERE site = \(SQL.literal(site)) AND ts >= \(from) AND ts < \(to)
-        ORDER BY ts FORMAT TabSeparated
+        ORDER BY ts FORMAT RowBinary
         """
     }
 
     static func rows(_ client: ClickHouseClient, _ database: String, site: String, from: Int64, to: Int64,
                      columns: ColumnSet) throws -> ColumnChunk {
         let body = try client.query(rowsSQL(site: site, from: from, to: to, columns: columns), database: database)
-        return try chunk(TabSeparated.parse(body), columns: columns)
+        return try chunk(body, columns: columns)
     }
 
-    /// A chunk of `columns` from TabSeparated rows holding those columns in `Column` order.
+    /// A chunk of `columns` from `RowBinary` rows holding those columns in `Column` order.
     /// String columns are interned per chunk by their bytes (a dictionary in first-seen order,
     /// as memtable chunks have).
-    static func chunk(_ rows: [[[UInt8]]], columns: ColumnSet) throws -> ColumnChunk {
+    static func chunk(_ body: [UInt8], columns: ColumnSet) throws(ClickHouseError) -> ColumnChunk {
         let wanted = columns.columns
-        var c = ColumnChunk(count: rows.count)
-        var interners: [Int: (index: [UTF8Key: UInt32], values: [String], codes: [UInt32])] = [:]
-        for col in wanted where col.kind == .string { interners[Int(col.rawValue)] = ([:], [], []) }
-        func bad(_ col: Column, _ f: [UInt8]) -> ClickHouseError {
-            ClickHouseError("column \(col.wireName): unexpected value \"\(String(decoding: f.prefix(40), as: UTF8.self))\"")
-        }
-        func int<T: FixedWidthInteger>(_ col: Column, _ f: [UInt8], _: T.Type) throws -> T {
-            guard let v = T(exactly: try TabSeparated.int64(f)) else { throw bad(col, f) }
-            return v
-        }
-        for f in rows {
-            guard f.count == wanted.count else { throw ClickHouseError("rows: expected \(wanted.count) columns, got \(f.count)") }
-            for (k, col) in wanted.enumerated() {
-                let v = f[k]
+        var r = RowBinaryReader(body)
+        var c = ColumnChunk(count: 0)
+        var strings: [Int: RowBinaryStrings] = [:]
+        for col in wanted where col.kind == .string { strings[Int(col.rawValue)] = RowBinaryStrings(capacity: 1024) }
+        var n = 0
+        while !r.atEnd {
+            for col in wanted {
                 switch col {
-                case .ts: c.ts.append(try TabSeparated.int64(v))
-                case .type: c.type.append(try int(col, v, UInt8.self))
-                case .visitor: c.visitor.append(try TabSeparated.uint64(v))
-                case .session: c.session.append(try TabSeparated.uint64(v))
-                case .value:
-                    guard let d = Double(String(decoding: v, as: UTF8.self)) else { throw bad(col, v) }
-                    c.value.append(d)
-                case .timeOnPage: c.timeOnPage.append(try int(col, v, Int32.self))
-                case .x: c.x.append(try int(col, v, Int32.self))
-                case .y: c.y.append(try int(col, v, Int32.self))
-                case .scrollDepth: c.scrollDepth.append(try int(col, v, Int8.self))
-                case .importId: c.importId.append(try int(col, v, UInt32.self))
+                case .ts: c.ts.append(try r.int(Int64.self))
+                case .type: c.type.append(try r.int(UInt8.self))
+                case .visitor: c.visitor.append(try r.int(UInt64.self))
+                case .session: c.session.append(try r.int(UInt64.self))
+                case .value: c.value.append(try r.double())
+                case .timeOnPage: c.timeOnPage.append(try r.int(Int32.self))
+                case .x: c.x.append(try r.int(Int32.self))
+                case .y: c.y.append(try r.int(Int32.self))
+                case .scrollDepth: c.scrollDepth.append(try r.int(Int8.self))
+                case .importId: c.importId.append(try r.int(UInt32.self))
                 default:
                     let key = Int(col.rawValue)
-                    guard var t = interners[key] else { throw bad(col, v) }
-                    interners[key] = nil // keeps the arrays uniquely referenced while they grow
-                    let s = String(decoding: v, as: UTF8.self)
-                    if let code = t.index[UTF8Key(s)] {
-                        t.codes.append(code)
-                    } else {
-                        let code = UInt32(t.values.count)
-                        t.index[UTF8Key(s)] = code
-                        t.values.append(s)
-                        t.codes.append(code)
-                    }
-                    interners[key] = t
+                    let range = try r.string()
+                    guard var t = strings[key] else { throw ClickHouseError("rows: unexpected column \(col.wireName)") }
+                    strings[key] = nil  // keeps the arrays uniquely referenced while they grow
+                    t.append(range, in: body)
+                    strings[key] = t
                 }
             }
+            n += 1
         }
+        c.count = n
         for col in wanted where col.kind == .string {
-            guard let t = interners[Int(col.rawValue)] else { continue }
-            c.setString(col, StringColumnData(codes: t.codes, dictionary: StringDictionary(values: t.values, isSorted: false)))
+            guard let t = strings[Int(col.rawValue)] else { continue }
+            c.setString(col, t.column)
         }
         return c
     }

@@ -16,36 +16,39 @@ package final class ClickHouseHeatmaps: HeatmapBackend {
     package func pageRows(_ q: PageRowsQuery) throws -> HeatmapRows {
         let body = try client.query(Self.pageRowsSQL(q), database: database)
         var builder = PageRowsBuilder(q)
-        for f in try TabSeparated.parse(body) {
-            guard f.count == 11 else { throw ClickHouseError("heatmap rows: expected 11 columns, got \(f.count)") }
-            builder.append(ts: try TabSeparated.int64(f[0]),
-                           type: UInt8(truncatingIfNeeded: try TabSeparated.int64(f[1])),
-                           session: try TabSeparated.uint64(f[2]), visitor: try TabSeparated.uint64(f[3]),
-                           x: Int32(truncatingIfNeeded: try TabSeparated.int64(f[4])),
-                           y: Int32(truncatingIfNeeded: try TabSeparated.int64(f[5])),
-                           depth: Int8(truncatingIfNeeded: try TabSeparated.int64(f[6])),
-                           top: Int32(truncatingIfNeeded: try TabSeparated.int64(f[7])),
-                           deviceOK: try TabSeparated.int64(f[8]) != 0,
-                           element: String(decoding: f[9], as: UTF8.self), text: String(decoding: f[10], as: UTF8.self))
+        var r = RowBinaryReader(body)
+        // Each distinct element and text becomes a String once.
+        var elements = RowBinaryStrings(capacity: 0), texts = RowBinaryStrings(capacity: 0)
+        while !r.atEnd {
+            let ts = try r.int(Int64.self), type = try r.int(UInt8.self)
+            let session = try r.int(UInt64.self), visitor = try r.int(UInt64.self)
+            let x = try r.int(Int32.self), y = try r.int(Int32.self), depth = try r.int(Int8.self), top = try r.int(Int32.self)
+            let deviceOK = try r.int(UInt8.self) != 0
+            elements.append(try r.string(), in: body)
+            texts.append(try r.string(), in: body)
+            builder.append(ts: ts, type: type, session: session, visitor: visitor, x: x, y: y, depth: depth, top: top,
+                           deviceOK: deviceOK, element: elements.lastValue, text: texts.lastValue)
         }
         return builder.finish()
     }
 
     /// `ts, type, session, visitor, x, y, scroll_depth, time_on_page, device OK, element, text`
-    /// of the page's rows; columns outside the payload are constants (not read from disk).
+    /// of the page's rows in `RowBinary`, each cast to the width read; columns outside the
+    /// payload are constants (not read from disk).
     static func pageRowsSQL(_ q: PageRowsQuery) -> String {
         func col(_ c: Column, empty: String = "0") -> String {
-            q.payload.contains(c) ? ClickHouseSchema.name(c) : empty
+            RowBinary.cast(q.payload.contains(c) ? ClickHouseSchema.name(c) : empty, c.kind)
         }
         let deviceOK = q.device.map { "\(ClickHouseSchema.name(.device)) = \(SQL.literal($0))" } ?? "1"
         let types = q.types.map { String($0.rawValue) }.sorted().joined(separator: ", ")
-        let cols = ["ts", "type", col(.session), col(.visitor), col(.x), col(.y), col(.scrollDepth), col(.timeOnPage),
-                    deviceOK, col(.element, empty: "''"), col(.text, empty: "''")]
+        let cols = [RowBinary.cast("ts", .int64), RowBinary.cast("type", .uint8), col(.session), col(.visitor), col(.x), col(.y),
+                    col(.scrollDepth), col(.timeOnPage), RowBinary.cast(deviceOK, .uint8), col(.element, empty: "''"),
+                    col(.text, empty: "''")]
         return """
             SELECT \(cols.joined(separator: ", ")) FROM events
             WHERE site = \(SQL.literal(q.site)) AND ts >= \(q.window.from) AND ts < \(q.window.to)
               AND \(ClickHouseSchema.name(.path)) = \(SQL.literal(q.path)) AND type IN (\(types.isEmpty ? "255" : types))
-            ORDER BY ts FORMAT TabSeparated
+            ORDER BY ts FORMAT RowBinary
             """
     }
 

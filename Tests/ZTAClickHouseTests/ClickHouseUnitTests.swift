@@ -46,6 +46,51 @@ final class ClickHouseUnitTests: XCTestCase {
         XCTAssertEqual(try TabSeparated.parse([]).count, 0)
     }
 
+    /// What the shipper writes as `RowBinary` (`appendRowBinary`), the row reader reads back:
+    /// every column, strings past 127 bytes (a two-byte length) and bytes TabSeparated escapes;
+    /// and every cut of the answer is an error, never a trap.
+    func testRowBinaryRoundTripAndTruncation() throws {
+        var records: [EventRecord] = []
+        for i in 0..<40 {
+            var r = EventRecord()
+            r.ts = 1_772_400_000_000 + Int64(i) * 977
+            r.type = EventType(rawValue: UInt8(i % 7)) ?? .pageview
+            r.visitor = UInt64.max - UInt64(i); r.session = UInt64(i) << 40
+            r.site = "s\(i % 2)"; r.path = i % 3 == 0 ? "/" + String(repeating: "é", count: 100 + i) : "/p\t\n\\\(i % 4)"
+            r.element = i % 5 == 0 ? "" : "button#b\(i % 3)"; r.text = String(repeating: "x", count: i * 5)
+            r.value = i % 2 == 0 ? -0.0 : Double(i) / 7; r.timeOnPage = Int32.min + Int32(i)
+            r.x = -Int32(i); r.y = Int32.max - Int32(i); r.scrollDepth = Int8(truncatingIfNeeded: i * 9)
+            r.importId = UInt32.max - UInt32(i)
+            records.append(r)
+        }
+        var body: [UInt8] = []
+        ClickHouseEventWriter.appendRowBinary(ColumnChunk.from(records: records), to: &body)
+        let chunk = try ClickHouseEventSource.chunk(body, columns: ColumnSet.all)
+        XCTAssertEqual(chunk.count, records.count)
+        for (i, r) in records.enumerated() {
+            var got = EventRecord()
+            got.ts = chunk.ts[i]; got.type = EventType(rawValue: chunk.type[i]) ?? .pageview
+            got.visitor = chunk.visitor[i]; got.session = chunk.session[i]; got.value = chunk.value[i]
+            got.timeOnPage = chunk.timeOnPage[i]; got.x = chunk.x[i]; got.y = chunk.y[i]
+            got.scrollDepth = chunk.scrollDepth[i]; got.importId = chunk.importId[i]
+            for c in StringColumns.all {
+                guard let d = chunk.string(c) else { return XCTFail("no column \(c)") }
+                got.setString(c, d.dictionary.values[Int(d.codes[i])])
+            }
+            XCTAssertEqual(got.value.bitPattern, r.value.bitPattern, "row \(i)")
+            got.value = r.value
+            XCTAssertEqual(got, r, "row \(i)")
+        }
+        // Cut anywhere inside a row: an error. (A cut at a row boundary is a shorter answer.)
+        for cut in stride(from: 1, to: body.count, by: 7) {
+            if let c = try? ClickHouseEventSource.chunk(Array(body.prefix(cut)), columns: ColumnSet.all) {
+                var whole: [UInt8] = []
+                ClickHouseEventWriter.appendRowBinary(ColumnChunk.from(records: Array(records.prefix(c.count))), to: &whole)
+                XCTAssertEqual(whole.count, cut, "a cut at \(cut) was read as \(c.count) rows")
+            }
+        }
+    }
+
     func testPatternsCompileToExactMatches() throws {
         let f = try FilterParser.parse("page==/docs/*|/a.b;source==(direct)|google.*;event_name!=Sign\\*up")
         XCTAssertEqual(AggregateSQL.condition(f[0], on: "path"),
