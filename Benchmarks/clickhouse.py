@@ -104,7 +104,8 @@ class CH:
             try:
                 self.conn.request("POST", path, body=sql.encode())
                 r = self.conn.getresponse()
-                body = r.read().decode()
+                # ztas's row statements answer RowBinary (replayed as is): not text.
+                body = r.read().decode(errors="replace")
             except (http.client.HTTPException, ConnectionError):
                 self.conn.close()
                 self.conn = None
