@@ -183,7 +183,7 @@ struct AggregateSQL {
             let outer = names.enumerated().map { $0.offset == 2 ? "v" : $0.element }.joined(separator: ", ")
             let kept = "type IN (\(EventType.pageview.rawValue), \(EventType.event.rawValue))"
             return "SELECT b, \(outer) FROM (SELECT b, \(inner.joined(separator: ", ")) FROM (\(sessions(bucket: bucketKey, visitors: false))) GROUP BY b)"
-                + " ANY LEFT JOIN (SELECT \(bucketKey) AS b, uniqExactIf(visitor, \(kept)) AS v FROM events WHERE \(window)\(keptClause) GROUP BY b)"
+                + " ANY LEFT JOIN (SELECT \(bucketKey) AS b, uniqExact(visitor) AS v FROM events WHERE \(window) AND \(kept)\(keptClause) GROUP BY b)"
                 + " USING b FORMAT TabSeparated"
         }
         return "SELECT \(bucketKey) AS b, \(rowSums) FROM events WHERE \(window)\(keptClause) GROUP BY b FORMAT TabSeparated"
