@@ -176,6 +176,81 @@ final class ClickHouseWriteTests: XCTestCase {
         }
     }
 
+    /// `ztas migrate --to` (the CLI, as an operator runs it) copies an embedded store into the
+    /// cluster: afterwards both stores answer the dashboard and stats-api alike, and a second
+    /// migrate refuses sites that already have rows instead of doubling them.
+    func testMigrateCommandCopiesAnEmbeddedStore() throws {
+        let s = try ClickHouseTestCluster.require()
+        var binary = Bundle(for: ClickHouseWriteTests.self).bundleURL
+        while binary.pathExtension == "xctest" || binary.lastPathComponent == "Contents" { binary.deleteLastPathComponent() }
+        binary.appendPathComponent("ztas")
+        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+            if ProcessInfo.processInfo.environment["CI"] == "true" { return XCTFail("CI: ztas not built at \(binary.path)") }
+            throw XCTSkip("SKIP: ztas not built at \(binary.path) (swift build)")
+        }
+        let database = Self.database + "_migrate"
+        let url = "clickhouse://\(s.shard1.host):\(s.shard1.port)/\(database)?cluster=\(s.cluster)"
+            + "&shards=\(s.shard1.host):\(s.shard1.port),\(s.shard2.host):\(s.shard2.port)"
+        defer { for e in [s.shard1, s.shard2] { _ = try? ClickHouseClient(endpoint: e).query("DROP DATABASE IF EXISTS \(database)") } }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ztas-ch-migrate-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+
+        var lines = ""
+        let t0: Int64 = 1_772_400_000_000
+        for i in 0..<3000 {
+            let type = i % 9 == 4 ? "event" : "pageview"
+            lines += "{\"ts\":\(t0 + Int64(i) * 7_001),\"site\":\"m\(i % 2)\",\"type\":\"\(type)\",\"visitor\":\"v\(i % 41)\","
+                + "\"session\":\"s\(i % 173)\",\"path\":\"/p\(i % 11)\",\"referrer\":\"\(["", "google.com", "t.co"][i % 3])\","
+                + "\"country\":\"\(["DE", "US", ""][i % 3])\",\"name\":\"\(type == "event" ? "Signup" : "")\"}\n"
+        }
+        let file = dir + ".ndjson"
+        try Data(lines.utf8).write(to: URL(fileURLWithPath: file))
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        do {
+            let db = try Database(path: dir)
+            XCTAssertEqual(try db.importNDJSON(input: try ImportInput(path: file)).accepted, 3000)
+            try db.close()
+        }
+
+        func migrate() throws -> (Int32, String) {
+            let p = Process()
+            p.executableURL = binary
+            p.arguments = ["migrate", "--data", dir, "--to", url]
+            let out = Pipe()
+            p.standardOutput = out
+            p.standardError = out
+            try p.run()
+            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            return (p.terminationStatus, text)
+        }
+        let (status, text) = try migrate()
+        XCTAssertEqual(status, 0, text)
+        XCTAssertTrue(text.contains("\"events\":3000"), text)
+
+        let config = try ClickHouseConfig.parse(url)
+        let store = ClickHouseEvents(config: config)
+        let embedded = try Database(path: dir)
+        for site in ["m0", "m1"] {
+            let d = try DashboardRequest.parse(["siteId": site, "period": "custom", "startDate": "2026-03-01", "endDate": "2026-03-03"],
+                                               timezone: "UTC", now: t0 + 86_400_000)
+            XCTAssertEqual(String(decoding: try store.queries.dashboard(d), as: UTF8.self),
+                           String(decoding: try embedded.queries.dashboard(d), as: UTF8.self), site)
+            let a = try StatsAPIRequest.parse(["site_id": site, "period": "custom", "date_from": "2026-03-01", "date_to": "2026-03-03",
+                                               "property": "source", "metrics": "visitors,pageviews,bounce_rate,visit_duration"],
+                                              timezone: "Europe/Berlin", now: t0 + 86_400_000)
+            XCTAssertEqual(String(decoding: try store.queries.statsAPI(a), as: UTF8.self),
+                           String(decoding: try embedded.queries.statsAPI(a), as: UTF8.self), site)
+        }
+        try embedded.close()  // migrate locks the data directory
+        // Again: refused, and nothing doubled.
+        let (again, message) = try migrate()
+        XCTAssertNotEqual(again, 0)
+        XCTAssertTrue(message.contains("already has"), message)
+        let rows = try TabSeparated.parse(try ClickHouseClient(endpoint: s.shard1).query("SELECT count() FROM events FORMAT TabSeparated", database: database))
+        XCTAssertEqual(try TabSeparated.int64(rows[0][0]), 3000)
+    }
+
     /// Row exports read the rows by SQL (`ClickHouseEventSource`) and render them with the
     /// embedded store's code: every format, byte for byte, with strings that need escaping in
     /// TabSeparated, CSV and JSON, rows tied on `ts`, and a page (`limit`/`offset`) across them.
