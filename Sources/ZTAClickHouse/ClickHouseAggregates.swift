@@ -1,3 +1,5 @@
+import Dispatch
+import Foundation
 import ZTAFormat
 package import ZTAQuery
 
@@ -23,12 +25,36 @@ package final class ClickHouseAggregates: AggregateBackend {
         // The total, the session-level breakdowns and the page breakdown's session metrics come
         // from one statement (one pass grouping the window by session).
         let sessionDimensions = q.breakdowns.filter(\.isSessionLevel)
+        let rowDimensions = q.breakdowns.filter { !$0.isSessionLevel }
         let pageEntries = q.breakdowns.contains(.page) && q.pageSessionMetrics
-        var groups: [Int: [Row]] = [:]
-        if q.total || !sessionDimensions.isEmpty || pageEntries {
-            for row in try rows(sql.sessionGroups(total: q.total, dimensions: sessionDimensions, pageEntries: pageEntries), tagged: true) {
-                groups[row.group, default: []].append(row)
+        let map = q.series.flatMap { $0.count > 0 ? BucketMap($0, timeZone: q.window.timeZone.identifier) : nil }
+
+        // Every statement of the query, then all of them at once: the answer waits for the
+        // slowest, not for their sum (ClickHouse overlaps them; on a bigger server, and over a
+        // network, more so).
+        var statements: [(sql: String, tagged: Bool)] = []
+        let sessionStatement = q.total || !sessionDimensions.isEmpty || pageEntries ? statements.count : nil
+        if sessionStatement != nil {
+            statements.append((sql.sessionGroups(total: q.total, dimensions: sessionDimensions, pageEntries: pageEntries), true))
+        }
+        let seriesStatement = map.map { _ in statements.count }
+        if let map { statements.append((sql.series(bucketKey: map.sqlKey), false)) }
+        var rowStatements: [ZTAQuery.Dimension: (rows: Int, sessions: Int?)] = [:]
+        for d in rowDimensions {
+            let rows = statements.count
+            statements.append((sql.rowGroup(d), false))
+            var sessions: Int? = nil
+            if d == .eventName {
+                sessions = statements.count
+                statements.append((sql.eventNameSessions, false))
             }
+            rowStatements[d] = (rows, sessions)
+        }
+        let answers = try rowsConcurrently(statements)
+
+        var groups: [Int: [Row]] = [:]
+        if let k = sessionStatement {
+            for row in answers[k] { groups[row.group, default: []].append(row) }
         }
         var next = 0
         if q.total {
@@ -46,21 +72,26 @@ package final class ClickHouseAggregates: AggregateBackend {
         let pageSessions = pageEntries ? groups[next] ?? [] : []
         if let b = q.series {
             r.series = [GroupAcc](repeating: GroupAcc(), count: b.count)
-            if b.count > 0 {
-                let map = BucketMap(b, timeZone: q.window.timeZone.identifier)
-                for row in try rows(sql.series(bucketKey: map.sqlKey)) {
+            if let map, let k = seriesStatement {
+                for row in answers[k] {
                     let i = try map.index(row.key)
                     r.series[i].add(row.acc)
                 }
             }
         }
-        for d in q.breakdowns where !d.isSessionLevel {
+        for d in rowDimensions {
+            guard let at = rowStatements[d] else { continue }
             var bySession: [[UInt8]: GroupAcc] = [:]
             // Entry pages of counting sessions (the combined statement's group counts them all).
-            let sessionRows = d == .page ? pageSessions.filter { $0.acc.sessions > 0 } : try rows(sql.eventNameSessions)
+            var sessionRows: [Row] = []
+            if d == .page {
+                sessionRows = pageSessions.filter { $0.acc.sessions > 0 }
+            } else if let k = at.sessions {
+                sessionRows = answers[k]
+            }
             for row in sessionRows { bySession[row.key] = row.acc }
             var out: [BreakdownRow] = []
-            for row in try rows(sql.rowGroup(d)) {
+            for row in answers[at.rows] {
                 var a = row.acc
                 // page: paths on a kept pageview or event; event_name: names of kept `event` rows (§6.2).
                 guard d == .page ? a.pageviews + a.events > 0 : a.events > 0 else { continue }
@@ -72,6 +103,21 @@ package final class ClickHouseAggregates: AggregateBackend {
             r.breakdowns[d] = out
         }
         return r
+    }
+
+    /// Runs `statements` at the same time (one thread each; a query has at most a handful) and
+    /// returns their rows in order; the first failure is thrown once all have ended.
+    private func rowsConcurrently(_ statements: [(sql: String, tagged: Bool)]) throws -> [[Row]] {
+        if statements.count <= 1 { return try statements.map { try rows($0.sql, tagged: $0.tagged) } }
+        let results = ResultSlots(count: statements.count)
+        let group = DispatchGroup()
+        for (k, st) in statements.enumerated() {
+            DispatchQueue.global().async(group: group) {
+                results.set(k, Result { try self.rows(st.sql, tagged: st.tagged) })
+            }
+        }
+        group.wait()
+        return try results.all()
     }
 
     /// One answer row: its group number (statements with several groups), the group key's
@@ -178,5 +224,25 @@ struct BucketMap {
         }
         guard let i else { throw ClickHouseError("bucket key \(k) outside the series") }
         return i
+    }
+}
+
+/// The answers of concurrently run statements, one slot each, behind a lock.
+private final class ResultSlots: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [Result<[ClickHouseAggregates.Row], Error>?]
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    func set(_ k: Int, _ r: Result<[ClickHouseAggregates.Row], Error>) {
+        lock.lock(); slots[k] = r; lock.unlock()
+    }
+
+    func all() throws -> [[ClickHouseAggregates.Row]] {
+        lock.lock(); defer { lock.unlock() }
+        return try slots.map { slot in
+            guard let slot else { throw ClickHouseError("a statement did not finish") }
+            return try slot.get()
+        }
     }
 }

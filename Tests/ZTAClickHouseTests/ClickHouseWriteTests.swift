@@ -4,6 +4,7 @@ import ZTAClickHouse
 import ZTAEngine
 import ZTAFormat
 import ZTAQuery
+import ZTATestSupport
 
 /// Imports, tracked inserts and deletions (by import, by date, by site) on a two-shard cluster.
 final class ClickHouseWriteTests: XCTestCase {
@@ -72,18 +73,29 @@ final class ClickHouseWriteTests: XCTestCase {
     /// The server's maintenance pass applies `settings.dataRetention` to the store that holds
     /// the events (on ClickHouse, not the local engine), and the site list's last pageview reads
     /// that store too; both against the embedded store with the same rows.
-    func testRetentionPassAndLastPageviewOnClickHouse() throws {
+    /// A fresh database `<database>_<suffix>` on the two-shard cluster (schema initialised) and
+    /// an empty embedded store to answer beside it; `cleanup` drops the one and removes the other.
+    func clusterAndEmbedded(_ suffix: String) throws -> (store: ClickHouseEvents, embedded: Database, cleanup: () -> Void) {
         let s = try ClickHouseTestCluster.require()
-        let config = ClickHouseConfig(endpoint: s.shard1, database: Self.database + "_ret", cluster: s.cluster,
+        let config = ClickHouseConfig(endpoint: s.shard1, database: Self.database + "_" + suffix, cluster: s.cluster,
                                       shards: [s.shard1, s.shard2])
         try ClickHouseMigrator(config: config).initialise()
-        defer { for e in [s.shard1, s.shard2] { _ = try? ClickHouseClient(endpoint: e).query("DROP DATABASE IF EXISTS \(config.database)") } }
-        let store = ClickHouseEvents(config: config)
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ztas-ch-ret-\(UUID().uuidString)").path
+        let dir = TestPaths.temporaryDirectory("ch-\(suffix)")
+        let embedded = try Database(path: dir)
+        return (ClickHouseEvents(config: config), embedded, {
+            try? embedded.close()
+            try? FileManager.default.removeItem(atPath: dir)
+            for e in [s.shard1, s.shard2] { _ = try? ClickHouseClient(endpoint: e).query("DROP DATABASE IF EXISTS \(config.database)") }
+        })
+    }
+
+    func testRetentionPassAndLastPageviewOnClickHouse() throws {
+        let (store, embedded, cleanup) = try clusterAndEmbedded("ret")
+        defer { cleanup() }
+        // The server's own local engine, which in ClickHouse mode holds no events.
+        let dir = TestPaths.temporaryDirectory("ch-ret-local")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let local = try Database(path: dir)
-        let embedded = try Database(path: dir + "-embedded")
-        defer { try? embedded.close(); try? FileManager.default.removeItem(atPath: dir + "-embedded") }
 
         let day: Int64 = 86_400_000
         let now: Int64 = 1_772_400_000_000
@@ -123,15 +135,8 @@ final class ClickHouseWriteTests: XCTestCase {
     /// LIMIT`): ties across the 10th row broken by the path's bytes, and paths with no pageview
     /// or event (only engagement rows) not taking a place — the same body as the embedded store.
     func testDashboardTopPagesLimitMatchesTheEmbeddedStore() throws {
-        let s = try ClickHouseTestCluster.require()
-        let config = ClickHouseConfig(endpoint: s.shard1, database: Self.database + "_top", cluster: s.cluster,
-                                      shards: [s.shard1, s.shard2])
-        try ClickHouseMigrator(config: config).initialise()
-        defer { for e in [s.shard1, s.shard2] { _ = try? ClickHouseClient(endpoint: e).query("DROP DATABASE IF EXISTS \(config.database)") } }
-        let store = ClickHouseEvents(config: config)
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ztas-ch-top-\(UUID().uuidString)").path
-        let embedded = try Database(path: dir)
-        defer { try? embedded.close(); try? FileManager.default.removeItem(atPath: dir) }
+        let (store, embedded, cleanup) = try clusterAndEmbedded("top")
+        defer { cleanup() }
 
         let t0: Int64 = 1_772_400_000_000
         var rows: [EventRecord] = []
@@ -212,18 +217,7 @@ final class ClickHouseWriteTests: XCTestCase {
             try db.close()
         }
 
-        func migrate() throws -> (Int32, String) {
-            let p = Process()
-            p.executableURL = binary
-            p.arguments = ["migrate", "--data", dir, "--to", url]
-            let out = Pipe()
-            p.standardOutput = out
-            p.standardError = out
-            try p.run()
-            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
-            return (p.terminationStatus, text)
-        }
+        func migrate() throws -> (Int32, String) { try runProcess(binary, ["migrate", "--data", dir, "--to", url]) }
         let (status, text) = try migrate()
         XCTAssertEqual(status, 0, text)
         XCTAssertTrue(text.contains("\"events\":3000"), text)

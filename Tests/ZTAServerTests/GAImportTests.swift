@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import ZTAServer
 import ZTAQuery
+import ZTATestSupport
 
 /// Google Analytics imports (api.md §8): fixture files in `Fixtures/ga/` imported over HTTP, the
 /// answers checked against a naive reference written from §8's and E§3/E§4's words.
@@ -55,7 +56,7 @@ struct GAImportTests {
             switch r.medium {
             case "organic", "referral", "social", "email": channel = r.medium
             case "cpc", "ppc", "paid", "paidsearch", "display", "cpm": channel = "paid"
-            default: channel = e4Channel(referrer: referrer, utmSource: utmSource, utmMedium: utmMedium)
+            default: channel = referenceChannel(referrer: referrer, utmSource: utmSource, utmMedium: utmMedium)
             }
             let device = ["desktop", "mobile", "tablet"].contains(r.device) ? r.device : "desktop"
             for i in 0..<p {
@@ -66,18 +67,6 @@ struct GAImportTests {
             }
         }
         return out
-    }
-
-    /// E§4, for the values the fixtures use.
-    static func e4Channel(referrer: String, utmSource: String, utmMedium: String) -> String {
-        if ["cpc", "ppc", "paid", "paidsearch", "display", "cpm"].contains(utmMedium) { return "paid" }
-        if utmMedium == "email" || ["newsletter", "email"].contains(utmSource) { return "email" }
-        let search = ["bing.com", "duckduckgo.com", "yahoo.com", "baidu.com", "ecosia.org", "search.brave.com"]
-        if referrer.hasPrefix("google.") || referrer.hasPrefix("yandex.") || search.contains(referrer) { return "organic" }
-        let social = ["facebook.com", "t.co", "twitter.com", "x.com", "linkedin.com", "reddit.com", "instagram.com",
-                      "youtube.com", "pinterest.com", "tiktok.com", "news.ycombinator.com", "mastodon.social"]
-        if social.contains(referrer) { return "social" }
-        return referrer.isEmpty ? "direct" : "referral"
     }
 
     /// What `/api/stats` must say about `events` (E§3; every session is one row's, so its entry

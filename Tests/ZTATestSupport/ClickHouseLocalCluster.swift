@@ -74,17 +74,9 @@ public struct ClickHouseLocalCluster: Sendable {
 
     /// Runs `scripts/clickhouse-cluster COMMAND DIR`; its output, or an error with it.
     private func script(_ command: String) throws -> String {
-        let p = Process()
-        p.executableURL = TestPaths.root.appendingPathComponent("scripts/clickhouse-cluster")
-        p.arguments = [command, directory]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        if p.terminationStatus == 3 { throw Missing(description: text) }
-        guard p.terminationStatus == 0 else { throw ClickHouseError("clickhouse-cluster \(command) failed:\n\(text)") }
+        let (status, text) = try runProcess(TestPaths.root.appendingPathComponent("scripts/clickhouse-cluster"), [command, directory])
+        if status == 3 { throw Missing(description: text) }
+        guard status == 0 else { throw ClickHouseError("clickhouse-cluster \(command) failed:\n\(text)") }
         return text
     }
 }

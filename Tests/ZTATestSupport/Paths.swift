@@ -17,3 +17,17 @@ public enum TestPaths {
         return dir
     }
 }
+
+/// Runs a program to its end: its exit status and what it wrote (stdout and stderr together).
+public func runProcess(_ executable: URL, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    let p = Process()
+    p.executableURL = executable
+    p.arguments = arguments
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = out
+    try p.run()
+    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    p.waitUntilExit()
+    return (p.terminationStatus, text)
+}
