@@ -448,10 +448,9 @@ struct WebhookTests {
             // The client keeps trying a refused connection until the attempt's time is up.
             c.webhookTimeout = .milliseconds(300)
         }
-        // A port that was free a moment ago: connection refused.
-        let probe = try await WebhookReceiver.start()
-        let dead = probe.url("/gone")
-        await probe.stop()
+        // A port bound but not listening: every connection refused, for the whole test.
+        let closed = try ClosedPort()
+        let dead = closed.url("/gone")
         let hook = try await Self.create(s, t, site: site, url: dead, events: ["event"])
         s.server.core.emitWebhook(siteId: site, event: .event, data: [:])
         try await eventually("failure counted") { try await Self.webhook(s, t, site: site, id: hook.id)["failureCount"] as? Int == 1 }
@@ -461,6 +460,7 @@ struct WebhookTests {
         #expect(test.json["status"] == nil)
         #expect((test.json["message"] as? String)?.hasPrefix("Webhook delivery failed") == true)
         try await s.stop()
+        withExtendedLifetime(closed) {}
     }
 
     @Test func tenthConsecutiveFailureDisables() async throws {
