@@ -36,6 +36,8 @@ struct AggregateSQL {
     static let pageview = "type = \(EventType.pageview.rawValue)"
     static let event = "type = \(EventType.event.rawValue)"
     static let engagement = "type = \(EventType.engagement.rawValue)"
+    /// The rows that count visitors and decide a page breakdown's rows (events.md §3).
+    static let pageviewOrEvent = "type IN (\(EventType.pageview.rawValue), \(EventType.event.rawValue))"
 
     init(_ q: AggregateQuery) {
         query = q
@@ -121,7 +123,7 @@ struct AggregateSQL {
         // Each session's kept visitors, for exact distinct counts over sessions: the costliest
         // column, left out when no group counts visitors (the page breakdown's entry sessions).
         if visitors {
-            select.append("groupUniqArrayIf(visitor, \(and("type IN (\(EventType.pageview.rawValue), \(EventType.event.rawValue))"))) AS vis")
+            select.append("groupUniqArrayIf(visitor, \(and(Self.pageviewOrEvent))) AS vis")
         }
         for c in cols { select.append("\(Self.entry(c)) AS \(Self.entryAlias(c))") }
         if names { select.append("groupUniqArrayIf(name, \(and(Self.event))) AS names") }
@@ -154,7 +156,7 @@ struct AggregateSQL {
     var rowSums: String {
         ([
             "countIf(\(Self.pageview))", "countIf(\(Self.event))",
-            "uniqExactIf(visitor, type IN (\(EventType.pageview.rawValue), \(EventType.event.rawValue)))",
+            "uniqExactIf(visitor, \(Self.pageviewOrEvent))",
             "0", "0", "0", "0",
         ] + (query.timeOnPage && query.timeOnPageInGroups ? [
             "sumIf(toInt64(time_on_page), \(Self.engagement) AND time_on_page > 0)",
@@ -181,9 +183,8 @@ struct AggregateSQL {
             var inner: [String] = []
             for (k, expr) in s.enumerated() where k != 2 { inner.append("\(expr) AS \(names[k])") }
             let outer = names.enumerated().map { $0.offset == 2 ? "v" : $0.element }.joined(separator: ", ")
-            let kept = "type IN (\(EventType.pageview.rawValue), \(EventType.event.rawValue))"
             return "SELECT b, \(outer) FROM (SELECT b, \(inner.joined(separator: ", ")) FROM (\(sessions(bucket: bucketKey, visitors: false))) GROUP BY b)"
-                + " ANY LEFT JOIN (SELECT \(bucketKey) AS b, uniqExact(visitor) AS v FROM events WHERE \(window) AND \(kept)\(keptClause) GROUP BY b)"
+                + " ANY LEFT JOIN (SELECT \(bucketKey) AS b, uniqExact(visitor) AS v FROM events WHERE \(window) AND \(Self.pageviewOrEvent)\(keptClause) GROUP BY b)"
                 + " USING b FORMAT TabSeparated"
         }
         return "SELECT \(bucketKey) AS b, \(rowSums) FROM events WHERE \(window)\(keptClause) GROUP BY b FORMAT TabSeparated"
@@ -229,7 +230,7 @@ struct AggregateSQL {
         }
         // The rows the breakdown keeps (page: on a kept pageview or event; event_name: named
         // by a kept `event`), so that a LIMIT counts only those.
-        sql += d == .page ? " GROUP BY \(col) HAVING countIf(type IN (\(EventType.pageview.rawValue), \(EventType.event.rawValue))) > 0"
+        sql += d == .page ? " GROUP BY \(col) HAVING countIf(\(Self.pageviewOrEvent)) > 0"
             : " GROUP BY \(col) HAVING countIf(\(Self.event)) > 0"
         if let n = query.rowBreakdownTopByPageviews {
             // `ordered(by: .pageviews)`: pageviews descending, then the value's bytes ascending
